@@ -1,0 +1,69 @@
+"""imgconv: filter images with kernels — exact correlation, convolution and FFT filtering.
+
+The public API (SPEC §6).  Names are imported lazily so that ``imgconv --help``
+does not pay for numpy and scipy.
+
+>>> import numpy as np, imgconv
+>>> image = np.arange(25.0).reshape(5, 5)
+>>> imgconv.correlate(image, [[0, 0, 0], [0, 0, 1], [0, 0, 0]], boundary="wrap")[0, 0]
+1.0
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "correlate": "imgconv.engine",
+    "convolve": "imgconv.engine",
+    "filter_array": "imgconv.engine",
+    "filter_image": "imgconv.pipeline",
+    "load_filter": "imgconv.kernels",
+    "Kernel": "imgconv.kernels",
+    "read_image": "imgconv.pixels",
+    "write_image": "imgconv.pixels",
+    "compare": "imgconv.compare",
+    "ImgconvError": "imgconv.errors",
+    "FilterError": "imgconv.errors",
+    "ImageError": "imgconv.errors",
+}
+
+__all__ = [
+    "FilterError",
+    "ImageError",
+    "ImgconvError",
+    "Kernel",
+    "__version__",
+    "compare",
+    "convolve",
+    "correlate",
+    "filter_array",
+    "filter_image",
+    "load_filter",
+    "read_image",
+    "write_image",
+]
+
+if TYPE_CHECKING:
+    from imgconv.compare import compare
+    from imgconv.engine import convolve, correlate, filter_array
+    from imgconv.errors import FilterError, ImageError, ImgconvError
+    from imgconv.kernels import Kernel, load_filter
+    from imgconv.pipeline import filter_image
+    from imgconv.pixels import read_image, write_image
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgconv' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

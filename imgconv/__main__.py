@@ -1,0 +1,5 @@
+"""``python -m imgconv``."""
+
+from imgconv.cli import main
+
+main()

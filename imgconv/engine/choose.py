@@ -1,0 +1,70 @@
+"""The ``auto`` method: pick the cheapest exact method by a cost model.
+
+Costs are nanoseconds per output sample on one 2-core x86-64 machine, measured with
+``benchmarks/bench.py`` on 2048×2048 float32 (OpenCV 4/5 ``filter2D`` spatial path,
+``sepFilter2D``, OpenCV's DFT filter / scipy.fft).  Every method computes the same
+thing (SPEC §1), so the choice changes speed only; the model only has to rank them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+RANK_SIDE_LIMIT = 256  # do not pay an SVD for larger kernels just to test separability
+SPATIAL_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
+
+
+def is_rank_one(k: npt.NDArray[np.floating]) -> bool:
+    """Rank 1 by numpy's ``matrix_rank`` (SPEC §1); kernels over 256 a side are not tried."""
+    kh, kw = k.shape
+    if kh == 1 or kw == 1:
+        return bool(np.any(k != 0))
+    if max(kh, kw) > RANK_SIDE_LIMIT:
+        return False
+    return int(np.linalg.matrix_rank(k.astype(np.float64))) == 1
+
+
+def costs(
+    out_shape: tuple[int, int],
+    padded_shape: tuple[int, int],
+    kshape: tuple[int, int],
+    channels: int,
+    rank_one: bool,
+    dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
+) -> dict[str, float]:
+    """Estimated nanoseconds of each applicable method."""
+    dt = np.dtype(dtype)
+    double = dt == np.float64
+    ho, wo = out_shape
+    hp, wp = padded_shape
+    kh, kw = kshape
+    taps = kh * kw
+    n_out = ho * wo * channels
+    spatial = SPATIAL_TAPS.get(dt, 50)
+    # filter2D spatial: kernels are split into blocks below its DFT size
+    blocks = 1 if taps < spatial else math.ceil(kh / 11) * math.ceil(kw / 11)
+    per_block = 0.36 + 0.013 * min(taps, spatial)
+    result = {"direct": n_out * blocks * per_block * (3.0 if double else 1.0)}
+    if rank_one:
+        result["separable"] = n_out * (0.25 + 0.025 * (kh + kw)) * (2.0 if double else 1.0)
+    n_fft = max(hp * wp, 2)
+    result["fft"] = (n_fft * channels * 0.4 * math.log2(n_fft) * (2.0 if double else 1.0)
+                     + 2e4)  # plus a fixed cost of planning and small transforms
+    return result
+
+
+def choose(
+    out_shape: tuple[int, int],
+    padded_shape: tuple[int, int],
+    k: npt.NDArray[np.floating],
+    channels: int,
+    dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
+) -> str:
+    """The method ``auto`` resolves to for this problem."""
+    kh, kw = k.shape
+    rank_one = is_rank_one(k) if kh * kw > 1 else False
+    c = costs(out_shape, padded_shape, (kh, kw), channels, rank_one, dtype)
+    return min(c, key=lambda m: c[m])

@@ -1,0 +1,46 @@
+"""Errors raised by imgconv.
+
+Every error a user can cause is an :class:`ImgconvError` (a ``ValueError``), whose
+message names the culprit (file, line, option, value) and says what to do.  The CLI
+prints the message on one line and exits with :attr:`ImgconvError.exit_code`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ImgconvError(ValueError):
+    """Base class: bad input or bad usage detected before any work (exit code 2)."""
+
+    exit_code: int = 2
+
+
+class FilterError(ImgconvError):
+    """A filter (kernel) could not be loaded or is invalid.
+
+    ``source`` is the file (or the inline text) and ``line`` the 1-based line, when known.
+    """
+
+    def __init__(self, message: str, source: str | Path | None = None, line: int | None = None):
+        self.source = None if source is None else str(source)
+        self.line = line
+        where = ""
+        if self.source is not None:
+            where = self.source if line is None else f"{self.source}, line {line}"
+            where += ": "
+        super().__init__(where + message)
+
+
+class ImageError(ImgconvError):
+    """An image could not be read, or cannot be written in the requested form."""
+
+
+class OutputError(ImgconvError):
+    """An output would overwrite an input or an existing file, or cannot be created."""
+
+
+class WorkError(ImgconvError):
+    """Work failed after it started (a write that failed, a file in a batch): exit code 1."""
+
+    exit_code = 1

@@ -1,0 +1,225 @@
+"""The order of operations of SPEC §3: filters in sequence, then abs/offset/rescale/cast.
+
+One function, :func:`filter_image`, used by the API, ``apply``, ``batch`` and ``diff``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.engine import as_working, filter_array
+from imgconv.errors import ImgconvError
+from imgconv.kernels import Kernel, as_kernel, load_filter
+from imgconv.pixels import dtype_max, quantize
+
+ALPHA_MODES = ("keep", "filter", "premultiply")
+Array = npt.NDArray[np.floating]
+
+
+@dataclass
+class Options:
+    """Everything that says what is computed (the CLI's common options)."""
+
+    mode: str = "convolve"
+    method: str = "auto"
+    boundary: str = "reflect"
+    cval: float = 0.0
+    size: str = "same"
+    precision: str = "auto"
+    abs: bool = False
+    offset: float = 0.0
+    rescale: bool = False
+    normalize: bool = False
+    alpha: str = "keep"
+
+
+@dataclass
+class Result:
+    """A filtered image in float, before quantisation, and how it was made."""
+
+    values: Array  # H×W or H×W×C, colour (and alpha, when filtered or premultiplied)
+    methods: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
+    """The kernel divided by its sum; a zero-sum kernel is left as is (and a note says so)."""
+    if kernel.is_zero_sum:
+        if notes is not None:
+            notes.append(
+                f"--normalize left {kernel.name!r} as it is: its weights sum to 0 "
+                "(an edge or Laplacian kernel), so there is nothing to divide by"
+            )
+        return kernel
+    return kernel.with_scale(kernel.scale / kernel.sum)
+
+
+def _identity_like(kernel: Kernel) -> Kernel:
+    """A one-hot kernel of the same shape and anchor: moves alpha like the colour."""
+    w = np.zeros(kernel.shape)
+    w[kernel.center] = 1.0
+    return Kernel(w, anchor=kernel.center, name="identity")
+
+
+def run_filters(
+    image: npt.ArrayLike,
+    filters: Sequence[Kernel | str | npt.ArrayLike],
+    options: Options | None = None,
+    *,
+    has_alpha: bool = False,
+    alpha_max: float = 1.0,
+) -> Result:
+    """Apply every filter in turn (scale, file offset, ``--normalize``); no final cast.
+
+    ``has_alpha`` marks the last channel as alpha (gray+alpha, RGBA), handled by
+    ``options.alpha``; ``alpha_max`` is the value of an opaque pixel.
+    """
+    opts = options or Options()
+    if opts.alpha not in ALPHA_MODES:
+        raise ImgconvError(f"unknown --alpha {opts.alpha!r}: use one of {', '.join(ALPHA_MODES)}")
+    kernels = [as_kernel(f) if not isinstance(f, str) else load_filter(f) for f in filters]
+    if not kernels:
+        raise ImgconvError("no filter given: name at least one with -f")
+    notes: list[str] = []
+    if opts.normalize:
+        kernels = [normalized(k, notes) for k in kernels]
+    work = as_working(image, opts.precision)
+    alpha: Array | None = None
+    colour = work
+    if has_alpha and work.ndim == 3 and opts.alpha != "filter":
+        colour, alpha = work[:, :, :-1], work[:, :, -1]
+        if colour.shape[2] == 1:
+            colour = colour[:, :, 0]
+    premultiply = alpha is not None and opts.alpha == "premultiply"
+    if premultiply:
+        assert alpha is not None
+        a01 = alpha / alpha_max
+        colour = colour * (a01[:, :, None] if colour.ndim == 3 else a01)
+    methods: list[str] = []
+    kw = dict(mode=opts.mode, method=opts.method, boundary=opts.boundary, cval=opts.cval,
+              size=opts.size, precision=opts.precision)
+    for k in kernels:
+        colour, used = filter_array(colour, k, **kw)  # type: ignore[arg-type]
+        methods.append(used)
+        if k.offset:
+            colour = colour + colour.dtype.type(k.offset)
+        if alpha is not None:
+            # alpha follows the same geometry: kept (one-hot kernel) or filtered
+            moved = k if premultiply else _identity_like(k)
+            alpha, _ = filter_array(alpha, moved, **{**kw, "method": "auto"})  # type: ignore[arg-type]
+    if premultiply:
+        assert alpha is not None
+        a01 = alpha / alpha_max
+        safe = np.where(a01 > 0, a01, 1)
+        div = safe[:, :, None] if colour.ndim == 3 else safe
+        colour = np.where((a01 > 0)[:, :, None] if colour.ndim == 3 else a01 > 0,
+                          colour / div, 0).astype(colour.dtype)
+    if alpha is not None:
+        c3 = colour if colour.ndim == 3 else colour[:, :, None]
+        values = np.concatenate([c3, alpha[:, :, None]], axis=2)
+    else:
+        values = colour
+    return Result(values, methods, notes)
+
+
+def to_gray(
+    array: npt.NDArray[np.generic], has_alpha: bool
+) -> tuple[npt.NDArray[np.generic], bool]:
+    """Luma ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601, as Pillow's "L"), alpha kept.
+
+    Returned in float32 (float64 for float64 images); a gray image is returned as is.
+    """
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 2 and has_alpha):
+        return array, has_alpha
+    ft = np.float64 if array.dtype == np.float64 else np.float32
+    rgb = array[:, :, :3].astype(ft)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=ft)
+    if has_alpha and array.shape[2] == 4:
+        return np.stack([luma, array[:, :, 3].astype(ft)], axis=2), True
+    return luma, False
+
+
+def finish(
+    values: Array,
+    out_dtype: str | np.dtype[np.generic],
+    *,
+    in_dtype: str | np.dtype[np.generic] | None = None,
+    abs_: bool = False,
+    offset: float = 0.0,
+    rescale: bool = False,
+    keep_last: bool = False,
+) -> npt.NDArray[np.generic]:
+    """``--abs``, ``--offset``, ``--rescale``, integer-to-integer scaling, round, clip, cast.
+
+    ``keep_last`` leaves the last channel (alpha kept untouched) out of abs/offset/rescale.
+    """
+    out_dt = np.dtype(out_dtype)
+    v = values.astype(values.dtype, copy=True)
+    body = v[:, :, :-1] if keep_last else v
+    if abs_:
+        np.abs(body, out=body)
+    if offset:
+        body += body.dtype.type(offset)
+    ratio = 1.0
+    if in_dtype is not None:
+        in_dt = np.dtype(in_dtype)
+        if in_dt.kind in "ui" and out_dt.kind in "ui" and in_dt != out_dt:
+            ratio = dtype_max(out_dt) / dtype_max(in_dt)
+    if rescale:
+        lo, hi = float(body.min()), float(body.max())
+        top = dtype_max(out_dt)
+        if hi > lo:
+            body -= body.dtype.type(lo)
+            body *= body.dtype.type(top / (hi - lo))
+        else:
+            body[...] = 0
+        if keep_last and ratio != 1.0:
+            v[:, :, -1] *= v.dtype.type(ratio)
+    elif ratio != 1.0:
+        v *= v.dtype.type(ratio)
+    return quantize(v, out_dt)
+
+
+def filter_image(
+    image: npt.ArrayLike,
+    filters: Sequence[Kernel | str | npt.ArrayLike] | Kernel | str,
+    *,
+    mode: str = "convolve",
+    method: str = "auto",
+    boundary: str = "reflect",
+    cval: float = 0.0,
+    size: str = "same",
+    precision: str = "auto",
+    abs: bool = False,
+    offset: float = 0.0,
+    rescale: bool = False,
+    normalize: bool = False,
+    alpha: str = "keep",
+    has_alpha: bool = False,
+    dtype: str | None = None,
+) -> npt.NDArray[np.generic]:
+    """Filter an image array the way ``imgconv apply`` does and return it in ``dtype``.
+
+    ``filters`` is one filter or a sequence applied in turn (paths, shipped names,
+    generators, inline matrices, :class:`Kernel` or 2-D arrays).  ``dtype`` defaults
+    to the image's own; values stay in the image's range and are rounded half to
+    even and clipped for integer outputs.
+    """
+    arr = np.asarray(image)
+    if isinstance(filters, (Kernel, str)) or (
+        isinstance(filters, np.ndarray) and filters.ndim == 2
+    ):
+        filters = [filters]
+    opts = Options(mode=mode, method=method, boundary=boundary, cval=cval, size=size,
+                   precision=precision, abs=abs, offset=offset, rescale=rescale,
+                   normalize=normalize, alpha=alpha)
+    amax = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
+    res = run_filters(arr, filters, opts, has_alpha=has_alpha, alpha_max=amax)
+    out_dtype = dtype or str(arr.dtype)
+    keep_last = has_alpha and alpha == "keep" and arr.ndim == 3
+    return finish(res.values, out_dtype, in_dtype=arr.dtype, abs_=abs, offset=offset,
+                  rescale=rescale, keep_last=keep_last)

@@ -1,0 +1,247 @@
+"""The command line through Typer's runner: exit codes, messages, files written."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from typer.testing import CliRunner
+
+from imgconv.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = runner.invoke(app, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture
+def gray_png(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, size=(24, 31), dtype=np.uint8)
+    p = tmp_path / "gray.png"
+    iio.imwrite(p, img)
+    return p
+
+
+@pytest.fixture
+def rgb_png(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, size=(20, 17, 3), dtype=np.uint8)
+    p = tmp_path / "rgb.png"
+    iio.imwrite(p, img)
+    return p
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.parametrize("cmd", [[], ["apply"], ["filters"], ["show"]])
+def test_every_command_has_help(cmd: list[str]) -> None:
+    code, out, _ = run(*cmd, "--help")
+    assert code == 0
+    assert "Usage" in out
+
+
+def test_version() -> None:
+    from imgconv import __version__
+
+    code, out, _ = run("--version")
+    assert code == 0 and __version__ in out
+
+
+def test_apply_default_name_beside_input(gray_png: Path) -> None:
+    code, out, err = run("apply", str(gray_png), "-f", "sobel-x")
+    assert code == 0, err
+    target = gray_png.parent / "gray.sobel-x.convolve.png"
+    assert target.exists()
+    got = iio.imread(target)
+    img = iio.imread(gray_png).astype(np.float64)
+    k = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
+    ref = np.clip(np.rint(ndi.convolve(img, k, mode="reflect")), 0, 255)
+    assert got.dtype == np.uint8
+    assert np.abs(got.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_apply_correlate_vs_scipy_rgb(rgb_png: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.npy"
+    code, _, err = run("apply", str(rgb_png), "-f", "emboss", "--mode", "correlate",
+                       "--boundary", "mirror", "--dtype", "float64", "--precision", "double",
+                       "-o", str(out))
+    assert code == 0, err
+    got = np.load(out)
+    from imgconv.kernels import load_filter
+
+    k = load_filter("emboss").array
+    img = iio.imread(rgb_png).astype(np.float64)
+    ref = np.stack([ndi.correlate(img[..., c], k, mode="mirror") for c in range(3)], axis=2)
+    ref += load_filter("emboss").offset
+    assert got.shape == (20, 17, 3) and got.dtype == np.float64
+    assert np.abs(got - ref).max() <= 1e-9 * np.abs(k).sum() * 255
+
+
+def test_apply_inline_and_generator(gray_png: Path, tmp_path: Path) -> None:
+    o1, o2 = tmp_path / "a.png", tmp_path / "b.png"
+    assert run("apply", str(gray_png), "-f", "0 -1 0; -1 5 -1; 0 -1 0", "-o", str(o1))[0] == 0
+    assert run("apply", str(gray_png), "-f", "gaussian:sigma=2", "-o", str(o2))[0] == 0
+    img = iio.imread(gray_png).astype(np.float64)
+    ref = np.clip(np.rint(ndi.gaussian_filter(img, 2.0, mode="reflect")), 0, 255)
+    assert np.abs(iio.imread(o2).astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_apply_json_reports_method(gray_png: Path, tmp_path: Path) -> None:
+    o = tmp_path / "j.png"
+    code, out, _ = run("apply", str(gray_png), "-f", "box3", "--json", "-o", str(o))
+    assert code == 0
+    rec = json.loads(out)["outputs"][0]
+    assert rec["output"] == str(o) and rec["input"] == str(gray_png)
+    assert rec["method"] in ("direct", "separable", "fft")
+    assert rec["shape"] == [24, 31] and rec["dtype"] == "uint8"
+    assert set(rec) >= {"filters", "mode", "boundary", "seconds"}
+
+
+def test_never_overwrites_input(gray_png: Path) -> None:
+    before = gray_png.read_bytes()
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", str(gray_png))
+    assert code == 2 and "is an input" in err
+    link = gray_png.parent / "link.png"
+    os.symlink(gray_png, link)
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", str(link), "--force")
+    assert code == 2 and "is an input" in err
+    other = str(gray_png.parent / "." / ".." / gray_png.parent.name / "gray.png")
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", other, "--overwrite")
+    assert code == 2
+    assert gray_png.read_bytes() == before
+
+
+def test_existing_output_needs_force(gray_png: Path, tmp_path: Path) -> None:
+    o = tmp_path / "o.png"
+    o.write_bytes(b"keep me")
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", str(o))
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+    assert o.read_bytes() == b"keep me"
+    code, _, _ = run("apply", str(gray_png), "-f", "box3", "-o", str(o), "--force")
+    assert code == 0 and iio.imread(o).shape == (24, 31)
+
+
+def test_float_into_png_refused_before_work(gray_png: Path, tmp_path: Path) -> None:
+    o = tmp_path / "f.png"
+    code, _, err = run("apply", str(gray_png), "-f", "sobel-x", "--dtype", "float32", "-o", str(o))
+    assert code == 2 and "float32" in err and ".tif" in err
+    assert not o.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["gray.png"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--mode", "corelate"], "--mode"),
+        (["--method", "fast"], "--method"),
+        (["--boundary", "bounce"], "boundary mode"),
+        (["--size", "big"], "--size"),
+        (["--precision", "quad"], "--precision"),
+        (["--dtype", "int8"], "--dtype"),
+    ],
+)
+def test_bad_option_values(gray_png: Path, args: list[str], needle: str) -> None:
+    code, _, err = run("apply", str(gray_png), "-f", "box3", *args)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in gray_png.parent.iterdir()) == ["gray.png"]
+
+
+def test_missing_image_and_unknown_filter(gray_png: Path) -> None:
+    code, _, err = run("apply", str(gray_png.parent / "nope.png"), "-f", "box3")
+    assert code == 2 and "nope.png" in err
+    code, _, err = run("apply", str(gray_png), "-f", "gausian5")
+    assert code == 2 and "gausian5" in err and "gaussian5" in err
+
+
+def test_not_an_image(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.png"
+    fake.write_text("this is not a png")
+    code, _, err = run("apply", str(fake), "-f", "box3", "-o", str(tmp_path / "o.png"))
+    assert code == 2 and "fake.png" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_separable_refused_for_rank3(gray_png: Path, tmp_path: Path) -> None:
+    code, _, err = run("apply", str(gray_png), "-f", "gaussian5", "--method", "separable",
+                       "-o", str(tmp_path / "o.png"))
+    assert code == 2 and "rank" in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_several_images_into_folder(gray_png: Path, rgb_png: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = run("apply", str(gray_png), str(rgb_png), "-f", "gaussian3", "-f", "sharpen",
+                       "-o", str(out), "--mode", "correlate")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "gray.gaussian3+sharpen.correlate.png", "rgb.gaussian3+sharpen.correlate.png"]
+    code, _, err = run("apply", str(gray_png), str(rgb_png), "-f", "box3",
+                       "-o", str(tmp_path / "missing"))
+    assert code == 2 and "folder" in err
+
+
+def test_sample_runs_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("apply", "--sample", "-f", "emboss")
+    assert code == 0, err
+    got = iio.imread(tmp_path / "sample.emboss.convolve.png")
+    assert got.shape == (256, 256, 3) and got.dtype == np.uint8
+
+
+def test_filters_lists_library() -> None:
+    code, out, _ = run("filters")
+    assert code == 0
+    for name in ("gaussian5", "sobel-x", "laplacian4", "emboss", "identity"):
+        assert name in out
+    code, out, _ = run("filters", "--json")
+    names = {f["name"] for f in json.loads(out)}
+    assert {"gaussian5", "sobel-y", "prewitt-x", "scharr-x", "box3", "box5"} <= names
+
+
+def test_show_gaussian5_and_sobel() -> None:
+    code, out, _ = run("show", "gaussian5")
+    assert code == 0 and "1/273" in out and "rank        3" in out
+    code, out, _ = run("show", "sobel-x")
+    assert code == 0 and "no: differs from its 180° rotation" in out
+    assert "rank        1" in out and "column    [1 2 1]" in out and "row       [-1 0 1]" in out
+    code, out, _ = run("show", "sobel-x", "--json")
+    props = json.loads(out)
+    assert props["symmetric"] is False and props["correlate_equals_convolve"] is False
+    assert props["rank"] == 1
+    col, row = np.array(props["factors"]["column"]), np.array(props["factors"]["row"])
+    assert np.allclose(np.outer(col, row), [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+
+
+def test_show_convolve_prints_flipped_kernel() -> None:
+    code, out, _ = run("show", "1 2; 3 4", "--mode", "convolve", "--json")
+    assert code == 0
+    props = json.loads(out)
+    assert props["as_applied"]["kernel"] == [[4, 3], [2, 1]]
+    # default anchor (1, 1) of a 2x2 kernel mirrors to (0, 0)
+    assert props["anchor"] == [1, 1] and props["as_applied"]["anchor"] == [0, 0]
+    code, out, _ = run("show", "1 2; 3 4", "--mode", "convolve")
+    assert "as applied by convolve" in out
+
+
+def test_python_m_imgconv() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "imgconv", "--help"], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0 and "apply" in r.stdout
