@@ -79,6 +79,9 @@ AlphaOpt = Annotated[str, typer.Option("--alpha", help="Alpha channel: keep (unt
                                        "filter (like colour) or premultiply.")]
 GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to gray "
                                        "(luma 0.299 R + 0.587 G + 0.114 B) first.")]
+PageOpt = Annotated[int | None, typer.Option(
+    "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
+    "default every TIFF page is filtered into a multi-page TIFF.", show_default=False)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", "--force", help="Replace existing "
                                             "output files (never an input).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
@@ -199,9 +202,14 @@ def apply(
     normalize: NormalizeOpt = False,
     alpha: AlphaOpt = "keep",
     gray: GrayOpt = False,
+    page: PageOpt = None,
     sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
                                          "(outputs go to the current folder).")] = False,
     overwrite: OverwriteOpt = False,
+    report_dir: Annotated[Path | None, typer.Option(
+        "--report", help="Also write the diff report of correlate vs convolve for this run "
+        "into this folder (one sub-folder per image when there are several).",
+        show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -211,17 +219,8 @@ def apply(
     Example: imgconv apply photo.png -f sobel-x --mode correlate -o edges.png
     """
     from imgconv import pipeline
-    from imgconv.boundary import canonical_boundary
-    from imgconv.engine import METHODS, MODES, PRECISIONS, SIZES
     from imgconv.kernels import load_filter
-    from imgconv.pixels import (
-        DTYPES,
-        check_output_dtype,
-        dtype_max,
-        read_image,
-        same_file,
-        write_image,
-    )
+    from imgconv.pixels import check_output_dtype, page_count, same_file
 
     if not filters:
         raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters')")
@@ -230,14 +229,9 @@ def apply(
         inputs.insert(0, sample_path())
     if not inputs:
         raise ImgconvError("no image given: name one or more images, or use --sample")
-    mode = _check_choice(mode, MODES, "--mode")
-    method = _check_choice(method, METHODS, "--method")
-    size = _check_choice(size, SIZES, "--size")
-    precision = _check_choice(precision, PRECISIONS, "--precision")
-    alpha = _check_choice(alpha, pipeline.ALPHA_MODES, "--alpha")
-    boundary = canonical_boundary(boundary)
-    if dtype is not None:
-        dtype = _check_choice(dtype, DTYPES, "--dtype")
+    opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, rescale,
+                    normalize, alpha)
+    dtype = _dtype(dtype)
     kernels = [load_filter(f) for f in filters]
 
     # every check before any work: inputs exist, outputs are new and not inputs
@@ -246,6 +240,7 @@ def apply(
             raise ImgconvError(f"{p}: no such file")
         if p.is_dir():
             raise ImgconvError(f"{p}: is a folder (use 'imgconv batch' for folders)")
+    pages = {p: page_count(p) if page is None else 1 for p in inputs}
     name = chain_name(kernels)
     targets: list[Path] = []
     if output is not None and (len(inputs) > 1 or output.is_dir()):
@@ -255,7 +250,7 @@ def apply(
     else:
         folder = None
     for p in inputs:
-        default = f"{p.stem}.{name}.{mode}{p.suffix.lower()}"
+        default = f"{p.stem}.{name}.{opts.mode}{p.suffix.lower()}"
         if output is not None and folder is None:
             t = output
         elif folder is not None:
@@ -264,7 +259,10 @@ def apply(
             t = (Path.cwd() if (sample and p == sample_path()) else p.parent) / default
         targets.append(t)
     seen: list[Path] = []
-    for t in targets:
+    for p, t in zip(inputs, targets, strict=True):
+        if pages[p] > 1 and t.suffix.lower() not in (".tif", ".tiff"):
+            raise ImgconvError(f"{p}: has {pages[p]} pages or frames; write them to a .tif "
+                               "(every TIFF page is filtered), or pick one with --page N")
         for q in inputs:
             if same_file(q, t):
                 raise ImgconvError(f"{t}: is an input; refusing to overwrite it (choose -o)")
@@ -278,43 +276,361 @@ def apply(
         elif t.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"):
             # the input's own dtype is known only after reading; check the format at least
             check_output_dtype(t, "uint8" if t.suffix.lower() != ".png" else "uint16")
+    reports = _report_folders(report_dir, inputs, overwrite)
 
-    opts = pipeline.Options(mode=mode, method=method, boundary=boundary, cval=cval, size=size,
-                            precision=precision, abs=abs_, offset=offset, rescale=rescale,
-                            normalize=normalize, alpha=alpha)
     records: list[dict[str, object]] = []
     err = _stderr()
     out = _stdout()
     for p, t in zip(inputs, targets, strict=True):
-        t0 = time.perf_counter()
-        img = read_image(p)
-        arr, has_alpha, in_dtype = img.array, img.has_alpha, img.array.dtype
-        if gray:
-            arr, has_alpha = pipeline.to_gray(arr, has_alpha)
-        out_dtype = dtype or str(in_dtype)
-        check_output_dtype(t, out_dtype)
-        res = pipeline.run_filters(arr, kernels, opts, has_alpha=has_alpha,
-                                   alpha_max=dtype_max(in_dtype))
+        rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray, page=page,
+                                    overwrite=overwrite, protect=tuple(inputs))
+        notes = rec.pop("notes")
         if not quiet and not json_:
-            for note in dict.fromkeys(res.notes):
+            for note in notes:  # type: ignore[attr-defined]
                 err.print(f"[yellow]note:[/] {note}")
-        final = pipeline.finish(res.values, out_dtype, in_dtype=in_dtype, abs_=abs_,
-                                offset=offset, rescale=rescale,
-                                keep_last=has_alpha and alpha == "keep" and arr.ndim == 3)
-        write_image(t, final, overwrite=overwrite, protect=tuple(inputs))
-        seconds = time.perf_counter() - t0
-        used = "+".join(dict.fromkeys(res.methods))
-        records.append({
-            "input": str(p), "output": str(t), "filters": [k.name for k in kernels],
-            "mode": mode, "method": used, "boundary": boundary,
-            "shape": list(final.shape), "dtype": str(final.dtype), "seconds": round(seconds, 4),
-        })
-        if not quiet and not json_:
-            shape = "x".join(str(s) for s in final.shape)
-            out.print(f"wrote {t}  ({'+'.join(k.name for k in kernels)}, {mode}, {used}, "
-                      f"{boundary}, {shape} {final.dtype}, {seconds:.3f} s)")
+            shape = "x".join(str(v) for v in rec["shape"])  # type: ignore[attr-defined]
+            out.print(f"wrote {t}  ({'+'.join(k.name for k in kernels)}, {opts.mode}, "
+                      f"{rec['method']}, {opts.boundary}, {shape} {rec['dtype']}, "
+                      f"{rec['seconds']:.3f} s)")
+        if p in reports:
+            rec["report"] = str(_apply_report(p, reports[p], kernels, opts, dtype, gray,
+                                              page, overwrite))
+            if not quiet and not json_:
+                out.print(f"report (correlate vs convolve) written to {rec['report']}")
+        records.append(rec)
     if json_:
         typer.echo(json.dumps({"outputs": records}, indent=2))
+
+
+def _report_folders(report_dir: Path | None, inputs: list[Path],
+                    overwrite: bool) -> dict[Path, Path]:
+    """Where ``apply --report`` writes each input's report; refused before any work."""
+    if report_dir is None:
+        return {}
+    from imgconv import report
+
+    if len(inputs) == 1:
+        folders = {inputs[0]: report_dir}
+    else:
+        folders = {p: report_dir / safe_name(p.stem) for p in inputs}
+    for f in folders.values():
+        report.check_folder(f, overwrite=overwrite)
+    return folders
+
+
+def _apply_report(image: Path, folder: Path, kernels: list[Kernel], opts: Any,
+                  dtype: str | None, gray: bool, page: int | None, overwrite: bool) -> Path:
+    """The ``diff`` report of correlate vs convolve for the same run of ``apply``."""
+    from imgconv import diffing, pipeline, report
+
+    arr, has_alpha, in_dtype = _load(image, gray, page)
+    out_dtype = dtype or str(in_dtype)
+    base = diffing.Variant(opts.mode, opts.method, opts.boundary, opts.cval, opts.precision,
+                           opts.size)
+    va = diffing.parse_variant("mode=correlate", base)
+    vb = diffing.parse_variant("mode=convolve", base)
+    outcome = diffing.run_diff(arr, kernels, va, vb, base=opts, out_dtype=out_dtype,
+                               has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype))
+    outcome.report["image"] = str(image)
+    keep_last = has_alpha and opts.alpha == "keep" and arr.ndim == 3
+    finals = [pipeline.finish(r.values, out_dtype, in_dtype=in_dtype, abs_=opts.abs,
+                              offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)
+              for r in (outcome.a, outcome.b)]
+    report.write_report(folder, outcome.report, input_image=arr, a_out=finals[0],
+                        b_out=finals[1], a_float=outcome.a.values, b_float=outcome.b.values,
+                        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
+    return folder / "report.html"
+
+
+# -- batch ----------------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def batch(
+    in_dir: Annotated[Path, typer.Argument(help="The folder of images.", show_default=False)],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="The output folder; the input tree is mirrored inside it.",
+        show_default=False)],
+    filters: FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into "
+                                            "sub-folders.")] = False,
+    glob: Annotated[str | None, typer.Option(
+        "--glob", help="Only files matching this pattern (default: every image extension "
+        "imgconv reads).", show_default=False)] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="Convert outputs to this format (png, tif, npy, ...); default: the "
+        "input's.", show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-j", help="Worker processes (default: the machine's cores).",
+        show_default=False)] = None,
+    skip_existing: Annotated[bool, typer.Option(
+        "--skip-existing", help="Leave outputs that exist (resume an interrupted "
+        "batch).")] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Run on a Dask distributed cluster at this address "
+        "(tcp://host:8786); workers must see the same files.", show_default=False)] = None,
+    mode: ModeOpt = "convolve",
+    method: MethodOpt = "auto",
+    boundary: BoundaryOpt = "reflect",
+    cval: CvalOpt = 0.0,
+    size: SizeOpt = "same",
+    dtype: DtypeOpt = None,
+    precision: PrecisionOpt = "auto",
+    abs_: Annotated[bool, typer.Option("--abs", help="Take the absolute value of the "
+                                       "result.")] = False,
+    offset: OffsetOpt = 0.0,
+    rescale: RescaleOpt = False,
+    normalize: NormalizeOpt = False,
+    alpha: AlphaOpt = "keep",
+    gray: GrayOpt = False,
+    page: PageOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the outcome of every file "
+                                        "as JSON.")] = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Filter every image in a folder, in parallel; the output tree mirrors the input.
+
+    A file that fails is named in the summary and the others go on (exit 1 if any
+    failed). Example: imgconv batch photos/ -o blurred/ -f gaussian5 -r
+    """
+    from imgconv import batch as batchmod
+    from imgconv.kernels import load_filter
+
+    if not filters:
+        raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters')")
+    if skip_existing and overwrite:
+        raise ImgconvError("--skip-existing and --overwrite contradict each other: pick one")
+    opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, rescale,
+                    normalize, alpha)
+    dtype = _dtype(dtype)
+    kernels = tuple(load_filter(f) for f in filters)
+    jobs, refused = batchmod.discover(in_dir, output, recursive=recursive, pattern=glob,
+                                      fmt=fmt)
+    if dtype is not None:
+        from imgconv.pixels import check_output_dtype
+
+        for ext in sorted({j.dst.suffix.lower() for j in jobs}):
+            check_output_dtype(Path("output" + ext), dtype)
+    work = batchmod.Work(kernels, opts, dtype=dtype, gray=gray, page=page,
+                         existing="skip" if skip_existing else
+                         "overwrite" if overwrite else "fail")
+    output.mkdir(parents=True, exist_ok=True)
+    con = _stdout()
+    show_bar = con.is_terminal and not quiet and not json_ and jobs
+    if show_bar:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(TextColumn("[bold]filtering"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                            TextColumn("ETA"), TimeRemainingColumn(), console=con)
+        t0 = time.perf_counter()
+        with progress:
+            task = progress.add_task("files", total=len(jobs), rate="")
+
+            def tick(_: Any) -> None:
+                done = progress.tasks[0].completed + 1
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                progress.update(task, advance=1, rate=f"{rate:.1f} files/s")
+
+            outcomes = batchmod.run(jobs, work, workers=workers, scheduler=scheduler,
+                                    on_done=tick)
+    else:
+        outcomes = batchmod.run(jobs, work, workers=workers, scheduler=scheduler)
+    outcomes = refused + outcomes
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("written", "skipped", "failed")}
+    if json_:
+        typer.echo(json.dumps({**counts, "files": [o.as_dict() for o in outcomes]}, indent=2))
+    elif not quiet:
+        _batch_summary(outcomes, counts, in_dir, output)
+    elif counts["failed"]:
+        err = _stderr()
+        for o in outcomes:
+            if o.status == "failed":
+                err.print(f"[red]failed:[/] {o.error}", markup=True)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+def _batch_summary(outcomes: list[Any], counts: dict[str, int], in_dir: Path,
+                   output: Path) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = _stdout()
+    if not outcomes:
+        con.print(f"no images found in {escape(str(in_dir))} (use --recursive for "
+                  "sub-folders, or --glob PATTERN)")
+        return
+    table = Table(title=f"batch {escape(str(in_dir))} -> {escape(str(output))}",
+                  title_justify="left")
+    table.add_column("written", justify="right", style="green")
+    table.add_column("skipped", justify="right", style="yellow")
+    table.add_column("failed", justify="right", style="red")
+    table.add_row(str(counts["written"]), str(counts["skipped"]), str(counts["failed"]))
+    con.print(table)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        t2 = Table(title="failures", title_justify="left", show_lines=False)
+        t2.add_column("file")
+        t2.add_column("reason")
+        for o in failed:
+            t2.add_row(escape(o.input), escape(o.error or ""))
+        con.print(t2)
+
+
+# -- diff -----------------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def diff(
+    image: Annotated[Path, typer.Argument(help="The image to filter both ways.",
+                                          show_default=False)],
+    filters: FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    a: Annotated[str | None, typer.Option(
+        "--a", help="Variant A over the command's options, e.g. mode=correlate,method=fft "
+        "(keys: mode, method, boundary, cval, precision, size). Default: mode=correlate.",
+        show_default=False)] = None,
+    b: Annotated[str | None, typer.Option(
+        "--b", help="Variant B, like --a. Default: mode=convolve.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write a report folder: both outputs, heat-map, signed "
+        "difference, report.json, a self-contained report.html.")] = None,
+    mode: ModeOpt = "convolve",
+    method: MethodOpt = "auto",
+    boundary: BoundaryOpt = "reflect",
+    cval: CvalOpt = 0.0,
+    size: SizeOpt = "same",
+    dtype: DtypeOpt = None,
+    precision: PrecisionOpt = "auto",
+    abs_: Annotated[bool, typer.Option("--abs", help="Take the absolute value of both "
+                                       "results.")] = False,
+    offset: OffsetOpt = 0.0,
+    normalize: NormalizeOpt = False,
+    alpha: AlphaOpt = "keep",
+    gray: GrayOpt = False,
+    page: PageOpt = None,
+    fail_on_diff: Annotated[bool, typer.Option(
+        "--fail-on-diff", help="Exit 3 when any pixel differs (or, with --tolerance, when "
+        "the max abs difference exceeds it).")] = False,
+    tolerance: Annotated[float | None, typer.Option(
+        "--tolerance", help="With --fail-on-diff: the largest max abs difference (pixel "
+        "units, before rounding) that still passes.", show_default=False)] = None,
+    overwrite: OverwriteOpt = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the report as one JSON "
+                                        "object.")] = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Filter an image two ways (default: correlate vs convolve) and report how they differ.
+
+    Example: imgconv diff photo.png -f sobel-x -o report/
+    """
+    from dataclasses import replace
+
+    from imgconv import diffing, pipeline, report
+    from imgconv.kernels import load_filter
+
+    if not filters:
+        raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters')")
+    opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, False,
+                    normalize, alpha)
+    out_dtype = _dtype(dtype)
+    kernels = [load_filter(f) for f in filters]
+    if normalize:
+        kernels = [pipeline.normalized(k) for k in kernels]
+        opts = replace(opts, normalize=False)
+    base = diffing.Variant(opts.mode, opts.method, opts.boundary, opts.cval, opts.precision,
+                           opts.size)
+    va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "--a")
+    vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "--b")
+    diffing.predict(va, vb, kernels)  # refuses incomparable variants before any work
+    if output is not None:
+        report.check_folder(output, overwrite=overwrite)
+    arr, has_alpha, in_dtype = _load(image, gray, page)
+    out_dtype = out_dtype or str(in_dtype)
+    outcome = diffing.run_diff(arr, kernels, va, vb, base=opts, out_dtype=out_dtype,
+                               has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype))
+    rep = outcome.report
+    rep["image"] = str(image)
+    if output is not None:
+        keep_last = has_alpha and opts.alpha == "keep" and arr.ndim == 3
+        finals = [pipeline.finish(r.values, out_dtype, in_dtype=in_dtype, abs_=abs_,
+                                  offset=offset, keep_last=keep_last)
+                  for r in (outcome.a, outcome.b)]
+        written = report.write_report(
+            output, rep, input_image=arr, a_out=finals[0], b_out=finals[1],
+            a_float=outcome.a.values, b_float=outcome.b.values,
+            kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
+        rep["written"] = [str(p) for p in written]
+    if json_:
+        typer.echo(json.dumps(rep, indent=2))
+    elif not quiet:
+        report.print_report(rep, _stdout())
+        if output is not None:
+            _stdout().print(f"report written to {output / 'report.html'}")
+    if fail_on_diff:
+        failed = (rep["max_abs_diff"] > tolerance) if tolerance is not None \
+            else rep["differing_pixels"] > 0
+        if failed:
+            raise typer.Exit(3)
+
+
+def _options(mode: str, method: str, boundary: str, cval: float, size: str, precision: str,
+             abs_: bool, offset: float, rescale: bool, normalize: bool,
+             alpha: str) -> Any:
+    """Validate the common options once, for every command; return pipeline.Options."""
+    import math
+
+    from imgconv import pipeline
+    from imgconv.boundary import canonical_boundary
+    from imgconv.engine import METHODS, MODES, PRECISIONS, SIZES
+
+    for name, value in (("--cval", cval), ("--offset", offset)):
+        if not math.isfinite(value):
+            raise ImgconvError(f"{name} {value} is not a finite number")
+    return pipeline.Options(
+        mode=_check_choice(mode, MODES, "--mode"),
+        method=_check_choice(method, METHODS, "--method"),
+        boundary=canonical_boundary(boundary),
+        cval=cval,
+        size=_check_choice(size, SIZES, "--size"),
+        precision=_check_choice(precision, PRECISIONS, "--precision"),
+        abs=abs_, offset=offset, rescale=rescale, normalize=normalize,
+        alpha=_check_choice(alpha, pipeline.ALPHA_MODES, "--alpha"),
+    )
+
+
+def _dtype(dtype: str | None) -> str | None:
+    from imgconv.pixels import DTYPES
+
+    return None if dtype is None else _check_choice(dtype, DTYPES, "--dtype")
+
+
+def _load(path: Path, gray: bool, page: int | None) -> tuple[Any, bool, Any]:
+    """Read one image (one page); with ``--gray`` convert it: (array, has_alpha, file dtype)."""
+    from imgconv import pipeline
+    from imgconv.pixels import read_image
+
+    img = read_image(path, page=page)
+    if img.pages > 1:
+        raise ImgconvError(f"{path}: has {img.pages} pages: pick one with --page N")
+    arr, has_alpha = img.array, img.has_alpha
+    if gray:
+        arr, has_alpha = pipeline.to_gray(arr, has_alpha)
+    return arr, has_alpha, img.array.dtype
+
+
+def _alpha_max(dtype: Any) -> float:
+    from imgconv.pixels import dtype_max
+
+    return dtype_max(dtype)
 
 
 # -- filters --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,7 @@ class Image:
     path: str
     has_alpha: bool = False
     meta: dict[str, object] = field(default_factory=dict)
+    pages: int = 1  # > 1: ``array`` is a stack (P, H, W[, C]) of a multi-page file
 
     @property
     def dtype(self) -> np.dtype[np.generic]:
@@ -62,8 +64,61 @@ def _png_depth(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     return head[24], head[25]
 
 
-def read_image(path: str | os.PathLike[str]) -> Image:
-    """Read an image file, keeping its bit depth.  Any failure is an :class:`ImageError`."""
+MAX_PIXELS_DEFAULT = 20_000 * 20_000  # a decompression-bomb guard; IMGCONV_MAX_PIXELS overrides
+
+
+def max_pixels() -> int:
+    """The largest image (pixels per page) imgconv decodes: ``IMGCONV_MAX_PIXELS`` or 400 M."""
+    raw = os.environ.get("IMGCONV_MAX_PIXELS", "").strip()
+    if not raw:
+        return MAX_PIXELS_DEFAULT
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ImageError(f"IMGCONV_MAX_PIXELS={raw!r} is not a number of pixels") from None
+    return value if value > 0 else MAX_PIXELS_DEFAULT
+
+
+def _guard(name: str, h: int, w: int) -> None:
+    limit = max_pixels()
+    if h * w > limit:
+        raise ImageError(
+            f"{name}: {w}x{h} = {h * w:,} pixels is over the limit of {limit:,} "
+            "(a guard against decompression bombs); raise it with IMGCONV_MAX_PIXELS if the "
+            "image is genuine"
+        )
+
+
+def page_count(path: str | os.PathLike[str]) -> int:
+    """Pages (TIFF) or frames (GIF, WebP) in an image file; 1 for everything else."""
+    ext = _ext(path)
+    try:
+        if ext in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                return len(tif.pages)
+        if ext in (".gif", ".webp"):
+            from PIL import Image as PILImage
+
+            with PILImage.open(path) as im:
+                return int(getattr(im, "n_frames", 1))
+    except Exception as exc:
+        raise ImageError(f"{path}: cannot read as an image ({_reason(exc)})") from exc
+    return 1
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_image(path: str | os.PathLike[str], page: int | None = None) -> Image:
+    """Read an image file, keeping its bit depth.  Any failure is an :class:`ImageError`.
+
+    A multi-page TIFF (or animated GIF/WebP) is read whole as a stack ``(P, H, W[, C])``
+    with ``meta["pages"] = P`` unless ``page`` (0-based) picks one.
+    """
     p = Path(path)
     name = str(path)
     ext = _ext(p)
@@ -79,53 +134,100 @@ def read_image(path: str | os.PathLike[str]) -> Image:
     if p.stat().st_size == 0:
         raise ImageError(f"{name}: the file is empty")
     try:
-        img = _read(p, ext)
+        img = _read(p, ext, page)
     except ImageError:
         raise
     except Exception as exc:  # every reader's own failure becomes one readable error
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageError(f"{name}: cannot read as an image ({reason})") from exc
+        raise ImageError(f"{name}: cannot read as an image ({_reason(exc)})") from exc
     arr = img.array
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        img.array = arr = arr[:, :, 0]
-    if arr.ndim not in (2, 3) or arr.size == 0 or (arr.ndim == 3 and arr.shape[2] > 4
-                                                    and ext != ".npy"):
+    stacked = int(img.meta.get("pages", 1)) > 1  # type: ignore[call-overload]
+    core = arr.shape[1:] if stacked else arr.shape
+    if len(core) == 3 and core[2] == 1:
+        arr = arr[..., 0]
+        core = core[:2]
+    if len(core) not in (2, 3) or arr.size == 0 or (len(core) == 3 and core[2] > 4
+                                                     and ext != ".npy"):
         raise ImageError(f"{name}: unsupported image shape {arr.shape}")
     if arr.dtype == np.bool_:
-        img.array = arr.astype(np.uint8) * 255
-    elif arr.dtype.kind not in "uif":
+        arr = arr.astype(np.uint8) * 255
+    elif arr.dtype.kind not in "uif" or arr.dtype.itemsize > 8:
         raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
+    img.array = arr
     return img
 
 
-def _read(p: Path, ext: str) -> Image:
+def _pick(name: str, page: int | None, pages: int) -> int:
+    if page is None:
+        return 0
+    if not 0 <= page < pages:
+        raise ImageError(f"{name}: --page {page} is out of range: it has {pages} page(s), "
+                         f"0 to {pages - 1}")
+    return page
+
+
+def _read(p: Path, ext: str, page: int | None) -> Image:
     name = str(p)
     if ext == ".npy":
-        arr = np.load(p, allow_pickle=False)
+        arr = np.load(p, allow_pickle=False, mmap_mode="r")
         if arr.ndim not in (2, 3):
             raise ImageError(f"{name}: a .npy image must be H×W or H×W×C, got shape {arr.shape}")
-        return Image(arr, name)
+        _guard(name, arr.shape[0], arr.shape[1])
+        return Image(np.array(arr), name)
     if ext in (".tif", ".tiff"):
-        import tifffile
-
-        arr = tifffile.imread(p)
-        return Image(arr, name, has_alpha=arr.ndim == 3 and arr.shape[2] in (2, 4))
+        return _read_tiff(p, page)
     if ext == ".png":
         depth = _png_depth(p)
         if depth is None:
             raise ImageError(f"{name}: not a PNG file (bad signature)")
         bits, ctype = depth
         if bits == 16 and ctype in (2, 4, 6):
+            with open(p, "rb") as fh:
+                head = fh.read(24)
+            _guard(name, int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"))
             return _read_png16(p, ctype)
-    import imageio.v3 as iio
+    return _read_pillow(p, page)
 
-    arr = iio.imread(p, index=0) if ext in (".gif", ".webp") else iio.imread(p)
-    arr = np.asarray(arr)
+
+def _read_pillow(p: Path, page: int | None) -> Image:
+    """PNG (8-bit, 16-bit gray), JPEG, BMP, GIF, WebP through Pillow; palettes become RGB(A)."""
+    import warnings
+
+    from PIL import Image as PILImage
+
+    name = str(p)
+    PILImage.MAX_IMAGE_PIXELS = None  # our own guard below, with our own message
+    with PILImage.open(p) as im:
+        _guard(name, im.height, im.width)
+        frames = int(getattr(im, "n_frames", 1))
+        if frames > 1 and page is None:
+            raise ImageError(f"{name}: has {frames} frames: pick one with --page N "
+                             f"(0 to {frames - 1})")
+        im.seek(_pick(name, page, frames))
+        meta: dict[str, object] = {}
+        for key in ("icc_profile", "dpi"):
+            if key in im.info:
+                meta[key] = im.info[key]
+        mode = im.mode
+        convert = {"P": "RGBA" if "transparency" in im.info else "RGB", "PA": "RGBA",
+                   "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
+                   "RGBa": "RGBA", "La": "LA"}.get(mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if convert is not None:
+                if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                    meta.pop("icc_profile", None)  # it described the old colour space
+                arr = np.asarray(im.convert(convert))
+            else:
+                im.load()
+                arr = np.asarray(im)
+        if mode.startswith("I;16") or (mode == "I" and p.suffix.lower() == ".png"):
+            arr = arr.astype(np.uint16)
     has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
-    return Image(arr, name, has_alpha=has_alpha)
+    return Image(np.ascontiguousarray(arr), name, has_alpha=has_alpha, meta=meta)
 
 
 def _read_png16(p: Path, ctype: int) -> Image:
+    """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits)."""
     import cv2
 
     arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
@@ -136,6 +238,28 @@ def _read_png16(p: Path, ctype: int) -> Image:
     elif arr.ndim == 3:
         arr = arr[:, :, [2, 1, 0]] if arr.shape[2] == 3 else arr[:, :, [2, 1, 0, 3]]
     return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6))
+
+
+def _read_tiff(p: Path, page: int | None) -> Image:
+    import tifffile
+
+    name = str(p)
+    with tifffile.TiffFile(p) as tif:
+        pages = tif.pages
+        n = len(pages)
+        first = pages.first
+        shape = first.shape
+        _guard(name, shape[0], shape[1] if len(shape) > 1 else 1)
+        alpha = bool(getattr(first, "extrasamples", ()))
+        if n == 1 or page is not None:
+            arr = pages[_pick(name, page, n)].asarray()
+            return Image(arr, name, has_alpha=alpha and arr.ndim == 3)
+        stack = [pg.asarray() for pg in pages]
+    if len({(a.shape, a.dtype) for a in stack}) != 1:
+        raise ImageError(f"{name}: its {n} pages differ in size or type: pick one with "
+                         "--page N")
+    arr = np.stack(stack)
+    return Image(arr, name, has_alpha=alpha and arr.ndim == 4, pages=n)
 
 
 # -- output policy ---------------------------------------------------------------------
@@ -193,7 +317,8 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     return os.path.realpath(pa) == os.path.realpath(pb)
 
 
-def _encode(path: Path, array: npt.NDArray[np.generic], ext: str) -> Callable[[str], None]:
+def _encode(path: Path, array: npt.NDArray[np.generic], ext: str,
+            meta: dict[str, object], pages: int) -> Callable[[str], None]:
     def write(tmp: str) -> None:
         if ext == ".npy":
             with open(tmp, "wb") as fh:
@@ -201,8 +326,11 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str) -> Callable[[s
         elif ext in (".tif", ".tiff"):
             import tifffile
 
-            photometric = "rgb" if array.ndim == 3 and array.shape[2] in (3, 4) else None
-            tifffile.imwrite(tmp, array, photometric=photometric)
+            core = array.shape[1:] if pages > 1 else array.shape
+            rgb = len(core) == 3 and core[2] in (3, 4)
+            tifffile.imwrite(tmp, array, photometric="rgb" if rgb else "minisblack",
+                             extrasamples=("unassalpha",) if rgb and core[2] == 4 else None,
+                             planarconfig="contig" if len(core) == 3 else None)
         elif ext == ".png" and array.dtype == np.uint16 and array.ndim == 3:
             import cv2
 
@@ -218,10 +346,11 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str) -> Callable[[s
         else:
             import imageio.v3 as iio
 
+            keep: dict[str, Any] = {k: meta[k] for k in ("icc_profile", "dpi") if k in meta}
             if ext in (".jpg", ".jpeg"):
-                iio.imwrite(tmp, array, extension=ext, quality=95)
+                iio.imwrite(tmp, array, extension=ext, quality=95, **keep)
             else:
-                iio.imwrite(tmp, array, extension=ext)
+                iio.imwrite(tmp, array, extension=ext, **keep)
 
     return write
 
@@ -232,9 +361,13 @@ def write_image(
     *,
     overwrite: bool = False,
     protect: tuple[str | os.PathLike[str], ...] = (),
+    meta: dict[str, object] | None = None,
+    pages: int = 1,
 ) -> None:
     """Write ``array`` atomically: a temporary file in the target folder, then a rename.
 
+    ``meta`` carries what the input had that the format can keep (``icc_profile``,
+    ``dpi`` for Pillow formats); ``pages > 1`` marks a stack to write as a multi-page TIFF.
     ``protect`` lists inputs that must never be replaced (also through another
     spelling or a link).  Without ``overwrite`` an existing file is never replaced,
     even by a file that appears while this one is being written.
@@ -250,7 +383,9 @@ def write_image(
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"{target}: the folder {folder} does not exist")
-    writer = _encode(target, array, ext)
+    if pages > 1 and ext not in (".tif", ".tiff", ".npy"):
+        raise OutputError(f"{target}: {pages} pages need a .tif output (or pick one with --page)")
+    writer = _encode(target, array, ext, meta or {}, pages)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     except OSError as exc:

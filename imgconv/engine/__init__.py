@@ -33,6 +33,12 @@ Mode = Literal["correlate", "convolve"]
 Array = npt.NDArray[np.floating]
 
 
+def set_threads(n: int) -> None:
+    """Threads for OpenCV and scipy.fft (``batch`` workers use 1; default: all cores)."""
+    _fft.WORKERS = n if n > 0 else -1
+    _cv.set_threads(n)
+
+
 def _check(value: str, valid: tuple[str, ...], what: str) -> str:
     v = str(value).strip().lower()
     if v not in valid:
@@ -228,4 +234,4 @@ def convolve(
 
 
 __all__ = ["METHODS", "MODES", "PRECISIONS", "SIZES", "Plan", "as_working", "convolve",
-           "correlate", "filter_array", "plan", "working_dtype"]
+           "correlate", "filter_array", "plan", "set_threads", "working_dtype"]

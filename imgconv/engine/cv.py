@@ -36,6 +36,13 @@ def _cv2() -> Any:
     return cv2
 
 
+def set_threads(n: int) -> None:
+    """OpenCV's thread count (0 or less: its default)."""
+    cv2 = _cv2()
+    if cv2 is not None:
+        cv2.setNumThreads(n if n > 0 else -1)
+
+
 def usable(image: Array) -> bool:
     """True when OpenCV can filter this working array without a per-channel loop."""
     channels = image.shape[2] if image.ndim == 3 else 1

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[np.floating]
+WORKERS = -1  # scipy.fft workers: all cores (batch workers set 1)
 
 
 def correlate_valid(padded: Array, k: Array) -> Array:
@@ -26,12 +27,12 @@ def correlate_valid(padded: Array, k: Array) -> Array:
     hp, wp = padded.shape[:2]
     fh = sfft.next_fast_len(hp, real=True)
     fw = sfft.next_fast_len(wp, real=True)
-    spec_img = sfft.rfft2(padded, s=(fh, fw), axes=(0, 1), workers=-1)
+    spec_img = sfft.rfft2(padded, s=(fh, fw), axes=(0, 1), workers=WORKERS)
     spec_k = sfft.rfft2(k[::-1, ::-1], s=(fh, fw), axes=(0, 1))
     if padded.ndim == 3:
         spec_k = spec_k[:, :, None]
     spec_img *= spec_k
-    full = sfft.irfft2(spec_img, s=(fh, fw), axes=(0, 1), workers=-1)
+    full = sfft.irfft2(spec_img, s=(fh, fw), axes=(0, 1), workers=WORKERS)
     out: Array = full[kh - 1 : hp, kw - 1 : wp]
     return np.ascontiguousarray(out, dtype=padded.dtype)
 
@@ -52,10 +53,10 @@ def correlate_circular(image: Array, k: Array, anchor: tuple[int, int]) -> Array
     cols = (np.arange(kw) - cx) % w
     np.add.at(folded, (rows[:, None], cols[None, :]), k.astype(np.float64))
     folded = folded.astype(image.dtype)
-    spec_img = sfft.rfft2(image, axes=(0, 1), workers=-1)
+    spec_img = sfft.rfft2(image, axes=(0, 1), workers=WORKERS)
     spec_k = np.conj(sfft.rfft2(folded, axes=(0, 1)))
     if image.ndim == 3:
         spec_k = spec_k[:, :, None]
     spec_img *= spec_k
-    out: Array = sfft.irfft2(spec_img, s=(h, w), axes=(0, 1), workers=-1)
+    out: Array = sfft.irfft2(spec_img, s=(h, w), axes=(0, 1), workers=WORKERS)
     return np.ascontiguousarray(out, dtype=image.dtype)

@@ -1,0 +1,264 @@
+"""``imgconv diff``: two variants of the same filtering, their differences, a prediction.
+
+A variant is a set of options (mode, method, boundary, cval, precision, size) over
+the command's own; the prediction says what SPEC §1 implies before looking:
+
+- *equal* when the variants differ only in how (method, precision: round-off
+  only), or only in the mode and every kernel equals its 180° rotation with a
+  centred anchor;
+- *border only* when, beyond that, only the boundary or cval differs (the
+  differences are confined to the frame the kernels reach over the edge);
+- *different* otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.boundary import canonical_boundary
+from imgconv.compare import compare
+from imgconv.engine import METHODS, MODES, PRECISIONS, SIZES
+from imgconv.errors import ImgconvError
+from imgconv.kernels import Kernel
+from imgconv.pipeline import Options, Result, run_filters
+
+VARIANT_KEYS = ("mode", "method", "boundary", "cval", "precision", "size")
+EPS = {"single": 1e-4, "double": 1e-10}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of filtering: what ``--a``/``--b`` set over the command's options."""
+
+    mode: str = "convolve"
+    method: str = "auto"
+    boundary: str = "reflect"
+    cval: float = 0.0
+    precision: str = "auto"
+    size: str = "same"
+
+    def label(self) -> str:
+        parts = [self.mode, f"method={self.method}", f"boundary={self.boundary}"]
+        if self.boundary == "constant":
+            parts.append(f"cval={self.cval:g}")
+        if self.precision != "auto":
+            parts.append(f"precision={self.precision}")
+        if self.size != "same":
+            parts.append(f"size={self.size}")
+        return ", ".join(parts)
+
+
+def parse_variant(text: str, base: Variant, option: str = "--a") -> Variant:
+    """``mode=correlate,method=fft,boundary=wrap`` over ``base``; errors name the bad part."""
+    changes: dict[str, Any] = {}
+    for raw in text.split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            raise ImgconvError(
+                f"{option} {text!r}: {part!r} is not key=value "
+                f"(keys: {', '.join(VARIANT_KEYS)}; e.g. mode=correlate,method=fft)"
+            )
+        key, value = (s.strip() for s in part.split("=", 1))
+        key = key.lower()
+        if key not in VARIANT_KEYS:
+            raise ImgconvError(
+                f"{option} {text!r}: unknown key {key!r}: use {', '.join(VARIANT_KEYS)}"
+            )
+        if key in changes:
+            raise ImgconvError(f"{option} {text!r}: {key!r} is given twice")
+        changes[key] = _value(key, value, option, text)
+    return replace(base, **changes)
+
+
+def _value(key: str, value: str, option: str, text: str) -> Any:
+    valid = {"mode": MODES, "method": METHODS, "precision": PRECISIONS, "size": SIZES}
+    if key in valid:
+        v = value.lower()
+        if v not in valid[key]:
+            raise ImgconvError(
+                f"{option} {text!r}: {key}={value!r} is not valid: use one of "
+                f"{', '.join(valid[key])}"
+            )
+        return v
+    if key == "boundary":
+        try:
+            return canonical_boundary(value)
+        except ImgconvError as exc:
+            raise ImgconvError(f"{option} {text!r}: {exc}") from None
+    try:
+        f = float(value)
+    except ValueError:
+        raise ImgconvError(f"{option} {text!r}: cval={value!r} is not a number") from None
+    if not np.isfinite(f):
+        raise ImgconvError(f"{option} {text!r}: cval must be finite")
+    return f
+
+
+def predict(a: Variant, b: Variant, kernels: Sequence[Kernel]) -> tuple[str, str]:
+    """The prediction and its reason, from the kernels and the variants alone."""
+    differs = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)}
+    if a.boundary != "constant" and b.boundary != "constant":
+        differs.discard("cval")  # cval only matters for the constant mode
+    if "size" in differs:
+        raise ImgconvError(
+            f"the variants have different output sizes ({a.size} vs {b.size}): "
+            "compare variants of the same --size"
+        )
+    roundoff = differs & {"method", "precision"}
+    differs -= roundoff
+    how = f"only {' and '.join(sorted(roundoff))} differ{'s' if len(roundoff) == 1 else ''}"
+    if not differs:
+        if roundoff:
+            return "equal", f"{how}: the same operation computed two ways, round-off only"
+        return "equal", "the two variants are the same"
+    symmetric = all(k.correlate_equals_convolve for k in kernels)
+    names = ", ".join(k.name for k in kernels)
+    if differs == {"mode"}:
+        if symmetric:
+            return "equal", (f"only the mode differs and {names} equals its 180° rotation "
+                             "with a centred anchor, so correlate == convolve")
+        return "different", _why_not_symmetric(kernels)
+    if differs <= {"boundary", "cval", "mode"} and ("mode" not in differs or symmetric):
+        what = " and ".join(sorted(differs - {"mode"}))
+        extra = " (the mode too, but the kernel is symmetric)" if "mode" in differs else ""
+        return "border only", (f"only the {what} differs{extra}: the extension beyond the "
+                               "edge changes only pixels the kernel reaches over it")
+    if "mode" in differs:
+        return "different", _why_not_symmetric(kernels)
+    return "different", f"{', '.join(sorted(differs))} differ"
+
+
+def _why_not_symmetric(kernels: Sequence[Kernel]) -> str:
+    for k in kernels:
+        if not k.symmetric:
+            return (f"the mode differs and {k.name} is not equal to its 180° rotation: "
+                    "convolve applies it rotated, correlate does not")
+        if not k.anchor_is_centred:
+            return (f"the mode differs and {k.name}'s anchor {k.center} is not centred "
+                    "(an even size or an explicit anchor): the results are shifted")
+    return "the mode differs"
+
+
+def reach(kernels: Sequence[Kernel], v: Variant) -> tuple[int, int, int, int]:
+    """(top, left, span_y, span_x): output (y, x) reads input rows y-top .. y-top+span_y."""
+    top = left = sy = sx = 0
+    for k in kernels:
+        kk = k.flipped() if v.mode == "convolve" else k
+        kh, kw = kk.shape
+        cy, cx = kk.center
+        if v.size == "same":
+            top, left = top + cy, left + cx
+        elif v.size == "full":
+            top, left = top + kh - 1, left + kw - 1
+        sy, sx = sy + kh - 1, sx + kw - 1
+    return top, left, sy, sx
+
+
+def interior_mask(shape: tuple[int, int], in_shape: tuple[int, int],
+                  kernels: Sequence[Kernel], variants: Sequence[Variant]) -> npt.NDArray[np.bool_]:
+    """Output positions where every variant's kernels lie wholly inside the image."""
+    h, w = shape
+    mask = np.ones((h, w), dtype=bool)
+    for v in variants:
+        top, left, sy, sx = reach(kernels, v)
+        ys = np.arange(h)
+        xs = np.arange(w)
+        ok_y = (ys - top >= 0) & (ys - top + sy <= in_shape[0] - 1)
+        ok_x = (xs - left >= 0) & (xs - left + sx <= in_shape[1] - 1)
+        mask &= ok_y[:, None] & ok_x[None, :]
+    return mask
+
+
+def tolerance(kernels: Sequence[Kernel], image: npt.NDArray[Any], variants: Sequence[Variant],
+              image_dtype: np.dtype[Any]) -> float:
+    """SPEC §1's T for the chain: eps × Π sum|F| × max(max|I|, |cval|)."""
+    single = any(v.precision == "single" or (v.precision == "auto" and image_dtype != np.float64)
+                 for v in variants)
+    eps = EPS["single" if single else "double"]
+    scale = float(np.prod([k.abs_sum for k in kernels])) if kernels else 1.0
+    top = max([float(np.abs(image).max())] + [abs(v.cval) for v in variants])
+    return eps * scale * top
+
+
+@dataclass
+class DiffOutcome:
+    """Everything ``diff`` computed: both results, the statistics, the prediction."""
+
+    report: dict[str, Any]
+    a: Result
+    b: Result
+
+
+def run_diff(
+    image: npt.NDArray[Any],
+    kernels: Sequence[Kernel],
+    a: Variant,
+    b: Variant,
+    *,
+    base: Options,
+    out_dtype: str,
+    has_alpha: bool = False,
+    alpha_max: float = 1.0,
+) -> DiffOutcome:
+    """Filter ``image`` both ways and compare (floats before, then after quantisation)."""
+    prediction, reason = predict(a, b, kernels)
+    results = []
+    for v in (a, b):
+        opts = replace(base, **{k: getattr(v, k) for k in VARIANT_KEYS})
+        results.append(run_filters(image, kernels, opts, has_alpha=has_alpha,
+                                   alpha_max=alpha_max))
+    ra, rb = results
+    va, vb = _final_float(ra, base), _final_float(rb, base)
+    if va.shape != vb.shape:
+        raise ImgconvError(f"the variants give different shapes {va.shape} and {vb.shape}")
+    tol = tolerance(kernels, image, (a, b), image.dtype)
+    mask = interior_mask(va.shape[:2], image.shape[:2], kernels, (a, b))
+    report = compare(va, vb, dtype=out_dtype, tolerance=tol, interior=mask)
+    report["tolerance"] = tol
+    if prediction == "equal":
+        held = report["max_abs_diff"] <= tol
+    elif prediction == "border only":
+        held = report["interior"]["max_abs_diff"] <= tol
+    else:
+        held = not report["identical"]
+    report.update({
+        "prediction": prediction,
+        "reason": reason,
+        "predicted_equal": prediction == "equal",
+        "prediction_held": bool(held),
+        "a": {**asdict(a), "method_used": "+".join(dict.fromkeys(ra.methods)),
+              "label": a.label()},
+        "b": {**asdict(b), "method_used": "+".join(dict.fromkeys(rb.methods)),
+              "label": b.label()},
+        "kernel": _kernel_info(kernels),
+        "filters": [k.name for k in kernels],
+    })
+    return DiffOutcome(report, ra, rb)
+
+
+def _final_float(r: Result, base: Options) -> npt.NDArray[np.floating]:
+    """The float result after ``--abs`` and ``--offset`` (what gets rounded)."""
+    v = r.values
+    if base.abs:
+        v = np.abs(v)
+    if base.offset:
+        v = v + v.dtype.type(base.offset)
+    return v
+
+
+def _kernel_info(kernels: Sequence[Kernel]) -> dict[str, Any]:
+    if len(kernels) == 1:
+        k = kernels[0]
+        return {"name": k.name, "shape": list(k.shape), "anchor": list(k.center),
+                "symmetric": k.symmetric, "rank": k.rank}
+    return {"name": "+".join(k.name for k in kernels),
+            "chain": [_kernel_info([k]) for k in kernels],
+            "symmetric": all(k.symmetric for k in kernels),
+            "shape": None, "anchor": None, "rank": None}
