@@ -378,14 +378,23 @@ def write_image(
     for inp in protect:
         if same_file(inp, target):
             raise OutputError(f"{target}: is an input; refusing to overwrite it (choose -o)")
-    if target.exists() and not overwrite:
-        raise OutputError(f"{target}: already exists (use --overwrite to replace it)")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"{target}: the folder {folder} does not exist")
     if pages > 1 and ext not in (".tif", ".tiff", ".npy"):
         raise OutputError(f"{target}: {pages} pages need a .tif output (or pick one with --page)")
-    writer = _encode(target, array, ext, meta or {}, pages)
+    atomic_write(target, _encode(target, array, ext, meta or {}, pages), overwrite=overwrite)
+
+
+def atomic_write(target: Path, writer: Callable[[str], None], *, overwrite: bool = False) -> None:
+    """Run ``writer(temporary path)`` in the target's folder, then move it into place.
+
+    Without ``overwrite`` an existing file is never replaced, even one that appears
+    while this one is being written (the temporary file is hard-linked into place).
+    An interruption or failure leaves neither the temporary file nor a partial target.
+    """
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.exists() and not overwrite:
+        raise OutputError(f"{target}: already exists (use --overwrite to replace it)")
+    if not folder.is_dir():
+        raise OutputError(f"{target}: the folder {folder} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     except OSError as exc:
@@ -411,7 +420,17 @@ def write_image(
     except OutputError:
         raise
     except Exception as exc:
-        raise WorkError(f"{target}: could not write the image ({exc})") from exc
+        raise WorkError(f"{target}: could not write the file ({exc})") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = False) -> None:
+    """Write a text file (YAML, JSON, HTML) atomically, like :func:`write_image`."""
+
+    def writer(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    atomic_write(Path(path), writer, overwrite=overwrite)

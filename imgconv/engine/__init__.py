@@ -138,9 +138,18 @@ def filter_array(
     k = as_kernel(kernel)
     if mode == "convolve":
         k = k.flipped()
+    floating = np.asarray(image).dtype.kind == "f"
     img = as_working(image, precision)
     boundary = canonical_boundary(boundary)
     p = plan(img.shape, k, boundary=boundary, method=method, size=size, dtype=img.dtype.type)
+    if p.method == "fft" and floating and not np.isfinite(img).all():
+        # a NaN or inf multiplies into every frequency: it would spread over the whole image
+        if str(method).strip().lower() == "fft":
+            raise ImgconvError(
+                "the image has NaN or infinite pixels, which --method fft would spread over "
+                "the whole image: use --method direct (or auto)"
+            )
+        p = Plan(p.pads, p.out_shape, "direct")
     return _run(img, k, p, boundary, float(cval), size), p.method
 
 
