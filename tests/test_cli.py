@@ -245,3 +245,26 @@ def test_python_m_imgconv() -> None:
     r = subprocess.run([sys.executable, "-m", "imgconv", "--help"], capture_output=True,
                        text=True, check=False)
     assert r.returncode == 0 and "apply" in r.stdout
+
+
+def test_cnn_weight_slice_is_a_correlation_with_zero_padding(tmp_path: Path) -> None:
+    """A Conv2d layer (PyTorch layout out, in, h, w; padding k//2) as imgconv computes it."""
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((4, 2, 5, 3)).astype(np.float32)
+    x = rng.standard_normal((17, 13)).astype(np.float32)
+    np.save(tmp_path / "w.npy", w)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "y.npy"
+    code, _, err = run("apply", str(tmp_path / "x.npy"), "-f", f"{tmp_path / 'w.npy'}[3,1]",
+                       "--mode", "correlate", "--boundary", "constant", "-o", str(out))
+    assert code == 0, err
+    # the layer's definition, written out: y(r, c) = sum_ij w[3,1,i,j] * xpad(r + i, c + j)
+    k = w[3, 1].astype(np.float64)
+    xp = np.pad(x.astype(np.float64), ((2, 2), (1, 1)))
+    ref = np.zeros_like(x, dtype=np.float64)
+    for i in range(5):
+        for j in range(3):
+            ref += k[i, j] * xp[i : i + 17, j : j + 13]
+    got = np.load(out)
+    assert got.dtype == np.float32
+    assert np.abs(got - ref).max() <= 1e-4 * np.abs(k).sum() * np.abs(x).max()
