@@ -56,6 +56,7 @@ class Work:
     gray: bool = False
     page: int | None = None
     existing: str = "fail"
+    memory_limit: int | None = None
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -135,7 +136,8 @@ def run_job(job: Job, work: Work) -> Outcome:
         dst.parent.mkdir(parents=True, exist_ok=True)
         rec = process_file(src, dst, work.kernels, work.options, dtype=work.dtype,
                            gray=work.gray, page=work.page,
-                           overwrite=work.existing == "overwrite")
+                           overwrite=work.existing == "overwrite",
+                           memory_limit=work.memory_limit)
     except ImgconvError as exc:
         return Outcome(str(src), str(dst), "failed", str(exc))
     except MemoryError:

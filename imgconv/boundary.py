@@ -55,10 +55,14 @@ def boundary_mode(name: str) -> BoundaryMode:
     try:
         return _LOOKUP[key]
     except KeyError:
+        import difflib
+
         valid = ", ".join(MODE_NAMES)
         aliases = ", ".join(sorted(a for m in MODES for a in m.aliases))
+        close = difflib.get_close_matches(key, list(_LOOKUP), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ImgconvError(
-            f"unknown boundary mode {name!r}: use one of {valid} (aliases: {aliases})"
+            f"unknown boundary mode {name!r}: {hint}use one of {valid} (aliases: {aliases})"
         ) from None
 
 

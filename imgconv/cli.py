@@ -79,6 +79,10 @@ AlphaOpt = Annotated[str, typer.Option("--alpha", help="Alpha channel: keep (unt
                                        "filter (like colour) or premultiply.")]
 GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to gray "
                                        "(luma 0.299 R + 0.587 G + 0.114 B) first.")]
+MemoryOpt = Annotated[str | None, typer.Option(
+    "--memory-limit", help="Working memory for one image (256MB, 2GB: decimal; 512MiB, 2GiB: "
+    "binary). A larger TIFF or .npy is filtered in bands and streamed to a .tif/.npy output. "
+    "Default: half of the memory available.", show_default=False)]
 PageOpt = Annotated[int | None, typer.Option(
     "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
     "default every TIFF page is filtered into a multi-page TIFF.", show_default=False)]
@@ -203,6 +207,7 @@ def apply(
     alpha: AlphaOpt = "keep",
     gray: GrayOpt = False,
     page: PageOpt = None,
+    memory_limit: MemoryOpt = None,
     sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
                                          "(outputs go to the current folder).")] = False,
     overwrite: OverwriteOpt = False,
@@ -232,6 +237,7 @@ def apply(
     opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, rescale,
                     normalize, alpha)
     dtype = _dtype(dtype)
+    limit = _memory_limit(memory_limit)
     kernels = [load_filter(f) for f in filters]
 
     # every check before any work: inputs exist, outputs are new and not inputs
@@ -265,11 +271,14 @@ def apply(
                                "(every TIFF page is filtered), or pick one with --page N")
         for q in inputs:
             if same_file(q, t):
-                raise ImgconvError(f"{t}: is an input; refusing to overwrite it (choose -o)")
+                raise ImgconvError(f"{t}: is an input; refusing to overwrite it (choose another "
+                                   "output with -o)")
         if t.exists() and not overwrite:
             raise ImgconvError(f"{t}: already exists (use --overwrite to replace it)")
         if any(same_file(t, s) for s in seen):
-            raise ImgconvError(f"{t}: two inputs would be written to the same output")
+            raise ImgconvError(f"{t}: two inputs would be written to the same output (they "
+                               "have the same name): run them separately, or use 'imgconv "
+                               "batch', which mirrors their folders")
         seen.append(t)
         if dtype is not None:
             check_output_dtype(t, dtype)
@@ -281,9 +290,12 @@ def apply(
     records: list[dict[str, object]] = []
     err = _stderr()
     out = _stdout()
+    bar = _BandProgress(out if out.is_terminal and not quiet and not json_ else None)
     for p, t in zip(inputs, targets, strict=True):
-        rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray, page=page,
-                                    overwrite=overwrite, protect=tuple(inputs))
+        with bar.for_file(p):
+            rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray, page=page,
+                                        overwrite=overwrite, protect=tuple(inputs),
+                                        memory_limit=limit, progress=bar.update)
         notes = rec.pop("notes")
         if not quiet and not json_:
             for note in notes:  # type: ignore[attr-defined]
@@ -300,6 +312,52 @@ def apply(
         records.append(rec)
     if json_:
         typer.echo(json.dumps({"outputs": records}, indent=2))
+
+
+class _BandProgress:
+    """A progress bar over the bands of one large image, shown only when it is tiled."""
+
+    def __init__(self, console: Any):
+        self.console = console
+        self.progress: Any = None
+        self.task: Any = None
+        self.name = ""
+
+    def for_file(self, path: Path) -> Any:
+        import contextlib
+
+        self.name = path.name
+
+        @contextlib.contextmanager
+        def scope() -> Any:
+            try:
+                yield self
+            finally:
+                if self.progress is not None:
+                    self.progress.stop()
+                self.progress = None
+
+        return scope()
+
+    def update(self, done: int, total: int) -> None:
+        if self.console is None:
+            return
+        if self.progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import TimeRemainingColumn as Eta
+
+            self.progress = Progress(TextColumn(f"[bold]{self.name}[/] bands"), BarColumn(),
+                                     MofNCompleteColumn(), Eta(), console=self.console)
+            self.progress.start()
+            self.task = self.progress.add_task("bands", total=total)
+        self.progress.update(self.task, completed=done, total=total)
+
+
+def _memory_limit(text: str | None, share: int = 1) -> int:
+    from imgconv.tiled import default_limit, parse_size
+
+    limit = parse_size(text) if text is not None else default_limit()
+    return max(limit // max(share, 1), 16 * 2**20)
 
 
 def _report_folders(report_dir: Path | None, inputs: list[Path],
@@ -383,6 +441,7 @@ def batch(
     alpha: AlphaOpt = "keep",
     gray: GrayOpt = False,
     page: PageOpt = None,
+    memory_limit: MemoryOpt = None,
     overwrite: OverwriteOpt = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the outcome of every file "
                                         "as JSON.")] = False,
@@ -412,9 +471,13 @@ def batch(
 
         for ext in sorted({j.dst.suffix.lower() for j in jobs}):
             check_output_dtype(Path("output" + ext), dtype)
+    import os
+
+    share = 1 if scheduler else (workers or os.cpu_count() or 1)
     work = batchmod.Work(kernels, opts, dtype=dtype, gray=gray, page=page,
                          existing="skip" if skip_existing else
-                         "overwrite" if overwrite else "fail")
+                         "overwrite" if overwrite else "fail",
+                         memory_limit=_memory_limit(memory_limit, share))
     output.mkdir(parents=True, exist_ok=True)
     con = _stdout()
     show_bar = con.is_terminal and not quiet and not json_ and jobs
@@ -595,6 +658,10 @@ def _options(mode: str, method: str, boundary: str, cval: float, size: str, prec
     for name, value in (("--cval", cval), ("--offset", offset)):
         if not math.isfinite(value):
             raise ImgconvError(f"{name} {value} is not a finite number")
+    if cval != 0 and canonical_boundary(boundary) != "constant":
+        _stderr().print(f"[yellow]note:[/] --cval {cval:g} has no effect with --boundary "
+                        f"{canonical_boundary(boundary)} (it is the value beyond the edges "
+                        "for --boundary constant)")
     return pipeline.Options(
         mode=_check_choice(mode, MODES, "--mode"),
         method=_check_choice(method, METHODS, "--method"),
@@ -793,6 +860,18 @@ def _kernel_table(weights: Any, anchor: tuple[int, int], title: str) -> Any:
     return table
 
 
+def _print_wide(con: Any, table: Any, weights: Any) -> None:
+    """Print a kernel table without truncating numbers, even on a narrow terminal."""
+    from rich.console import Console
+
+    widest = max(len(_fmt(float(v))) for v in weights.ravel())
+    need = (widest + 2) * weights.shape[1] + 2
+    if need <= con.width:
+        con.print(table)
+    else:
+        Console(width=need, highlight=False, soft_wrap=True).print(table)
+
+
 def _display_factors(k: Kernel) -> tuple[list[float], list[float]]:
     """Rank-1 factors scaled so the column's smallest non-zero magnitude is 1."""
     import numpy as np
@@ -816,7 +895,9 @@ def _display_factors(k: Kernel) -> tuple[list[float], list[float]]:
 def show(
     filter_: Annotated[str, typer.Argument(metavar="FILTER", help="A filter file, shipped name, "
                                            "inline matrix or generator.")],
-    mode: ModeOpt = "correlate",
+    mode: Annotated[str, typer.Option("--mode", help="convolve (as apply does by default: "
+                                      "also shows the kernel rotated by 180°, as applied) or "
+                                      "correlate.")] = "convolve",
     json_: Annotated[bool, typer.Option("--json", help="Print the properties as JSON.")] = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -857,7 +938,7 @@ def show(
         return
     con = _stdout()
     title = f"{k.name}  ({kh}x{kw}" + (f", scale {_fmt(k.scale)}" if k.scale != 1 else "") + ")"
-    con.print(_kernel_table(k.weights, k.center, title))
+    _print_wide(con, _kernel_table(k.weights, k.center, title), k.weights)
     if k.description:
         con.print(f"[dim]{k.description}[/]")
     con.print(f"source      {k.source}")
@@ -887,17 +968,43 @@ def show(
         con.print(f"  column    [{' '.join(_fmt(v) for v in col)}]")
         con.print(f"  row       [{' '.join(_fmt(v) for v in row)}]   "
                   "(kernel = column x row)")
-    if mode == "convolve":
+    if mode == "convolve" and k.correlate_equals_convolve:
+        con.print("as applied  convolve applies it unchanged (it equals its 180° rotation)")
+    elif mode == "convolve":
         fl = k.flipped()
         con.print()
-        con.print(_kernel_table(fl.weights, fl.center,
-                                f"as applied by convolve (rotated 180°, anchor {fl.center}), "
-                                "slid over the image like a correlation"))
+        _print_wide(con, _kernel_table(fl.weights, fl.center,
+                                       f"as applied by convolve (rotated 180°, anchor "
+                                       f"{fl.center}), slid over the image like a correlation"),
+                    fl.weights)
+    else:
+        con.print("as applied  correlate slides it as written")
+
+
+def _usage_error(exc: BaseException) -> bool:
+    """Click's usage errors (bad option value, unknown option, missing argument)."""
+    return any(c.__name__ == "UsageError" for c in type(exc).__mro__)
 
 
 def main() -> None:
-    """Entry point of the ``imgconv`` command."""
-    app()
+    """Entry point of the ``imgconv`` command: usage errors on one line, exit code 2."""
+    import sys
+
+    try:
+        code = app(standalone_mode=False)
+    except Exception as exc:
+        if not _usage_error(exc):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())  # a bare command: its help is the answer
+            sys.exit(0)
+        where = f"{ctx.command_path} --help" if ctx is not None else "imgconv --help"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = " ".join(message.split())
+        fail(f"{message} (see '{where}')", 2)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

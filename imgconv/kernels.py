@@ -1382,7 +1382,10 @@ def _array_kernel(arr: npt.NDArray[np.float64], path: Path, source: str,
     if arr.ndim != 2:
         hint = ""
         if arr.ndim > 2:
-            hint = f": pick a 2-D slice, e.g. '{path.name}[{','.join(['0'] * (arr.ndim - 2))}]'"
+            more = ",".join(["0"] * (arr.ndim - 2))
+            example = (f"{source[:-1]},{more}]" if source.endswith("]")
+                       else f"{path.name}[{more}]")
+            hint = f": pick a 2-D slice, e.g. '{example}'"
         raise FilterError(f"the array has shape {arr.shape}, a kernel must be 2-D{hint}", source)
     if not np.all(np.isfinite(arr)):
         raise FilterError("the array has NaN or infinite values", source)
@@ -1566,7 +1569,7 @@ def load_filter(spec: str | os.PathLike[str] | Kernel | npt.NDArray[np.generic])
     if os.path.isfile(text):
         raise FilterError(f"the file has no extension: use {', '.join(SUPPORTED_EXTENSIONS)}",
                           text)
-    if "/" in text or os.sep in text or Path(key).suffix.lower() in SUPPORTED_EXTENSIONS:
+    if "/" in text or os.sep in text or Path(text).suffix.lower() in SUPPORTED_EXTENSIONS:
         raise FilterError("no such file", text)
     if re.search(r"[\s,;]", text) and any(
         _NUM_RE.fullmatch(tok) for tok in re.split(r"[\s,;]+", text)

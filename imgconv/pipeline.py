@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,6 +155,7 @@ def finish(
     offset: float = 0.0,
     rescale: bool = False,
     keep_last: bool = False,
+    notes: list[str] | None = None,
 ) -> npt.NDArray[np.generic]:
     """``--abs``, ``--offset``, ``--rescale``, integer-to-integer scaling, round, clip, cast.
 
@@ -184,6 +185,17 @@ def finish(
             v[:, :, -1] *= v.dtype.type(ratio)
     elif ratio != 1.0:
         v *= v.dtype.type(ratio)
+    if notes is not None and out_dt.kind in "ui" and body.size:
+        top = dtype_max(out_dt)
+        low = float(np.count_nonzero(body < -0.5)) / body.size
+        high = float(np.count_nonzero(body >= top + 0.5)) / body.size
+        if low >= 0.01:
+            notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
+                         f"{out_dt}: --abs, --offset {int(top // 2 + 1)}, --rescale, or "
+                         "--dtype float32 with a .tif/.npy output keep them")
+        if high >= 0.01:
+            notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
+                         "(--rescale or a float --dtype keep them)")
     return quantize(v, out_dt)
 
 
@@ -239,8 +251,14 @@ def process_file(
     page: int | None = None,
     overwrite: bool = False,
     protect: tuple[str | os.PathLike[str], ...] = (),
+    memory_limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, object]:
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
+
+    With ``memory_limit`` (bytes), an image whose working set would exceed it is
+    filtered in bands with its output streamed (:mod:`imgconv.tiled`), when its
+    format allows; ``progress(done, total)`` then follows the bands.
 
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
     picks one.  Returns the ``apply --json`` record (plus ``notes`` for the user).
@@ -248,6 +266,14 @@ def process_file(
     from imgconv.errors import ImageError
     from imgconv.pixels import check_output_dtype, read_image, write_image
 
+    if memory_limit is not None:
+        tiled = _tiled_route(Path(src), Path(dst), options, memory_limit, page, gray, notes=[])
+        if tiled:
+            from imgconv.tiled import process_file_tiled
+
+            return process_file_tiled(Path(src), Path(dst), kernels, options,
+                                      limit=memory_limit, dtype=dtype, page=page,
+                                      overwrite=overwrite, progress=progress)
     t0 = time.perf_counter()
     img = read_image(src, page=page)
     in_dtype = img.array.dtype
@@ -258,7 +284,9 @@ def process_file(
         raise ImageError(f"{src}: has {pages} pages; write it to a .tif, or pick one with "
                          "--page N")
     stack = list(img.array) if pages > 1 else [img.array]
-    finals, methods, notes = [], [], []
+    finals: list[npt.NDArray[np.generic]] = []
+    methods: list[str] = []
+    notes: list[str] = []
     for arr in stack:
         has_alpha = img.has_alpha
         if gray:
@@ -266,11 +294,11 @@ def process_file(
         res = run_filters(arr, kernels, options, has_alpha=has_alpha,
                           alpha_max=dtype_max(in_dtype))
         keep_last = has_alpha and options.alpha == "keep" and arr.ndim == 3
+        notes += res.notes
         finals.append(finish(res.values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
                              offset=options.offset, rescale=options.rescale,
-                             keep_last=keep_last))
+                             keep_last=keep_last, notes=notes))
         methods += res.methods
-        notes += res.notes
     final = np.stack(finals) if pages > 1 else finals[0]
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=img.meta,
                 pages=pages)
@@ -286,3 +314,31 @@ def process_file(
         "seconds": round(time.perf_counter() - t0, 4),
         "notes": list(dict.fromkeys(notes)),
     }
+
+
+def _tiled_route(src: Path, dst: Path, options: Options, limit: int, page: int | None,
+                 gray: bool, notes: list[str]) -> bool:
+    """Should this file be filtered in bands?  Refuses what cannot be streamed."""
+    from imgconv.errors import ImageError
+    from imgconv.tiled import STREAM_IN, STREAM_OUT, header_shape, needs_tiling
+
+    if src.suffix.lower() not in STREAM_IN:
+        return False  # read whole (the format cannot be streamed)
+    try:
+        shape, dt, pages = header_shape(src, page)
+    except ImgconvError:
+        return False  # let the ordinary reader report what is wrong
+    if pages > 1 and page is None:
+        if needs_tiling((pages, *shape), dt, options.precision, limit):
+            raise ImageError(f"{src}: a multi-page TIFF over --memory-limit: filter one page "
+                             "at a time with --page N")
+        return False
+    if not needs_tiling(shape, dt, options.precision, limit):
+        return False
+    if dst.suffix.lower() not in STREAM_OUT:
+        raise ImageError(f"{src}: needs more than --memory-limit, so it is filtered in bands; "
+                         f"write the result as .tif or .npy (not {dst.suffix}), or raise "
+                         "--memory-limit")
+    if gray:
+        raise ImageError(f"{src}: --gray is not available for images over --memory-limit")
+    return True

@@ -140,7 +140,7 @@ def read_image(path: str | os.PathLike[str], page: int | None = None) -> Image:
     except Exception as exc:  # every reader's own failure becomes one readable error
         raise ImageError(f"{name}: cannot read as an image ({_reason(exc)})") from exc
     arr = img.array
-    stacked = int(img.meta.get("pages", 1)) > 1  # type: ignore[call-overload]
+    stacked = img.pages > 1
     core = arr.shape[1:] if stacked else arr.shape
     if len(core) == 3 and core[2] == 1:
         arr = arr[..., 0]
@@ -377,7 +377,8 @@ def write_image(
     check_output_dtype(target, str(array.dtype))
     for inp in protect:
         if same_file(inp, target):
-            raise OutputError(f"{target}: is an input; refusing to overwrite it (choose -o)")
+            raise OutputError(f"{target}: is an input; refusing to overwrite it (choose another "
+                              "output)")
     if pages > 1 and ext not in (".tif", ".tiff", ".npy"):
         raise OutputError(f"{target}: {pages} pages need a .tif output (or pick one with --page)")
     atomic_write(target, _encode(target, array, ext, meta or {}, pages), overwrite=overwrite)

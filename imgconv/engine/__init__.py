@@ -184,6 +184,51 @@ def _run(img: Array, k: Kernel, p: Plan, boundary: str, cval: float, size: str) 
     return _fft.correlate_valid(padded, weights)
 
 
+def filter_band(
+    band: npt.ArrayLike,
+    kernel: Kernel | npt.ArrayLike,
+    *,
+    mode: str = "convolve",
+    boundary: str = "reflect",
+    cval: float = 0.0,
+    method: str = "auto",
+    size: str = "same",
+    precision: str = "auto",
+) -> tuple[Array, str]:
+    """Filter a horizontal band that already holds its vertical halo (tiled filtering).
+
+    ``band`` has the rows the output band reads, already extended at the true image
+    edges by the boundary mode; it is extended horizontally here, as the whole image
+    would be, and correlated *valid* vertically: ``kh - 1`` fewer rows come out.
+    """
+    mode = _check(mode, MODES, "mode")
+    size = _check(size, SIZES, "output size")
+    k = as_kernel(kernel)
+    if mode == "convolve":
+        k = k.flipped()
+    img = as_working(band, precision)
+    boundary = canonical_boundary(boundary)
+    kh, kw = k.shape
+    cx = k.center[1]
+    left, right = {"same": (cx, kw - 1 - cx), "full": (kw - 1, kw - 1), "valid": (0, 0)}[size]
+    wo = img.shape[1] + left + right - kw + 1
+    if img.shape[0] < kh or wo < 1:
+        raise ImgconvError(f"a band of {img.shape[0]} rows is too small for a {kh}x{kw} kernel")
+    method = _check(method, METHODS, "method")
+    if method == "separable" and k.rank != 1:
+        raise ImgconvError(
+            f"--method separable needs a rank-1 kernel; {k.name!r} has rank {k.rank} "
+            "(use --method auto, direct or fft)"
+        )
+    out_shape = (img.shape[0] - kh + 1, wo)
+    if method == "auto":
+        padded = (img.shape[0], img.shape[1] + left + right)
+        channels = img.shape[2] if img.ndim == 3 else 1
+        method = _choose.choose(out_shape, padded, k.array, channels, img.dtype.type)
+    p = Plan(((0, 0), (left, right)), out_shape, method)
+    return _run(img, k, p, boundary, float(cval), "band"), p.method
+
+
 def correlate(
     image: npt.ArrayLike,
     kernel: Kernel | npt.ArrayLike,
@@ -243,4 +288,4 @@ def convolve(
 
 
 __all__ = ["METHODS", "MODES", "PRECISIONS", "SIZES", "Plan", "as_working", "convolve",
-           "correlate", "filter_array", "plan", "set_threads", "working_dtype"]
+           "correlate", "filter_array", "filter_band", "plan", "set_threads", "working_dtype"]
