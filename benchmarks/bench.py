@@ -97,26 +97,35 @@ def time_call(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def time_interleaved(contenders: dict[str, Callable[[], Any]], repeats: int,
-                     budget: float) -> tuple[dict[str, float], dict[str, Any], dict[str, int]]:
+def time_interleaved(contenders: dict[str, Callable[[], Any]], repeats: int, budget: float,
+                     warmed: dict[str, float] | None = None,
+                     ) -> tuple[dict[str, float], dict[str, Any], dict[str, int]]:
     """Warm each contender up once (keeping its result), then time them interleaved.
 
-    A contender whose warm-up took long gets fewer timed runs: at most ``budget`` seconds
-    each; one slower than ``budget`` is not run again, its warm-up is its time.
-    Returns (best seconds, result of the warm-up, runs the best is taken over).
+    Each of ``repeats`` rounds calls every contender in turn; a fast one (under 30 ms) is
+    called a few times back to back there, so that each is timed in its own steady state
+    (fresh output buffers, caches) rather than in the wake of whichever ran before it.
+    A contender whose warm-up took long gets fewer runs: at most ``budget`` seconds each;
+    one slower than ``budget`` is not run again, its warm-up is its time.  ``warmed`` gives
+    the warm-up times of a previous round (then nothing is warmed up or returned again).
+    Returns (best seconds, result of the warm-up, number of timed calls).
     """
     results: dict[str, Any] = {}
-    warm: dict[str, float] = {}
-    for name, fn in contenders.items():
-        warm[name], results[name] = time_call(fn)
+    warm: dict[str, float] = dict(warmed or {})
+    if warmed is None:
+        for name, fn in contenders.items():
+            warm[name], results[name] = time_call(fn)
     runs = {n: min(repeats, int(budget / max(warm[n], 1e-9))) for n in contenders}
-    best = {n: (warm[n] if runs[n] == 0 else float("inf")) for n in contenders}
-    for r in range(max(runs.values())):
+    inner = {n: max(1, min(5, int(0.03 / max(warm[n], 1e-9)))) for n in contenders}
+    best = {n: (warm[n] if runs[n] == 0 and warmed is None else float("inf"))
+            for n in contenders}
+    for r in range(max(runs.values(), default=0)):
         for name, fn in contenders.items():
             if r < runs[name]:
-                t, _ = time_call(fn)
-                best[name] = min(best[name], t)
-    return best, results, {n: max(1, r) for n, r in runs.items()}
+                for _ in range(inner[name]):
+                    t, _ = time_call(fn)
+                    best[name] = min(best[name], t)
+    return best, results, {n: max(1, runs[n] * inner[n]) for n in contenders}
 
 
 def wall(cmd: list[str], repeats: int, **kw: Any) -> float:
@@ -164,16 +173,10 @@ def make_image(n: int) -> np.ndarray:
     return rng.random((n, n), dtype=np.float32)
 
 
-def bench_library(args: argparse.Namespace) -> list[Result]:
-    n = args.size
-    img = make_image(n)
+def library_cases(args: argparse.Namespace, img: np.ndarray) -> list[Result]:
+    """Per kernel class: the kernel and its contenders (closures over the same arrays)."""
     reflect = cv2.BORDER_REFLECT
-    rows: list[Result] = []
-    # the cost of one read+write pass over the image, as a yardstick for overheads
-    copy_t, _, _ = time_interleaved({"copy": lambda: img.copy()}, 20, 1.0)
-    log(f"\n## Library: {n}x{n} float32, correlate, boundary reflect "
-        f"(one read+write pass of the image = {ms(copy_t['copy'])} ms)")
-    ndi_per_tap: float | None = None
+    cases: list[Result] = []
     for label, k64, g in make_kernels(args.quick):
         kh, kw = k64.shape
         k32 = k64.astype(np.float32)
@@ -181,6 +184,7 @@ def bench_library(args: argparse.Namespace) -> list[Result]:
         kflip = np.ascontiguousarray(k32[::-1, ::-1])
 
         def fftconv(kflip: np.ndarray = kflip, pads: Any = pads) -> np.ndarray:
+            # correlation == convolution with the flipped kernel; pad by the mode, keep valid
             with scipy.fft.set_workers(-1):
                 return scipy.signal.fftconvolve(np.pad(img, pads, mode="symmetric"), kflip,
                                                 mode="valid")
@@ -194,8 +198,7 @@ def bench_library(args: argparse.Namespace) -> list[Result]:
             contenders["cv2.sepFilter2D"] = lambda g32=g32: cv2.sepFilter2D(
                 img, -1, g32, g32, borderType=reflect)
         contenders["scipy.signal.fftconvolve"] = fftconv
-        # scipy.ndimage is a plain double-precision loop: ~4 s for 31x31, ~40 s for 101x101
-        est = ndi_per_tap * kh * kw if ndi_per_tap is not None else None
+        # scipy.ndimage is a plain double-precision loop: seconds for 31x31, ~30 s for 101x101
         run_ndi = args.full or kh * kw <= 15 * 15
         if run_ndi:
             contenders["scipy.ndimage.correlate"] = lambda k64=k64: ndi.correlate(
@@ -208,8 +211,43 @@ def bench_library(args: argparse.Namespace) -> list[Result]:
                     continue
                 contenders[f"imgconv {m}"] = lambda k64=k64, m=m: imgconv.correlate(
                     img, k64, boundary="reflect", method=m)
-        best, results, runs = time_interleaved(contenders, args.repeat, args.budget)
-        if run_ndi:
+        cases.append({"label": label, "k": k64, "contenders": contenders, "ndi": run_ndi})
+    return cases
+
+
+def bench_library(args: argparse.Namespace) -> list[Result]:
+    n = args.size
+    img = make_image(n)
+    # the cost of one read+write pass over the image, as a yardstick for overheads
+    copy_t, _, _ = time_interleaved({"copy": lambda: img.copy()}, 20, 1.0)
+    log(f"\n## Library: {n}x{n} float32, correlate, boundary reflect "
+        f"(one read+write pass of the image = {ms(copy_t['copy'])} ms; "
+        f"{args.rounds} round(s), best of each)")
+    cases = library_cases(args, img)
+    for rnd in range(args.rounds):
+        for case in cases:
+            log(f"  round {rnd + 1}/{args.rounds}: {case['label']}")
+            if rnd == 0:
+                best, results, runs = time_interleaved(case["contenders"], args.repeat,
+                                                       args.budget)
+                case.update(best=best, results=results, runs=runs, warm=dict(best))
+                continue
+            # later rounds: only what is fast enough to have been repeated in the first
+            again = {c: f for c, f in case["contenders"].items()
+                     if case["warm"][c] * 2 <= args.budget}
+            best, _, runs = time_interleaved(again, args.repeat, args.budget,
+                                             warmed={c: case["warm"][c] for c in again})
+            for c in again:
+                case["best"][c] = min(case["best"][c], best[c])
+                case["runs"][c] += runs[c]
+    rows: list[Result] = []
+    ndi_per_tap: float | None = None
+    for case in cases:
+        label, k64, best = case["label"], case["k"], case["best"]
+        results, runs = case["results"], case["runs"]
+        kh, kw = k64.shape
+        est = ndi_per_tap * kh * kw if ndi_per_tap is not None else None
+        if case["ndi"]:
             ndi_per_tap = best["scipy.ndimage.correlate"] / (kh * kw)
         _, auto_method = imgconv.engine.filter_array(img, k64, mode="correlate",
                                                      boundary="reflect")
@@ -218,14 +256,14 @@ def bench_library(args: argparse.Namespace) -> list[Result]:
         best_cv_name = min(cv_names, key=lambda c: best[c])
         best_cv = best[best_cv_name]
         contenders_out: dict[str, Result] = {}
-        for name in contenders:
+        for name in case["contenders"]:
             contenders_out[name] = {
                 "ms": best[name] * 1e3,
                 "ratio_to_best_cv": best[name] / best_cv,
                 "err_vs_filter2D": rel_err(results[name], ref, k64, img),
                 "runs": runs[name],
             }
-        if not run_ndi:
+        if not case["ndi"]:
             contenders_out["scipy.ndimage.correlate"] = {
                 "skipped": True, "estimated_ms": est * 1e3 if est is not None else None}
         row: Result = {
@@ -514,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--image", metavar="PATH",
                     help="a photo for the CLI section (resized to --cli-size); default synthetic")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per contender (best of)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="times the library section is repeated, best of all (default 2; "
+                         "--quick 1)")
     ap.add_argument("--budget", type=float, default=4.0,
                     help="seconds of timed runs per contender at most (slow ones run fewer)")
     ap.add_argument("--size", type=int, default=2048, help="library image side")
@@ -523,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["library", "cli", "startup", "batch"], action="append",
                     help="run only these sections (repeatable)")
     args = ap.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 2
     if args.quick:
         args.repeat = min(args.repeat, 3)
         args.budget = min(args.budget, 1.0)

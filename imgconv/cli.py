@@ -357,7 +357,7 @@ def _memory_limit(text: str | None, share: int = 1) -> int:
     from imgconv.tiled import default_limit, parse_size
 
     limit = parse_size(text) if text is not None else default_limit()
-    return max(limit // max(share, 1), 16 * 2**20)
+    return max(limit // max(share, 1), 10**7)
 
 
 def _report_folders(report_dir: Path | None, inputs: list[Path],
@@ -390,7 +390,7 @@ def _apply_report(image: Path, folder: Path, kernels: list[Kernel], opts: Any,
     outcome = diffing.run_diff(arr, kernels, va, vb, base=opts, out_dtype=out_dtype,
                                has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype))
     outcome.report["image"] = str(image)
-    keep_last = has_alpha and opts.alpha == "keep" and arr.ndim == 3
+    keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
     finals = [pipeline.finish(r.values, out_dtype, in_dtype=in_dtype, abs_=opts.abs,
                               offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)
               for r in (outcome.a, outcome.b)]
@@ -623,7 +623,7 @@ def diff(
     rep = outcome.report
     rep["image"] = str(image)
     if output is not None:
-        keep_last = has_alpha and opts.alpha == "keep" and arr.ndim == 3
+        keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
         finals = [pipeline.finish(r.values, out_dtype, in_dtype=in_dtype, abs_=abs_,
                                   offset=offset, keep_last=keep_last)
                   for r in (outcome.a, outcome.b)]

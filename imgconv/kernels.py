@@ -159,10 +159,13 @@ class Kernel:
                 "(use --method direct, fft or auto)",
                 self.source,
             )
-        u, s, vt = np.linalg.svd(self.array)
-        root = float(np.sqrt(s[0]))
-        col = u[:, 0] * root
-        row = vt[0, :] * root
+        # pivot factorisation: the row through the largest entry, and its column divided
+        # by that entry.  Exact for 1-row/1-column kernels and for integer kernels (an
+        # SVD's square roots are not: 0.5 + 0.5 must still round half to even).
+        a = self.array
+        i0, j0 = np.unravel_index(int(np.argmax(np.abs(a))), a.shape)
+        row = a[i0, :].copy()
+        col = a[:, j0] / a[i0, j0]
         # sign convention: make the largest-magnitude entry of col positive
         if col[np.argmax(np.abs(col))] < 0:
             col, row = -col, -row

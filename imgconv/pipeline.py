@@ -159,7 +159,8 @@ def finish(
 ) -> npt.NDArray[np.generic]:
     """``--abs``, ``--offset``, ``--rescale``, integer-to-integer scaling, round, clip, cast.
 
-    ``keep_last`` leaves the last channel (alpha kept untouched) out of abs/offset/rescale.
+    ``keep_last`` leaves the last channel (alpha, whatever ``--alpha`` did to it) out of
+    abs/offset/rescale: they are operations on colour.
     """
     out_dt = np.dtype(out_dtype)
     v = values.astype(values.dtype, copy=True)
@@ -235,7 +236,7 @@ def filter_image(
     amax = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
     res = run_filters(arr, filters, opts, has_alpha=has_alpha, alpha_max=amax)
     out_dtype = dtype or str(arr.dtype)
-    keep_last = has_alpha and alpha == "keep" and arr.ndim == 3
+    keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
     return finish(res.values, out_dtype, in_dtype=arr.dtype, abs_=abs, offset=offset,
                   rescale=rescale, keep_last=keep_last)
 
@@ -293,7 +294,7 @@ def process_file(
             arr, has_alpha = to_gray(arr, has_alpha)
         res = run_filters(arr, kernels, options, has_alpha=has_alpha,
                           alpha_max=dtype_max(in_dtype))
-        keep_last = has_alpha and options.alpha == "keep" and arr.ndim == 3
+        keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
         notes += res.notes
         finals.append(finish(res.values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
                              offset=options.offset, rescale=options.rescale,

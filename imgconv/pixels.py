@@ -403,6 +403,7 @@ def atomic_write(target: Path, writer: Callable[[str], None], *, overwrite: bool
     os.close(fd)
     try:
         writer(tmp)
+        _set_mode(tmp, target)
         if overwrite:
             os.replace(tmp, target)
         else:
@@ -425,6 +426,18 @@ def atomic_write(target: Path, writer: Callable[[str], None], *, overwrite: bool
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _set_mode(tmp: str, target: Path) -> None:
+    """Give the new file the permissions a plain ``open()`` would (mkstemp makes it 0600),
+    or those of the file it replaces."""
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
 
 
 def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = False) -> None:

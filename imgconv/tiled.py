@@ -45,8 +45,8 @@ def parse_size(text: str) -> int:
         raise ImgconvError(f"--memory-limit {text!r}: use a size like 256MB, 2GB, 512MiB or "
                            "2GiB (MB/GB decimal, MiB/GiB binary)")
     value = int(float(m.group(1)) * _UNITS[unit])
-    if value < 16 * 2**20:
-        raise ImgconvError(f"--memory-limit {text!r} is too small: use at least 16MB")
+    if value < 10**7:
+        raise ImgconvError(f"--memory-limit {text!r} is too small: use at least 10MB")
     return value
 
 
@@ -386,8 +386,8 @@ def process_file_tiled(
     in_dtype = source.dtype
     out_dtype = np.dtype(dtype or str(in_dtype))
     check_output_dtype(dst, str(out_dtype))
-    keep_alpha = (isinstance(source, TiffSource) and source.has_alpha
-                  and options.alpha == "keep")
+    alpha_ch = isinstance(source, TiffSource) and source.has_alpha
+    keep_alpha = alpha_ch and options.alpha == "keep"
     ks = [normalized(k) if options.normalize else k for k in kernels]
     folder = dst.parent if str(dst.parent) else Path(".")
     temps: list[str] = []
@@ -414,7 +414,7 @@ def process_file_tiled(
             current = NpySource(Path(tmp))
             opened.append(current)
         last = None if options.rescale else ks[-1]
-        lo, hi = _min_max(current, limit, keep_alpha) if options.rescale else (0.0, 0.0)
+        lo, hi = _min_max(current, limit, alpha_ch) if options.rescale else (0.0, 0.0)
         top = dtype_max(out_dtype)
         ratio = 1.0
         if in_dtype.kind in "ui" and out_dtype.kind in "ui" and in_dtype != out_dtype:
@@ -423,15 +423,15 @@ def process_file_tiled(
         def done(values: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
             if not options.rescale:
                 return finish(values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
-                              offset=options.offset, keep_last=keep_alpha)
+                              offset=options.offset, keep_last=alpha_ch)
             v = values.astype(values.dtype, copy=True)
-            body = v[..., :-1] if keep_alpha else v
+            body = v[..., :-1] if alpha_ch else v
             if hi > lo:
                 body -= body.dtype.type(lo)
                 body *= body.dtype.type(top / (hi - lo))
             else:
                 body[...] = 0
-            if keep_alpha and ratio != 1.0:
+            if alpha_ch and ratio != 1.0:
                 v[..., -1] *= v.dtype.type(ratio)
             return finish(v, out_dtype)
 
@@ -449,8 +449,7 @@ def process_file_tiled(
                           for y in range(0, src_now.shape[0], TILE))
             shape_box.append(out_shape)
             _write_stream(tmp, ext, out_shape, out_dtype, _rebanded(pieces, done),
-                          alpha=keep_alpha or options.alpha == "filter" and
-                          isinstance(source, TiffSource) and source.has_alpha)
+                          alpha=alpha_ch)
 
         atomic_write(dst, writer, overwrite=overwrite)
     finally:

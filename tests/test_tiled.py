@@ -1,0 +1,147 @@
+"""Tiled filtering equals the whole-image computation, with tiny bands (issue 9)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from imgconv.cli import app
+from imgconv.errors import ImgconvError
+from imgconv.kernels import Kernel
+from imgconv.pipeline import Options, process_file
+from imgconv.tiled import bytes_per_row, parse_size, process_file_tiled, source_rows
+
+BOUNDARIES = ["reflect", "mirror", "nearest", "wrap", "constant"]
+
+
+def write_source(path: Path, img: np.ndarray, layout: str) -> Path:
+    rgb = img.ndim == 3
+    kw: dict[str, object] = {"photometric": "rgb" if rgb else "minisblack"}
+    if layout == "npy":
+        path = path.with_suffix(".npy")
+        np.save(path, img)
+        return path
+    path = path.with_suffix(".tif")
+    if layout == "strips":
+        kw.update(compression="zlib", rowsperstrip=3)
+    elif layout == "tiles":
+        kw.update(compression="zlib", tile=(16, 16))
+    tifffile.imwrite(path, img, **kw)  # type: ignore[arg-type]
+    return path
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    h=st.integers(1, 40), w=st.integers(1, 30), channels=st.sampled_from([0, 3]),
+    kh=st.integers(1, 9), kw=st.integers(1, 9), boundary=st.sampled_from(BOUNDARIES),
+    size=st.sampled_from(["same", "full", "valid"]), mode=st.sampled_from(["correlate",
+                                                                            "convolve"]),
+    layout=st.sampled_from(["npy", "contiguous", "strips", "tiles"]),
+    rows_per_band=st.integers(1, 7), seed=st.integers(0, 2**16),
+)
+def test_tiled_equals_whole(h: int, w: int, channels: int, kh: int, kw: int,
+                            boundary: str, size: str, mode: str, layout: str,
+                            rows_per_band: int, seed: int) -> None:
+    if size == "valid" and (kh > h or kw > w):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        check_tiled(Path(tmp), h, w, channels, kh, kw, boundary, size, mode, layout,
+                    rows_per_band, seed)
+
+
+def check_tiled(tmp_path: Path, h: int, w: int, channels: int, kh: int, kw: int,
+                boundary: str, size: str, mode: str, layout: str, rows_per_band: int,
+                seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (h, w, channels) if channels else (h, w)
+    img = rng.integers(0, 65536, shape, dtype=np.uint16)
+    name = f"s{seed}_{h}_{w}_{channels}_{layout}"
+    src = write_source(tmp_path / name, img, layout)
+    anchor = (int(rng.integers(0, kh)), int(rng.integers(0, kw)))
+    k = Kernel(rng.standard_normal((kh, kw)), anchor=anchor, name="k")
+    opts = Options(mode=mode, boundary=boundary, size=size, cval=1234.5, precision="double")
+    whole, tiled = tmp_path / f"{name}_w.npy", tmp_path / f"{name}_t.npy"
+    process_file(src, whole, [k], opts, dtype="float64")
+    limit = bytes_per_row(w + kw, max(channels, 1), 2, 8) * (kh - 1 + rows_per_band)
+    process_file_tiled(src, tiled, [k], opts, limit=limit, dtype="float64")
+    a, b = np.load(whole), np.load(tiled)
+    assert a.shape == b.shape
+    assert np.abs(a - b).max(initial=0) <= 1e-9 * np.abs(k.array).sum() * 65535
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_chain_and_uint_output_through_tiff(tmp_path: Path, boundary: str) -> None:
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 65536, (70, 45, 3), dtype=np.uint16)
+    src = write_source(tmp_path / "in", img, "tiles")
+    ks = [Kernel(rng.random((5, 3)), name="a"), Kernel(rng.random((2, 6)) - 0.5, name="b")]
+    opts = Options(mode="convolve", boundary=boundary, cval=100.0, abs=True, offset=7.0)
+    process_file(src, tmp_path / "whole.tif", ks, opts)
+    limit = bytes_per_row(45 + 6, 3, 2, 4) * (4 + 5)
+    rec = process_file_tiled(src, tmp_path / "tiled.tif", ks, opts, limit=limit)
+    a = tifffile.imread(tmp_path / "whole.tif")
+    b = tifffile.imread(tmp_path / "tiled.tif")
+    assert rec["tiled"] is True and b.dtype == np.uint16 and b.shape == a.shape
+    assert np.abs(a.astype(int) - b).max() <= 1  # float32 round-off may flip a .5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "tiled.tif", "whole.tif"]
+
+
+def test_rescale_uses_global_range(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (60, 20), dtype=np.uint8)
+    src = write_source(tmp_path / "in", img, "npy")
+    k = Kernel(np.array([[1.0, -1.0]]), name="dx")
+    opts = Options(rescale=True)
+    process_file(src, tmp_path / "w.npy", [k], opts)
+    process_file_tiled(src, tmp_path / "t.npy", [k], opts,
+                       limit=bytes_per_row(22, 1, 1, 4) * 6)
+    assert np.abs(np.load(tmp_path / "w.npy").astype(int) - np.load(tmp_path / "t.npy")).max() <= 1
+
+
+def test_source_rows_match_numpy_pad() -> None:
+    modes = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap"}
+    for h in (1, 2, 5):
+        idx = np.arange(-13, h + 13)
+        for ours, theirs in modes.items():
+            expect = np.pad(np.arange(h), (13, 13), mode=theirs)  # type: ignore[call-overload]
+            assert np.array_equal(source_rows(idx, h, ours), expect), (ours, h)
+        const = source_rows(idx, h, "constant")
+        assert np.array_equal(const[13:13 + h], np.arange(h)) and (const[:13] == -1).all()
+
+
+@pytest.mark.parametrize(("text", "value"), [("256MB", 256 * 10**6), ("2GiB", 2 * 2**30),
+                                              ("1.5GB", 15 * 10**8), ("512 MiB", 512 * 2**20),
+                                              ("100000000", 10**8)])
+def test_parse_size(text: str, value: int) -> None:
+    assert parse_size(text) == value
+
+
+@pytest.mark.parametrize("text", ["lots", "12XB", "-5MB", "1KB"])
+def test_parse_size_refuses(text: str) -> None:
+    with pytest.raises(ImgconvError, match="--memory-limit"):
+        parse_size(text)
+
+
+def test_cli_memory_limit(tmp_path: Path) -> None:
+    runner = CliRunner()
+    img = np.random.default_rng(6).integers(0, 65536, (2000, 1200), dtype=np.uint16)
+    src = write_source(tmp_path / "big", img, "contiguous")  # 2000 rows x ~36 kB per row
+    r = runner.invoke(app, ["apply", str(src), "-f", "gaussian:sigma=2", "--memory-limit",
+                            "16MB", "-o", str(tmp_path / "o.tif"), "--json"])
+    assert r.exit_code == 0, r.stderr
+    rec = json.loads(r.stdout)["outputs"][0]
+    assert rec["tiled"] is True and rec["shape"] == [2000, 1200]
+    r = runner.invoke(app, ["apply", str(src), "-f", "gaussian:sigma=2", "--memory-limit",
+                            "16MB", "-o", str(tmp_path / "o.png")])
+    assert r.exit_code == 2 and ".tif" in r.stderr and not (tmp_path / "o.png").exists()
+    r = runner.invoke(app, ["apply", str(src), "-f", "box3", "--memory-limit", "tiny",
+                            "-o", str(tmp_path / "p.tif")])
+    assert r.exit_code == 2 and "--memory-limit" in r.stderr
