@@ -225,7 +225,7 @@ def apply(
     """
     from imgconv import pipeline
     from imgconv.kernels import load_filter
-    from imgconv.pixels import check_output_dtype, page_count, same_file
+    from imgconv.pixels import check_output_dtype, check_writable, page_count, same_file
 
     if not filters:
         raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters')")
@@ -280,11 +280,9 @@ def apply(
                                "have the same name): run them separately, or use 'imgconv "
                                "batch', which mirrors their folders")
         seen.append(t)
+        check_writable(t)
         if dtype is not None:
             check_output_dtype(t, dtype)
-        elif t.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"):
-            # the input's own dtype is known only after reading; check the format at least
-            check_output_dtype(t, "uint8" if t.suffix.lower() != ".png" else "uint16")
     reports = _report_folders(report_dir, inputs, overwrite)
 
     records: list[dict[str, object]] = []

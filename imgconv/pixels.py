@@ -281,6 +281,23 @@ def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
         )
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse, before any work, an output with an unknown extension or in a folder that
+    does not exist or cannot be written."""
+    target = Path(path)
+    ext = _ext(target)
+    if ext not in FORMAT_DTYPES:
+        raise OutputError(
+            f"{target}: unsupported output extension {ext or '(none)'!r}: "
+            f"use one of {', '.join(FORMAT_DTYPES)}"
+        )
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{target}: the folder {folder} does not exist (create it first)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{target}: the folder {folder} is not writable")
+
+
 def dtype_max(dtype: np.dtype[np.generic] | str) -> float:
     """The top of a dtype's pixel range: 255, 65535; 1.0 for floats."""
     dt = np.dtype(dtype)

@@ -1,0 +1,135 @@
+"""diff: statistics against independent computations, predictions, variant specs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imgconv.compare import compare
+from imgconv.diffing import Variant, parse_variant, predict, run_diff
+from imgconv.errors import ImgconvError
+from imgconv.kernels import Kernel, load_filter
+from imgconv.pipeline import Options
+
+rng = np.random.default_rng(21)
+PHOTO = (rng.random((48, 40)) * 255).astype(np.uint8)
+BASE = Variant()
+
+
+def diff(img: np.ndarray, k: Kernel, a: str, b: str, dtype: str = "uint8") -> dict:
+    va, vb = parse_variant(a, BASE), parse_variant(b, BASE)
+    return run_diff(img, [k], va, vb, base=Options(), out_dtype=dtype).report
+
+
+def test_symmetric_kernel_identical_and_predicted() -> None:
+    r = diff(PHOTO, load_filter("gaussian5"), "mode=correlate", "mode=convolve")
+    assert r["prediction"] == "equal" and r["predicted_equal"] and r["prediction_held"]
+    assert r["identical"] and r["differing_pixels"] == 0 and r["bbox"] is None
+    assert r["max_abs_diff"] == 0 and r["psnr"] is None and r["psnr_peak"] == 255
+
+
+def test_asymmetric_kernel_numbers_match_independent_computation() -> None:
+    k = load_filter("sobel-x")
+    r = diff(PHOTO, k, "mode=correlate", "mode=convolve")
+    img = PHOTO.astype(np.float64)
+    a = ndi.correlate(img, k.array, mode="reflect")
+    b = ndi.convolve(img, k.array, mode="reflect")
+    assert r["prediction"] == "different" and r["prediction_held"]
+    assert r["max_abs_diff"] == pytest.approx(np.abs(a - b).max(), rel=1e-5)
+    assert r["rmse"] == pytest.approx(np.sqrt(np.mean((a - b) ** 2)), rel=1e-5)
+    qa = np.clip(np.rint(a), 0, 255)
+    qb = np.clip(np.rint(b), 0, 255)
+    # float32 computation may put a value on the other side of .5: allow a handful
+    assert abs(r["differing_pixels"] - int((qa != qb).sum())) <= 3
+    assert r["psnr"] == pytest.approx(10 * np.log10(255**2 / np.mean((a - b) ** 2)), rel=1e-4)
+
+
+def test_bbox_is_exact_on_a_synthetic_image() -> None:
+    img = np.zeros((40, 50), dtype=np.uint8)
+    img[10:13, 20:26] = 200  # a small bright block; shift kernels move it differently
+    k = Kernel(np.array([[0, 0, 0], [0, 0, 1], [0, 0, 0]], dtype=float), name="shift")
+    r = diff(img, k, "mode=correlate", "mode=convolve")
+    # correlate moves the block (cols 20..25) one pixel left (19..24), convolve one pixel
+    # right (21..26): they differ in columns 19, 20, 25 and 26 of rows 10..12
+    assert r["bbox"] == [10, 19, 13, 27]
+    assert r["differing_pixels"] == 3 * 4
+    a = ndi.correlate(img.astype(float), k.array, mode="reflect")
+    b = ndi.convolve(img.astype(float), k.array, mode="reflect")
+    ys, xs = np.nonzero(a != b)
+    assert [ys.min(), xs.min(), ys.max() + 1, xs.max() + 1] == r["bbox"]
+    assert r["differing_pixels"] == int((a != b).sum())
+
+
+def test_method_only_is_round_off() -> None:
+    k = Kernel(rng.standard_normal((15, 15)), name="rand15")
+    r = diff(PHOTO, k, "method=direct", "method=fft", dtype="float32")
+    assert r["prediction"] == "equal" and r["prediction_held"]
+    assert 0 < r["max_abs_diff"] <= r["tolerance"]
+    assert r["a"]["method_used"] == "direct" and r["b"]["method_used"] == "fft"
+
+
+def test_boundary_only_differs_in_the_border_frame() -> None:
+    k = load_filter("emboss")
+    r = diff(PHOTO, k, "boundary=reflect", "boundary=wrap")
+    assert r["prediction"] == "border only" and r["prediction_held"]
+    assert r["interior"]["differing_pixels"] == 0 and r["interior"]["max_abs_diff"] == 0
+    assert r["border"]["differing_pixels"] > 0
+    h, w = PHOTO.shape
+    assert r["interior"]["pixels"] == (h - 2) * (w - 2)
+
+
+def test_compare_float_uses_tolerance() -> None:
+    a = np.zeros((4, 4))
+    b = a.copy()
+    b[1, 2] = 1e-7
+    b[3, 0] = 1.0
+    r = compare(a, b, dtype="float64", tolerance=1e-6)
+    assert r["differing_pixels"] == 1 and r["bbox"] == [3, 0, 4, 1]
+    assert r["psnr_peak"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kernel", "expected"),
+    [
+        ("mode=correlate", "mode=convolve", "box3", "equal"),
+        ("mode=correlate", "mode=convolve", "diff-2x2", "different"),  # even: shifted
+        ("method=fft", "method=direct", "sobel-x", "equal"),
+        ("precision=single", "precision=double", "sobel-x", "equal"),
+        ("boundary=nearest,cval=3", "boundary=nearest,cval=9", "sobel-x", "equal"),
+        ("boundary=constant,cval=3", "boundary=constant,cval=9", "sobel-x", "border only"),
+        ("mode=correlate,boundary=wrap", "mode=convolve", "box3", "border only"),
+        ("mode=correlate,boundary=wrap", "mode=convolve", "sobel-x", "different"),
+    ],
+)
+def test_prediction_table(a: str, b: str, kernel: str, expected: str) -> None:
+    pred, reason = predict(parse_variant(a, BASE), parse_variant(b, BASE), [load_filter(kernel)])
+    assert pred == expected and reason
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [("mode", "key=value"), ("color=red", "unknown key"), ("mode=sideways", "mode="),
+     ("boundary=bounce", "boundary"), ("cval=abc", "cval"), ("mode=correlate,mode=convolve",
+                                                             "twice"), ("cval=nan", "finite")],
+)
+def test_bad_variant_specs(spec: str, needle: str) -> None:
+    with pytest.raises(ImgconvError, match=needle):
+        parse_variant(spec, BASE, "--a")
+
+
+def test_different_sizes_refused() -> None:
+    with pytest.raises(ImgconvError, match="size"):
+        predict(parse_variant("size=full", BASE), BASE, [load_filter("box3")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_variant_parser_fuzz(text: str) -> None:
+    try:
+        v = parse_variant(text, BASE)
+    except ImgconvError:
+        return
+    assert isinstance(v, Variant)
