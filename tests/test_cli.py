@@ -45,7 +45,9 @@ def tree(folder: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
-@pytest.mark.parametrize("cmd", [[], ["apply"], ["filters"], ["show"]])
+@pytest.mark.parametrize(
+    "cmd", [[], ["apply"], ["batch"], ["diff"], ["compose"], ["filters"], ["show"]]
+)
 def test_every_command_has_help(cmd: list[str]) -> None:
     code, out, _ = run(*cmd, "--help")
     assert code == 0
@@ -268,3 +270,33 @@ def test_cnn_weight_slice_is_a_correlation_with_zero_padding(tmp_path: Path) -> 
     got = np.load(out)
     assert got.dtype == np.float32
     assert np.abs(got - ref).max() <= 1e-4 * np.abs(k).sum() * np.abs(x).max()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["apply", "--sample", "-f", "box3", "--cval", "abc"], "--cval"),
+        (["apply", "--sample", "--bogus"], "--bogus"),
+        (["batch"], "Missing argument"),
+        (["nosuchcommand"], "nosuchcommand"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], needle: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "imgconv", *args], capture_output=True,
+                       text=True, check=False, cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imgconv: error:") and needle in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bare_command_prints_help() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "imgconv"], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0 and "Usage" in r.stdout and "apply" in r.stdout
