@@ -102,9 +102,9 @@ def time_interleaved(contenders: dict[str, Callable[[], Any]], repeats: int, bud
                      ) -> tuple[dict[str, float], dict[str, Any], dict[str, int]]:
     """Warm each contender up once (keeping its result), then time them interleaved.
 
-    Each of ``repeats`` rounds calls every contender in turn; a fast one (under 30 ms) is
-    called a few times back to back there, so that each is timed in its own steady state
-    (fresh output buffers, caches) rather than in the wake of whichever ran before it.
+    Each of ``repeats`` rounds calls every contender in turn (forwards, then backwards); a
+    fast one (under 30 ms) is called a few times back to back there, so that each is timed
+    in its own steady state rather than only in the wake of whichever ran before it.
     A contender whose warm-up took long gets fewer runs: at most ``budget`` seconds each;
     one slower than ``budget`` is not run again, its warm-up is its time.  ``warmed`` gives
     the warm-up times of a previous round (then nothing is warmed up or returned again).
@@ -120,8 +120,9 @@ def time_interleaved(contenders: dict[str, Callable[[], Any]], repeats: int, bud
     best = {n: (warm[n] if runs[n] == 0 and warmed is None else float("inf"))
             for n in contenders}
     for r in range(max(runs.values(), default=0)):
-        for name, fn in contenders.items():
-            if r < runs[name]:
+        order = list(contenders.items())
+        for name, fn in order[::-1] if r % 2 else order:  # alternate the order: no one
+            if r < runs[name]:  # always runs in the wake of the same other contender
                 for _ in range(inner[name]):
                     t, _ = time_call(fn)
                     best[name] = min(best[name], t)
@@ -215,7 +216,7 @@ def library_cases(args: argparse.Namespace, img: np.ndarray) -> list[Result]:
     return cases
 
 
-def bench_library(args: argparse.Namespace) -> list[Result]:
+def bench_library(args: argparse.Namespace) -> tuple[list[Result], float]:
     n = args.size
     img = make_image(n)
     # the cost of one read+write pass over the image, as a yardstick for overheads
@@ -284,7 +285,7 @@ def bench_library(args: argparse.Namespace) -> list[Result]:
             flag = "ok" if c["err_vs_filter2D"] <= EPS else "FAIL"
             log(f"  {name:28s} {ms(c['ms'] / 1e3):>9s} ms  x{c['ratio_to_best_cv']:6.2f}  "
                 f"err {c['err_vs_filter2D']:.1e} {flag}  (best of {c['runs']})")
-    return rows
+    return rows, copy_t["copy"] * 1e3
 
 
 # --------------------------------------------------------------------------- CLI
@@ -362,66 +363,113 @@ def im_direction(convert: str, tmp: Path) -> str:
     return {(4, 4): "correlate", (2, 2): "convolve"}.get((int(y), int(x)), f"unclear ({y},{x})")
 
 
-def bench_cli(args: argparse.Namespace, tmp: Path) -> Result:
-    n = args.cli_size
-    log(f"\n## CLI: {n}x{n} RGB PNG, 31x31 Gaussian (gaussian:sigma={SIGMA_31}), whole processes")
-    src = tmp / "cli_in.png"
-    if args.image:
-        a = read_rgb(Path(args.image))
-        a = cv2.resize(a, (n, n), interpolation=cv2.INTER_CUBIC)
-        write_rgb_png(src, a)
-        source = f"{args.image} resized to {n}x{n}"
-    else:
-        write_rgb_png(src, synthetic_rgb(n))
-        source = f"synthetic {n}x{n}"
-    spec = f"gaussian:sigma={SIGMA_31}"
-    k = np.asarray(imgconv.load_filter(spec).array, dtype=np.float64)
-    res: Result = {"image": source, "filter": spec, "kernel_shape": list(k.shape)}
-    if k.shape != (31, 31):
-        raise RuntimeError(f"{spec} is {k.shape}, expected 31x31")
-    out_ic = tmp / "cli_imgconv.png"
-    cmd_ic = imgconv_exe() + ["apply", str(src), "-f", spec, "--mode", "convolve",
-                              "--boundary", "reflect", "-o", str(out_ic), "--overwrite", "-q"]
-    reps = 1 if args.quick else 3
-    t_ic = wall(cmd_ic, reps)
-    res["imgconv_ms"] = t_ic * 1e3
-    log(f"  imgconv apply              {ms(t_ic):>9s} ms  (best of {reps})")
-    convert = find_imagemagick()
-    if convert is None:
-        log("  ImageMagick: not found (apt-get install imagemagick); skipped")
-        res["imagemagick"] = None
-        return res
-    version = subprocess.run([convert, "-version"], capture_output=True, text=True).stdout
-    res["imagemagick"] = version.splitlines()[0].replace("Version: ", "")
-    direction = im_direction(convert, tmp)
-    res["imagemagick_direction"] = direction
-    kstr = f"{k.shape[1]}x{k.shape[0]}: " + " ".join(
-        ",".join(f"{v:.10g}" for v in row) for row in k)
-    out_im = tmp / "cli_im.png"
-    # -virtual-pixel mirror is "d c b a [a b c d]" = imgconv reflect (checked on a row)
-    cmd_im = [convert, str(src), "-virtual-pixel", "mirror", "-morphology", "Convolve", kstr,
-              f"PNG24:{out_im}"]
-    t_im = wall(cmd_im, reps)
-    res["imagemagick_ms"] = t_im * 1e3
-    res["ratio_im_over_imgconv"] = t_im / t_ic
-    a, b = read_rgb(out_ic).astype(np.int32), read_rgb(out_im).astype(np.int32)
-    res["max_level_diff"] = int(np.abs(a - b).max()) if a.shape == b.shape else None
-    res["imgconv_mode"] = "convolve" if direction == "convolve" else "correlate"
-    log(f"  ImageMagick -morphology    {ms(t_im):>9s} ms  (best of {reps}; {res['imagemagick']})")
-    log(f"  ImageMagick '-morphology Convolve' direction: {direction} "
-        "(imgconv run with --mode convolve; the Gaussian is symmetric anyway)")
-    log(f"  ratio ImageMagick / imgconv: {t_im / t_ic:.1f}x (goal >= 20); "
-        f"max difference of the two PNGs: {res['max_level_diff']} levels")
+def child_env(tmp: Path) -> dict[str, str]:
+    """The environment for timed imgconv processes: with a bytecode cache.
+
+    An installed imgconv has its ``.pyc`` files; an editable one under
+    ``PYTHONDONTWRITEBYTECODE`` would compile its sources on every start, which is not
+    what a user pays.  The cache goes to a temporary folder, not into the repository.
+    """
+    env = dict(os.environ)
+    if env.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        log("note: PYTHONDONTWRITEBYTECODE is set; the timed imgconv processes run with a "
+            "bytecode cache in a temporary folder instead (as an installed imgconv has)")
+    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    return env
+
+
+def gray_png(path: Path, n: int) -> None:
+    y, x = np.mgrid[0:n, 0:n].astype(np.float32) / n
+    a = 127 + 100 * np.sin(7 * x + 3 * np.cos(4 * y))
+    a += np.random.default_rng(0).normal(0, 5, a.shape).astype(np.float32)
+    cv2.imwrite(str(path), np.clip(np.rint(a), 0, 255).astype(np.uint8))
+
+
+def cli_case(name: str, src: Path, convert: str | None, k: np.ndarray, spec: str, reps: int,
+             env: dict[str, str], tmp: Path) -> Result:
+    """imgconv (the 31x31 filter, and an identity filter: start-up + I/O only) and
+    ImageMagick on one file, interleaved, best of ``reps`` whole processes each."""
+    stem = src.stem
+    out_ic, out_id, out_im = (tmp / f"{stem}_{w}.png" for w in ("imgconv", "identity", "im"))
+    ic = imgconv_exe() + ["apply", str(src), "--mode", "convolve", "--boundary", "reflect",
+                          "--overwrite", "-q"]
+    cmds: dict[str, list[str]] = {
+        "imgconv": ic + ["-f", spec, "-o", str(out_ic)],
+        "imgconv_identity": ic + ["-f", "identity", "-o", str(out_id)],
+    }
+    if convert is not None:
+        kstr = f"{k.shape[1]}x{k.shape[0]}: " + " ".join(
+            ",".join(f"{v:.10g}" for v in row) for row in k)
+        # -virtual-pixel mirror is "d c b a [a b c d]" = imgconv reflect (checked on a row);
+        # PNG24: keeps 8-bit RGB whatever the content
+        cmds["imagemagick"] = [convert, str(src), "-virtual-pixel", "mirror", "-morphology",
+                               "Convolve", kstr, f"PNG24:{out_im}"]
+    wall(cmds["imgconv"], 1, env=env)  # warm-up: bytecode cache, page cache
+    best = dict.fromkeys(cmds, float("inf"))
+    for _ in range(reps):
+        for c, cmd in cmds.items():
+            best[c] = min(best[c], wall(cmd, 1, env=env))
+    res: Result = {"case": name, "runs": reps}
+    res.update({f"{c}_ms": t * 1e3 for c, t in best.items()})
+    log(f"  {name}:")
+    log(f"    imgconv apply -f {spec:18s} {ms(best['imgconv']):>8s} ms  (best of {reps})")
+    log(f"    imgconv apply -f identity           {ms(best['imgconv_identity']):>8s} ms  "
+        "(start-up + read + write only)")
+    if convert is not None:
+        a, b = read_rgb(out_ic).astype(np.int32), read_rgb(out_im).astype(np.int32)
+        res["max_level_diff"] = int(np.abs(a - b).max()) if a.shape == b.shape else None
+        res["ratio_im_over_imgconv"] = best["imagemagick"] / best["imgconv"]
+        log(f"    ImageMagick -morphology Convolve    {ms(best['imagemagick']):>8s} ms  "
+            f"-> ImageMagick / imgconv = {res['ratio_im_over_imgconv']:.1f}x (goal >= 20); "
+            f"PNGs differ by at most {res['max_level_diff']} level(s)")
     return res
 
 
-def bench_startup(args: argparse.Namespace) -> Result:
+def bench_cli(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> Result:
+    n = args.cli_size
+    spec = f"gaussian:sigma={SIGMA_31}"
+    log(f"\n## CLI: 31x31 Gaussian ({spec}), convolve, reflect; whole processes, wall clock")
+    k = np.asarray(imgconv.load_filter(spec).array, dtype=np.float64)
+    if k.shape != (31, 31):
+        raise RuntimeError(f"{spec} is {k.shape}, expected 31x31")
+    res: Result = {"filter": spec, "kernel_shape": list(k.shape), "cases": []}
+    convert = find_imagemagick()
+    if convert is None:
+        log("  ImageMagick: not found (apt-get install imagemagick); timing imgconv only")
+        res["imagemagick"] = None
+    else:
+        version = subprocess.run([convert, "-version"], capture_output=True, text=True).stdout
+        res["imagemagick"] = version.splitlines()[0].replace("Version: ", "").split(" https")[0]
+        res["imagemagick_direction"] = im_direction(convert, tmp)
+        log(f"  {res['imagemagick']} at {convert}: '-morphology Convolve' is a "
+            f"{res['imagemagick_direction']} (one-hot test); imgconv runs --mode convolve")
+    src = tmp / "cli_rgb.png"
+    if args.image:
+        a = cv2.resize(read_rgb(Path(args.image)), (n, n), interpolation=cv2.INTER_CUBIC)
+        write_rgb_png(src, a)
+        name = f"{Path(args.image).name} resized to {n}x{n} RGB PNG"
+    else:
+        write_rgb_png(src, synthetic_rgb(n))
+        name = f"synthetic {n}x{n} RGB PNG"
+    res["cases"].append(cli_case(name, src, convert, k, spec, 1 if args.quick else 3, env, tmp))
+    if not args.quick:
+        gray = tmp / "cli_gray.png"
+        gray_png(gray, 2048)
+        res["cases"].append(cli_case("synthetic 2048x2048 gray PNG (issue 6's case)", gray,
+                                     convert, k, spec, 2, env, tmp))
+    return res
+
+
+def bench_startup(args: argparse.Namespace, env: dict[str, str]) -> Result:
     log("\n## Start-up (whole processes)")
     reps = 3 if args.quick else 10
+    wall(imgconv_exe() + ["--help"], 1, env=env)  # bytecode cache
+    wall([sys.executable, "-c", "import imgconv.cli"], 1, env=env)
     res = {
-        "python_pass_ms": wall([sys.executable, "-c", "pass"], reps) * 1e3,
-        "import_cli_ms": wall([sys.executable, "-c", "import imgconv.cli"], reps) * 1e3,
-        "help_ms": wall(imgconv_exe() + ["--help"], reps) * 1e3,
+        "python_pass_ms": wall([sys.executable, "-c", "pass"], reps, env=env) * 1e3,
+        "import_cli_ms": wall([sys.executable, "-c", "import imgconv.cli"], reps,
+                              env=env) * 1e3,
+        "help_ms": wall(imgconv_exe() + ["--help"], reps, env=env) * 1e3,
     }
     log(f"  python -c pass             {res['python_pass_ms']:9.1f} ms  (best of {reps})")
     log(f"  python -c 'import imgconv.cli' {res['import_cli_ms']:5.1f} ms")
@@ -429,30 +477,32 @@ def bench_startup(args: argparse.Namespace) -> Result:
     return res
 
 
-def bench_batch(args: argparse.Namespace, tmp: Path) -> Result:
+def bench_batch(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> Result:
     count = 12 if args.quick else 40
     side = 512
-    log(f"\n## Batch: {count} RGB PNGs of {side}x{side}, -f gaussian5")
+    log(f"\n## Batch: {count} RGB PNGs of {side}x{side}, -f gaussian5, whole processes")
     src = tmp / "batch_in"
     src.mkdir()
     for i in range(count):
         write_rgb_png(src / f"img{i:03d}.png", synthetic_rgb(side, seed=i))
     res: Result = {"files": count, "side": side}
-    reps = 1 if args.quick else 2
-    for workers in (1, 2):
-        best = float("inf")
-        for r in range(reps):
+    reps = 1 if args.quick else 3
+    best = {1: float("inf"), 2: float("inf")}
+    for r in range(reps):  # interleaved: 1, 2, 1, 2, ...
+        for workers in (1, 2):
             out = tmp / f"batch_out_{workers}_{r}"
             cmd = imgconv_exe() + ["batch", str(src), "-o", str(out), "-f", "gaussian5",
                                    "--workers", str(workers), "-q"]
-            best = min(best, wall(cmd, 1))
+            best[workers] = min(best[workers], wall(cmd, 1, env=env))
             produced = len(list(out.glob("*.png")))
             if produced != count:
                 raise RuntimeError(f"batch wrote {produced} of {count} files")
-        res[f"workers_{workers}_s"] = best
-        res[f"workers_{workers}_files_per_s"] = count / best
-        log(f"  --workers {workers}: {best:6.2f} s  {count / best:6.1f} files/s "
-            f"(best of {reps}, whole process)")
+            shutil.rmtree(out)
+    for workers in (1, 2):
+        res[f"workers_{workers}_s"] = best[workers]
+        res[f"workers_{workers}_files_per_s"] = count / best[workers]
+        log(f"  --workers {workers}: {best[workers]:6.2f} s  {count / best[workers]:6.1f} files/s "
+            f"(best of {reps})")
     res["speedup_2_over_1"] = res["workers_1_s"] / res["workers_2_s"]
     log(f"  2 workers / 1 worker throughput: {res['speedup_2_over_1']:.2f}x")
     return res
@@ -476,7 +526,8 @@ def markdown(report: Result) -> str:
         lines += [
             f"Library, {report['args']['size']}² float32, correlate, reflect; milliseconds "
             "(best of N, interleaved) and ratio to the best OpenCV call of the same run "
-            "(lower is better); err = max|R − filter2D| / (Σ|F|·max|I|), must be ≤ 1e-4.",
+            "(lower is better); err = max|R − filter2D| / (Σ|F|·max|I|), must be ≤ 1e-4. "
+            f"One read+write pass of the image (`img.copy()`): {report['copy_ms']:.1f} ms.",
             "",
             "| kernel | auto chose | imgconv auto ms | best OpenCV ms | **auto / OpenCV** "
             "| filter2D ms | sepFilter2D ms | scipy.ndimage ms | fftconvolve ms | auto err |",
@@ -516,14 +567,21 @@ def markdown(report: Result) -> str:
         lines.append("")
     cli = report.get("cli")
     if cli:
-        lines += ["| CLI (" + cli["image"] + ", 31×31 Gaussian) | ms |", "|---|--:|",
-                  f"| imgconv apply | {cli['imgconv_ms']:.0f} |"]
-        if cli.get("imagemagick_ms"):
-            lines += [f"| ImageMagick `-morphology Convolve` ({cli['imagemagick']}) "
-                      f"| {cli['imagemagick_ms']:.0f} |",
-                      f"| **ImageMagick / imgconv** | **{cli['ratio_im_over_imgconv']:.1f}×** |",
-                      f"| max PNG difference (levels) | {cli['max_level_diff']} |",
-                      f"| ImageMagick's Convolve is a | {cli['imagemagick_direction']} |"]
+        im = cli.get("imagemagick")
+        lines += [f"CLI, 31×31 Gaussian (`{cli['filter']}`), whole processes, wall clock"
+                  + (f"; {im}, whose `-morphology Convolve` is a "
+                     f"{cli['imagemagick_direction']}" if im else "; ImageMagick not found")
+                  + ".", "",
+                  "| file | imgconv ms | imgconv `-f identity` ms | ImageMagick ms "
+                  "| **ImageMagick / imgconv** | max PNG diff (levels) |",
+                  "|---|--:|--:|--:|--:|--:|"]
+        for c in cli["cases"]:
+            imt = c.get("imagemagick_ms")
+            im_ms = f"{imt:.0f}" if imt else "–"
+            ratio = f"**{c['ratio_im_over_imgconv']:.1f}×**" if imt else "–"
+            lines.append(
+                f"| {c['case']} | {c['imgconv_ms']:.0f} | {c['imgconv_identity_ms']:.0f} "
+                f"| {im_ms} | {ratio} | {c.get('max_level_diff', '–')} |")
         lines.append("")
     st = report.get("startup")
     if st:
@@ -584,14 +642,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="imgconv-bench-") as d:
         tmp = Path(d)
+        env = child_env(tmp)
         if "library" in sections:
-            report["library"] = bench_library(args)
+            report["library"], report["copy_ms"] = bench_library(args)
         if "cli" in sections:
-            report["cli"] = bench_cli(args, tmp)
+            report["cli"] = bench_cli(args, tmp, env)
         if "startup" in sections:
-            report["startup"] = bench_startup(args)
+            report["startup"] = bench_startup(args, env)
         if "batch" in sections:
-            report["batch"] = bench_batch(args, tmp)
+            report["batch"] = bench_batch(args, tmp, env)
     report["elapsed_s"] = time.perf_counter() - t0
     table = markdown(report)
     report["markdown"] = table

@@ -393,7 +393,7 @@ def _apply_report(image: Path, folder: Path, kernels: list[Kernel], opts: Any,
                               offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)
               for r in (outcome.a, outcome.b)]
     report.write_report(folder, outcome.report, input_image=arr, a_out=finals[0],
-                        b_out=finals[1], a_float=outcome.a.values, b_float=outcome.b.values,
+                        b_out=finals[1], a_float=outcome.a_values, b_float=outcome.b_values,
                         kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
     return folder / "report.html"
 
@@ -627,7 +627,7 @@ def diff(
                   for r in (outcome.a, outcome.b)]
         written = report.write_report(
             output, rep, input_image=arr, a_out=finals[0], b_out=finals[1],
-            a_float=outcome.a.values, b_float=outcome.b.values,
+            a_float=outcome.a_values, b_float=outcome.b_values,
             kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
         rep["written"] = [str(p) for p in written]
     if json_:

@@ -55,6 +55,7 @@ def compare(
     dtype: str | np.dtype[np.generic] = "float64",
     tolerance: float = 0.0,
     interior: npt.NDArray[np.bool_] | None = None,
+    peak: float | None = None,
 ) -> dict[str, Any]:
     """Compare two results of the same shape (H×W or H×W×C).
 
@@ -70,6 +71,8 @@ def compare(
     interior : bool array H×W, optional
         Positions where both variants' kernels lie wholly inside the image; adds
         ``interior`` and ``border`` sub-reports.
+    peak : float, optional
+        The PSNR peak; default the output dtype's maximum (255, 65535; 1.0 for float).
 
     Returns
     -------
@@ -80,7 +83,7 @@ def compare(
     if fa.shape != fb.shape:
         raise ImgconvError(f"cannot compare results of shapes {fa.shape} and {fb.shape}")
     dt = np.dtype(dtype)
-    peak = dtype_max(dt)
+    peak = dtype_max(dt) if peak is None else float(peak)
     if dt.kind == "f":
         differs = np.abs(fa - fb) > tolerance
     else:

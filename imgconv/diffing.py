@@ -26,6 +26,7 @@ from imgconv.engine import METHODS, MODES, PRECISIONS, SIZES
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel
 from imgconv.pipeline import Options, Result, run_filters
+from imgconv.pixels import dtype_max
 
 VARIANT_KEYS = ("mode", "method", "boundary", "cval", "precision", "size")
 EPS = {"single": 1e-4, "double": 1e-10}
@@ -189,11 +190,17 @@ def tolerance(kernels: Sequence[Kernel], image: npt.NDArray[Any], variants: Sequ
 
 @dataclass
 class DiffOutcome:
-    """Everything ``diff`` computed: both results, the statistics, the prediction."""
+    """Everything ``diff`` computed: both results, the statistics, the prediction.
+
+    ``a_values``/``b_values`` are the float results the statistics describe (after
+    ``--abs`` and ``--offset``, before rounding).
+    """
 
     report: dict[str, Any]
     a: Result
     b: Result
+    a_values: npt.NDArray[np.floating]
+    b_values: npt.NDArray[np.floating]
 
 
 def run_diff(
@@ -220,7 +227,10 @@ def run_diff(
         raise ImgconvError(f"the variants give different shapes {va.shape} and {vb.shape}")
     tol = tolerance(kernels, image, (a, b), image.dtype)
     mask = interior_mask(va.shape[:2], image.shape[:2], kernels, (a, b))
-    report = compare(va, vb, dtype=out_dtype, tolerance=tol, interior=mask)
+    peak = None
+    if np.dtype(out_dtype).kind == "f" and image.dtype.kind in "ui":
+        peak = dtype_max(image.dtype)  # a float output of an 8/16-bit image keeps its range
+    report = compare(va, vb, dtype=out_dtype, tolerance=tol, interior=mask, peak=peak)
     report["tolerance"] = tol
     if prediction == "equal":
         held = report["max_abs_diff"] <= tol
@@ -240,7 +250,7 @@ def run_diff(
         "kernel": _kernel_info(kernels),
         "filters": [k.name for k in kernels],
     })
-    return DiffOutcome(report, ra, rb)
+    return DiffOutcome(report, ra, rb, va, vb)
 
 
 def _final_float(r: Result, base: Options) -> npt.NDArray[np.floating]:

@@ -1,0 +1,282 @@
+"""The diff report: colour maps, heat-maps with legends, the folder, the page, the table."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from rich.console import Console
+
+from imgconv import report
+from imgconv.diffing import Variant, parse_variant, run_diff
+from imgconv.errors import OutputError
+from imgconv.kernels import Kernel, load_filter
+from imgconv.pipeline import Options, finish
+
+rng = np.random.default_rng(7)
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    """CIE L* of sRGB 0..255 colours (written here, independently of report.py)."""
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    y = lin @ np.array([0.2126, 0.7152, 0.0722])
+    return np.where(y > (6 / 29) ** 3, 116 * np.cbrt(y) - 16, y * (29 / 3) ** 3)
+
+
+def make_report(image: np.ndarray, kernel: Kernel, a: str = "mode=correlate",
+                b: str = "mode=convolve", dtype: str = "uint8") -> dict[str, Any]:
+    va, vb = parse_variant(a, Variant()), parse_variant(b, Variant())
+    out = run_diff(image, [kernel], va, vb, base=Options(), out_dtype=dtype)
+    rep = out.report
+    rep["image"] = "photo.png"
+    return {
+        "report": rep,
+        "input_image": image,
+        "a_out": finish(out.a.values, dtype, in_dtype=image.dtype),
+        "b_out": finish(out.b.values, dtype, in_dtype=image.dtype),
+        "a_float": out.a.values,
+        "b_float": out.b.values,
+        "kernel": kernel,
+    }
+
+
+PHOTO = (rng.random((24, 30)) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def sobel_case() -> dict[str, Any]:
+    return make_report(PHOTO, load_filter("sobel-x"))
+
+
+def write(folder: Path, case: dict[str, Any], **kw: Any) -> list[Path]:
+    return report.write_report(folder, case["report"], input_image=case["input_image"],
+                               a_out=case["a_out"], b_out=case["b_out"],
+                               a_float=case["a_float"], b_float=case["b_float"],
+                               kernel=case["kernel"], **kw)
+
+
+# -- colour maps -------------------------------------------------------------------------
+def test_inferno_is_the_reference_table() -> None:
+    import cv2
+
+    lut = report.INFERNO
+    assert lut.shape == (256, 3) and lut.dtype == np.uint8
+    ramp = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    ocv = cv2.applyColorMap(ramp, cv2.COLORMAP_INFERNO)[0, :, ::-1]
+    np.testing.assert_array_equal(lut, ocv)
+    # matplotlib's inferno: first, middle and last entries
+    assert tuple(lut[0]) == (0, 0, 4) and tuple(lut[255]) == (252, 255, 164)
+    assert tuple(lut[128]) == (188, 55, 84)
+
+
+def test_inferno_lightness_increases_monotonically() -> None:
+    L = lightness(report.INFERNO)
+    assert np.all(np.diff(L) > 0)
+    assert L[0] < 2 and L[-1] > 95
+    np.testing.assert_allclose(report.srgb_to_lab(report.INFERNO)[:, 0], L, atol=0.05)
+
+
+def test_diverging_map_white_centre_opposite_ends() -> None:
+    lut = report.DIVERGING
+    assert lut.shape == (257, 3)
+    centre = lut[128].astype(int)
+    assert centre.min() >= 240 and centre.max() - centre.min() <= 4  # white-ish, neutral
+    lo, hi = lut[0].astype(int), lut[256].astype(int)
+    assert lo[2] > lo[0] + 50  # blue end
+    assert hi[0] > hi[2] + 50  # red end
+    L = lightness(lut)
+    assert np.all(np.diff(L[:129]) > 0) and np.all(np.diff(L[128:]) < 0)
+    assert abs(L[0] - L[256]) < 3  # symmetric in lightness
+
+
+# -- heat-maps ---------------------------------------------------------------------------
+def test_heatmap_ends_are_the_lut_ends_and_legend_below() -> None:
+    d = np.zeros((20, 30))
+    d[5, 7] = 3.5
+    d[10, 20] = 7.0
+    out = report.heatmap(d)
+    assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+    assert out.shape[0] > 20 and out.shape[1] >= report.LEGEND_MIN_WIDTH
+    np.testing.assert_array_equal(out[0, 0], report.INFERNO[0])
+    np.testing.assert_array_equal(out[10, 20], report.INFERNO[255])
+    np.testing.assert_array_equal(out[5, 7], report.INFERNO[128])
+    legend = out[20:].reshape(-1, 3)
+    mid = report.INFERNO[128]
+    assert np.any(np.all(legend == mid, axis=1))  # the colour bar is drawn
+
+
+def test_heatmap_channels_use_the_maximum() -> None:
+    d = np.zeros((8, 9, 3))
+    d[2, 3, 1] = 4.0
+    d[2, 3, 0] = -1.0
+    out = report.colorize_abs(d)
+    np.testing.assert_array_equal(out[2, 3], report.INFERNO[255])
+    np.testing.assert_array_equal(out[0, 0], report.INFERNO[0])
+
+
+def test_identical_heatmap_has_no_scale_bar() -> None:
+    out = report.heatmap(np.zeros((30, 40)))
+    np.testing.assert_array_equal(out[:30, :40], np.broadcast_to(report.INFERNO[0], (30, 40, 3)))
+    legend = out[30:].reshape(-1, 3)
+    for i in (64, 128, 200, 255):  # no colour bar: none of the map's colours appear
+        assert not np.any(np.all(legend == report.INFERNO[i], axis=1))
+    sig = report.signed_image(np.zeros((30, 40)))
+    np.testing.assert_array_equal(sig[0, 0], report.DIVERGING[128])
+
+
+def test_signed_image_is_symmetric_about_zero() -> None:
+    d = np.zeros((10, 12))
+    d[1, 1], d[2, 2], d[3, 3] = -5.0, 5.0, 2.5
+    out = report.signed_image(d)
+    np.testing.assert_array_equal(out[0, 0], report.DIVERGING[128])
+    np.testing.assert_array_equal(out[1, 1], report.DIVERGING[0])
+    np.testing.assert_array_equal(out[2, 2], report.DIVERGING[256])
+    np.testing.assert_array_equal(out[3, 3], report.DIVERGING[192])
+    # channels: the value of largest magnitude, with its sign
+    c = np.zeros((4, 4, 3))
+    c[1, 1] = [1.0, -3.0, 2.0]
+    c[2, 2] = [3.0, 0.0, 0.0]
+    cc = report.colorize_signed(c)
+    np.testing.assert_array_equal(cc[1, 1], report.DIVERGING[0])
+    np.testing.assert_array_equal(cc[2, 2], report.DIVERGING[256])
+
+
+def test_nan_differences_do_not_break_the_maps() -> None:
+    d = np.array([[0.0, np.nan], [1.0, 2.0]])
+    out = report.colorize_abs(d)
+    assert tuple(out[0, 1]) == report.NAN_COLOUR
+    np.testing.assert_array_equal(out[1, 1], report.INFERNO[255])
+    assert report.signed_image(d).shape[2] == 3
+
+
+def test_display_scaling() -> None:
+    u16 = np.array([[0, 256, 65535]], dtype=np.uint16)
+    assert report.display_image(u16).tolist() == [[0, 1, 255]]
+    f = np.array([[-1.0, 0.0, 1.0]])
+    assert report.display_image(f).tolist() == [[0, 128, 255]]
+    assert report.display_image(f, lo=0.0, hi=1.0).tolist() == [[0, 0, 255]]
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)
+    assert report.display_image(rgba).shape == (2, 2, 3)
+
+
+# -- the report folder -------------------------------------------------------------------
+def strip_data_uris(text: str) -> str:
+    return re.sub(r"data:[a-z/+.-]+;base64,[A-Za-z0-9+/=]+", "data:", text)
+
+
+def test_write_report_files_json_and_self_contained_html(tmp_path: Path,
+                                                         sobel_case: dict[str, Any]) -> None:
+    folder = tmp_path / "new" / "rep"
+    written = write(folder, sobel_case)
+    names = [p.name for p in written]
+    assert names == ["a.png", "b.png", "heatmap.png", "signed.png", "report.json",
+                     "report.html"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)  # no temporary files
+    np.testing.assert_array_equal(np.asarray(Image.open(folder / "a.png")), sobel_case["a_out"])
+    np.testing.assert_array_equal(np.asarray(Image.open(folder / "b.png")), sobel_case["b_out"])
+    heat = np.asarray(Image.open(folder / "heatmap.png").convert("RGB"))
+    np.testing.assert_array_equal(
+        heat[:24, :30], report.colorize_abs(sobel_case["a_float"] - sobel_case["b_float"]))
+
+    back = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert back == sobel_case["report"]
+
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    uris = re.findall(r'src="(data:[^"]*)"', page)
+    assert len(uris) >= 7  # input, A, B, both maps, two colour bars (+ the closer look)
+    assert len(re.findall(r"<img\b", page)) == len(uris)  # every image is embedded
+    for uri in uris:
+        assert uri.startswith("data:image/png;base64,")
+        im = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+        im.load()
+        assert im.format == "PNG"
+    rest = strip_data_uris(page).lower()
+    assert "http" not in rest and "href=" not in rest
+    assert not re.search(r'src="(?!data:image/png;base64,)', page)
+    assert "<script" not in rest and "<link" not in rest and "@import" not in rest
+    assert "url(" not in rest and "<iframe" not in rest
+    # the numbers, the prediction and the kernel are on the page
+    rep = sobel_case["report"]
+    assert f"{rep['differing_pixels']:,}" in page
+    assert "RMSE" in page and "PSNR" in page and "prediction held" in page
+    assert "image-rendering: pixelated" in page
+    assert page.count('class="anchor"') == 2  # as written, and as applied by convolve
+    assert "rotated 180°" in page
+
+
+def test_float_outputs_are_written_as_tiff(tmp_path: Path) -> None:
+    case = make_report(PHOTO, load_filter("emboss"), dtype="float32")
+    written = write(tmp_path / "f", case)
+    assert [p.name for p in written][:2] == ["a.tif", "b.tif"]
+    import tifffile
+
+    np.testing.assert_array_equal(tifffile.imread(written[0]), case["a_out"])
+    page = (tmp_path / "f" / "report.html").read_text(encoding="utf-8")
+    assert "black … white" in page  # the display stretch is stated
+
+
+def test_refuses_existing_files_before_writing_anything(tmp_path: Path,
+                                                        sobel_case: dict[str, Any]) -> None:
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    (folder / "report.html").write_text("keep me")
+    (folder / "notes.txt").write_text("unrelated")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(OutputError) as info:
+        write(folder, sobel_case)
+    assert "report.html" in str(info.value) and "--overwrite" in str(info.value)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    with pytest.raises(OutputError):
+        report.check_folder(folder)
+    written = write(folder, sobel_case, overwrite=True)
+    assert (folder / "report.html").read_text(encoding="utf-8") != "keep me"
+    assert len(written) == 6 and (folder / "notes.txt").read_text() == "unrelated"
+
+
+def test_check_folder_refuses_a_file(tmp_path: Path) -> None:
+    f = tmp_path / "x"
+    f.write_text("")
+    with pytest.raises(OutputError, match="not a folder"):
+        report.check_folder(f, overwrite=True)
+    report.check_folder(tmp_path / "a" / "b")  # missing folders are created later
+
+
+# -- terminal and robustness -------------------------------------------------------------
+def test_print_report_names_the_numbers_and_the_prediction(sobel_case: dict[str, Any]) -> None:
+    con = Console(record=True, width=120)
+    report.print_report(sobel_case["report"], con)
+    text = con.export_text()
+    for word in ("max", "RMSE", "PSNR", "interior", "border", "correlate", "convolve",
+                 "different", "✓"):
+        assert word in text
+    rep = sobel_case["report"]
+    assert f"{rep['differing_pixels']:,}" in text
+
+
+def test_print_report_identical_and_failed_prediction() -> None:
+    flat = np.full((12, 14), 90, dtype=np.uint8)
+    case = make_report(flat, load_filter("sobel-x"))
+    rep = case["report"]
+    assert rep["identical"] and not rep["prediction_held"]
+    con = Console(record=True, width=120)
+    report.print_report(rep, con)
+    text = con.export_text()
+    assert "∞ (identical)" in text and "✗" in text and "identical" in text
+
+
+def test_minimal_reports_render() -> None:
+    con = Console(record=True, width=100)
+    report.print_report({"max_abs_diff": 0.0, "psnr": None}, con)
+    report.print_report({}, con)
+    assert "max" in con.export_text()
+    z = np.zeros((3, 3))
+    page = report.render_html({}, input_image=z, a_out=z, b_out=z, a_float=z, b_float=z)
+    assert page.startswith("<!DOCTYPE html>") and "http" not in strip_data_uris(page)
