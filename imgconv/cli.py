@@ -896,6 +896,10 @@ def show(
     mode: Annotated[str, typer.Option("--mode", help="convolve (as apply does by default: "
                                       "also shows the kernel rotated by 180°, as applied) or "
                                       "correlate.")] = "convolve",
+    png: Annotated[Path | None, typer.Option(
+        "--png", help="Also draw the kernel (signed colour map), the kernel as applied and "
+        "its frequency response in dB into this PNG.", show_default=False)] = None,
+    overwrite: OverwriteOpt = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the properties as JSON.")] = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -906,6 +910,14 @@ def show(
     mode = _check_choice(mode, MODES, "--mode")
     k = load_filter(filter_)
     kh, kw = k.shape
+    if png is not None:
+        from imgconv.kernelplot import kernel_picture
+        from imgconv.pixels import check_writable, write_image
+
+        if png.suffix.lower() != ".png":
+            raise ImgconvError(f"{png}: --png writes a PNG: use a .png name")
+        check_writable(png)
+        write_image(png, kernel_picture(k, mode), overwrite=overwrite)
     props: dict[str, object] = {
         "name": k.name,
         "source": k.source,

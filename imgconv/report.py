@@ -938,9 +938,20 @@ def _kernel_html(report: dict[str, Any], kernel: Kernel | None) -> str:
     if not props and not boxes:
         return ""
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in props)
+    picture = ""
+    if kernel is not None:
+        from imgconv.kernelplot import kernel_picture
+
+        pic = kernel_picture(kernel, "convolve" if "convolve" in modes else "correlate")
+        picture = (f'<figure style="margin:14px 0 0"><img alt="the kernel and its frequency '
+                   f'response" style="max-width:100%" src="{_data_uri(pic)}">'
+                   '<figcaption class="cap">The weights (blue negative, red positive), the '
+                   "kernel as convolve applies it, and the magnitude of its frequency response "
+                   "in dB — the same for correlate and convolve, since the 180° rotation only "
+                   "changes the phase (the convolution theorem).</figcaption></figure>")
     return (f'<div class="panel"><h2 style="margin-top:12px">Kernel</h2>'
             f'<div class="kernels">{"".join(boxes)}'
-            f'<table class="props">{rows}</table></div></div>')
+            f'<table class="props">{rows}</table></div>{picture}</div>')
 
 
 def _difference(a_float: npt.ArrayLike, b_float: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -280,3 +280,26 @@ def test_minimal_reports_render() -> None:
     z = np.zeros((3, 3))
     page = report.render_html({}, input_image=z, a_out=z, b_out=z, a_float=z, b_float=z)
     assert page.startswith("<!DOCTYPE html>") and "http" not in strip_data_uris(page)
+
+
+def test_kernel_picture_and_show_png(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from imgconv.cli import app
+    from imgconv.kernelplot import FLOOR_DB, frequency_response
+    from imgconv.kernels import load_filter
+
+    # the frequency response of a box is a Dirichlet kernel: 0 dB at DC, nulls elsewhere
+    db = frequency_response(load_filter("box3").array, n=64)
+    assert db[32, 32] == 0.0 and db.min() == FLOOR_DB
+    # a one-hot (shift) kernel passes every frequency equally
+    assert np.allclose(frequency_response(load_filter("shift-right").array), 0.0)
+    out = tmp_path / "k.png"
+    r = CliRunner().invoke(app, ["show", "emboss", "--png", str(out)])
+    assert r.exit_code == 0, r.stderr
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.mode == "RGB" and im.width > 600  # three panels for an asymmetric kernel
+    r = CliRunner().invoke(app, ["show", "emboss", "--png", str(out)])
+    assert r.exit_code == 2 and "already exists" in r.stderr
