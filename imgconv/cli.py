@@ -556,7 +556,8 @@ def diff(
     filters: FilterOpt = [],  # noqa: B006 - typer needs a literal default
     a: Annotated[str | None, typer.Option(
         "--a", help="Variant A over the command's options, e.g. mode=correlate,method=fft "
-        "(keys: mode, method, boundary, cval, precision, size). Default: mode=correlate.",
+        "(keys: mode, method, boundary, cval, precision, size, and last filter=F+G for its "
+        "own filter chain). Default: mode=correlate.",
         show_default=False)] = None,
     b: Annotated[str | None, typer.Option(
         "--b", help="Variant B, like --a. Default: mode=convolve.", show_default=False)] = None,
@@ -598,8 +599,6 @@ def diff(
     from imgconv import diffing, pipeline, report
     from imgconv.kernels import load_filter
 
-    if not filters:
-        raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters')")
     opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, False,
                     normalize, alpha)
     out_dtype = _dtype(dtype)
@@ -611,7 +610,11 @@ def diff(
                            opts.size)
     va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "--a")
     vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "--b")
-    diffing.predict(va, vb, kernels)  # refuses incomparable variants before any work
+    ka, kb = diffing.variant_kernels(va, kernels), diffing.variant_kernels(vb, kernels)
+    if not ka or not kb:
+        raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters'), or give "
+                           "each variant its own with filter=...")
+    diffing.predict(va, vb, ka, kb)  # refuses incomparable variants before any work
     if output is not None:
         report.check_folder(output, overwrite=overwrite)
     arr, has_alpha, in_dtype = _load(image, gray, page)
@@ -628,7 +631,7 @@ def diff(
         written = report.write_report(
             output, rep, input_image=arr, a_out=finals[0], b_out=finals[1],
             a_float=outcome.a_values, b_float=outcome.b_values,
-            kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
+            kernel=ka[0] if len(ka) == 1 else None, overwrite=overwrite)
         rep["written"] = [str(p) for p in written]
     if json_:
         typer.echo(json.dumps(rep, indent=2))

@@ -13,6 +13,7 @@ the command's own; the prediction says what SPEC §1 implies before looking:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -42,9 +43,12 @@ class Variant:
     cval: float = 0.0
     precision: str = "auto"
     size: str = "same"
+    filters: tuple[str, ...] = ()  # empty: the command's -f
 
     def label(self) -> str:
         parts = [self.mode, f"method={self.method}", f"boundary={self.boundary}"]
+        if self.filters:
+            parts.insert(0, "filter=" + "+".join(self.filters))
         if self.boundary == "constant":
             parts.append(f"cval={self.cval:g}")
         if self.precision != "auto":
@@ -55,8 +59,23 @@ class Variant:
 
 
 def parse_variant(text: str, base: Variant, option: str = "--a") -> Variant:
-    """``mode=correlate,method=fft,boundary=wrap`` over ``base``; errors name the bad part."""
+    """``mode=correlate,method=fft,boundary=wrap`` over ``base``; errors name the bad part.
+
+    ``filter=F`` (last, since filter specs contain commas) sets the variant's own filter
+    or chain ``F+G+...``; otherwise the command's ``-f`` are used.
+    """
+    import os
+
     changes: dict[str, Any] = {}
+    m = re.search(r"(?:^|,)\s*filters?\s*=", text)
+    if m:
+        chain = text[m.end():].strip()
+        text = text[: m.start()]
+        if not chain:
+            raise ImgconvError(f"{option}: filter= needs a filter or a chain F+G")
+        parts = (chain,) if os.path.exists(chain) else tuple(
+            p.strip() for p in chain.split("+") if p.strip())
+        changes["filters"] = parts
     for raw in text.split(","):
         part = raw.strip()
         if not part:
@@ -102,16 +121,61 @@ def _value(key: str, value: str, option: str, text: str) -> Any:
     return f
 
 
-def predict(a: Variant, b: Variant, kernels: Sequence[Kernel]) -> tuple[str, str]:
-    """The prediction and its reason, from the kernels and the variants alone."""
-    differs = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)}
-    if a.boundary != "constant" and b.boundary != "constant":
-        differs.discard("cval")  # cval only matters for the constant mode
-    if "size" in differs:
+def variant_kernels(v: Variant, kernels: Sequence[Kernel]) -> list[Kernel]:
+    """The variant's own filter chain, else the command's."""
+    from imgconv.kernels import load_filter
+
+    return [load_filter(f) for f in v.filters] if v.filters else list(kernels)
+
+
+def _same_chain(ka: Sequence[Kernel], kb: Sequence[Kernel]) -> bool:
+    return len(ka) == len(kb) and all(
+        x.shape == y.shape and x.center == y.center and x.offset == y.offset
+        and np.array_equal(x.array, y.array) for x, y in zip(ka, kb, strict=True))
+
+
+def _predict_chains(a: Variant, b: Variant, ka: Sequence[Kernel],
+                    kb: Sequence[Kernel]) -> tuple[str, str]:
+    """Different filter chains: equal where a composition is exact, if they compose alike."""
+    from imgconv.algebra import compose
+
+    others = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)} - {"method",
+                                                                            "precision"}
+    try:
+        ca, cb = compose(list(ka)), compose(list(kb))
+    except ImgconvError:
+        return "different", "the variants apply different filters (with offsets)"
+    same = (ca.shape == cb.shape and ca.center == cb.center and np.allclose(
+        ca.array, cb.array, rtol=0, atol=1e-12 * max(ca.abs_sum, 1e-300)))
+    if not same or others:
+        return "different", "the variants apply different kernels"
+    exact = (a.size == "valid" or (a.boundary == "wrap" and a.size == "same")
+             or (a.size == "full" and a.boundary == "constant" and a.cval == 0))
+    if exact:
+        return "equal", ("both chains compose to the same kernel, and with "
+                         f"boundary={a.boundary}, size={a.size} applying the composition is "
+                         "exact")
+    return "border only", ("both chains compose to the same kernel, but with "
+                           f"boundary={a.boundary} a chain re-extends the intermediate image "
+                           "at each step: they differ near the border")
+
+
+def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
+            kernels_b: Sequence[Kernel] | None = None) -> tuple[str, str]:
+    """The prediction and its reason, from the kernels and the variants alone.
+
+    ``kernels`` are variant A's (and B's, unless ``kernels_b`` is given).
+    """
+    if a.size != b.size:
         raise ImgconvError(
             f"the variants have different output sizes ({a.size} vs {b.size}): "
             "compare variants of the same --size"
         )
+    if kernels_b is not None and not _same_chain(kernels, kernels_b):
+        return _predict_chains(a, b, kernels, kernels_b)
+    differs = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)}
+    if a.boundary != "constant" and b.boundary != "constant":
+        differs.discard("cval")  # cval only matters for the constant mode
     roundoff = differs & {"method", "precision"}
     differs -= roundoff
     how = f"only {' and '.join(sorted(roundoff))} differ{'s' if len(roundoff) == 1 else ''}"
@@ -215,18 +279,23 @@ def run_diff(
     alpha_max: float = 1.0,
 ) -> DiffOutcome:
     """Filter ``image`` both ways and compare (floats before, then after quantisation)."""
-    prediction, reason = predict(a, b, kernels)
+    ka, kb = variant_kernels(a, kernels), variant_kernels(b, kernels)
+    if not ka or not kb:
+        raise ImgconvError("no filter given: add -f FILTER, or filter=... in both variants")
+    prediction, reason = predict(a, b, ka, kb)
     results = []
-    for v in (a, b):
+    for v, ks in ((a, ka), (b, kb)):
         opts = replace(base, **{k: getattr(v, k) for k in VARIANT_KEYS})
-        results.append(run_filters(image, kernels, opts, has_alpha=has_alpha,
+        results.append(run_filters(image, ks, opts, has_alpha=has_alpha,
                                    alpha_max=alpha_max))
     ra, rb = results
     va, vb = _final_float(ra, base), _final_float(rb, base)
     if va.shape != vb.shape:
         raise ImgconvError(f"the variants give different shapes {va.shape} and {vb.shape}")
-    tol = tolerance(kernels, image, (a, b), image.dtype)
-    mask = interior_mask(va.shape[:2], image.shape[:2], kernels, (a, b))
+    tol = max(tolerance(ka, image, (a, b), image.dtype),
+              tolerance(kb, image, (a, b), image.dtype))
+    mask = (interior_mask(va.shape[:2], image.shape[:2], ka, (a,))
+            & interior_mask(va.shape[:2], image.shape[:2], kb, (b,)))
     peak = None
     if np.dtype(out_dtype).kind == "f" and image.dtype.kind in "ui":
         peak = dtype_max(image.dtype)  # a float output of an 8/16-bit image keeps its range
@@ -243,14 +312,17 @@ def run_diff(
         "reason": reason,
         "predicted_equal": prediction == "equal",
         "prediction_held": bool(held),
-        "a": {**asdict(a), "method_used": "+".join(dict.fromkeys(ra.methods)),
-              "label": a.label()},
-        "b": {**asdict(b), "method_used": "+".join(dict.fromkeys(rb.methods)),
-              "label": b.label()},
-        "kernel": _kernel_info(kernels),
-        "filters": [k.name for k in kernels],
+        "a": _variant_info(a, ka, ra),
+        "b": _variant_info(b, kb, rb),
+        "kernel": _kernel_info(ka),
+        "filters": [k.name for k in ka],
     })
     return DiffOutcome(report, ra, rb, va, vb)
+
+
+def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]:
+    return {**asdict(v), "filters": [k.name for k in ks],
+            "method_used": "+".join(dict.fromkeys(r.methods)), "label": v.label()}
 
 
 def _final_float(r: Result, base: Options) -> npt.NDArray[np.floating]:

@@ -133,3 +133,27 @@ def test_variant_parser_fuzz(text: str) -> None:
     except ImgconvError:
         return
     assert isinstance(v, Variant)
+
+
+@pytest.mark.parametrize(("boundary", "size", "expected"), [
+    ("wrap", "same", "equal"), ("constant", "full", "equal"), ("reflect", "valid", "equal"),
+    ("reflect", "same", "border only"), ("mirror", "same", "border only"),
+])
+def test_variant_filter_chain_vs_composed(tmp_path, boundary: str, size: str,
+                                          expected: str) -> None:
+    from imgconv.algebra import compose
+    from imgconv.kernels import kernel_to_yaml
+
+    f, g = load_filter("sobel-x"), Kernel(rng.standard_normal((2, 4)), name="g")
+    np.save(tmp_path / "g.npy", g.weights)
+    composed = tmp_path / "fg.yaml"
+    composed.write_text(kernel_to_yaml(compose([f, load_filter(str(tmp_path / "g.npy"))])))
+    base = Variant(boundary=boundary, size=size)
+    va = parse_variant(f"mode=convolve,filter=sobel-x+{tmp_path / 'g.npy'}", base)
+    vb = parse_variant(f"filter={composed}", base)
+    img = (rng.random((30, 26)) * 255).astype(np.uint8)
+    r = run_diff(img, [], va, vb, base=Options(), out_dtype="float64").report
+    assert r["prediction"] == expected and r["prediction_held"], r["reason"]
+    if expected == "border only":
+        assert r["border"]["max_abs_diff"] > 0
+    assert r["a"]["filters"] == ["sobel-x", "g"] and r["b"]["filters"] == ["sobel-x+g"]
