@@ -109,7 +109,7 @@ class Kernel:
         """
         kh, kw = self.shape
         cy, cx = self.center
-        return Kernel(
+        flipped = Kernel(
             self.weights[::-1, ::-1],
             scale=self.scale,
             offset=self.offset,
@@ -118,6 +118,9 @@ class Kernel:
             description=self.description,
             source=self.source,
         )
+        if "rank" in self.__dict__:  # a rotation keeps the rank: do not pay the SVD again
+            flipped.__dict__["rank"] = self.__dict__["rank"]
+        return flipped
 
     # -- properties ------------------------------------------------------------
     @property

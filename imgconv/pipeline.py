@@ -197,7 +197,7 @@ def finish(
         if high >= 0.01:
             notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
                          "(--rescale or a float --dtype keep them)")
-    return quantize(v, out_dt)
+    return quantize(v, out_dt, inplace=True)  # v is this function's own copy
 
 
 def filter_image(

@@ -34,6 +34,7 @@ FORMAT_DTYPES: dict[str, tuple[str, ...]] = {
     ".npy": ("uint8", "uint16", "float32", "float64"),
 }
 DTYPES = ("uint8", "uint16", "float32", "float64")
+PNG_LEVEL = 1  # zlib compression of written PNGs (0-9)
 
 
 @dataclass
@@ -309,13 +310,18 @@ def dtype_max(dtype: np.dtype[np.generic] | str) -> float:
 def quantize(
     result: npt.NDArray[np.floating],
     out_dtype: str | np.dtype[np.generic],
+    *,
+    inplace: bool = False,
 ) -> npt.NDArray[np.generic]:
-    """Round half to even, clip to the output range, cast (integers never wrap)."""
+    """Round half to even, clip to the output range, cast (integers never wrap).
+
+    ``inplace`` lets it round and clip ``result`` itself (one copy fewer).
+    """
     dt = np.dtype(out_dtype)
     if dt.kind == "f":
         return result.astype(dt)
     info = np.iinfo(dt)
-    out = np.rint(result)
+    out = np.rint(result, out=result) if inplace else np.rint(result)
     np.clip(out, info.min, info.max, out=out)
     cast: npt.NDArray[np.generic] = out.astype(dt)
     return cast
@@ -357,7 +363,7 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str,
             else:
                 order = [2, 1, 0] if array.shape[2] == 3 else [2, 1, 0, 3]
                 bgra = np.ascontiguousarray(array[:, :, order])
-            if not cv2.imwrite(tmp + ".png", bgra):
+            if not cv2.imwrite(tmp + ".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL]):
                 raise OSError("OpenCV could not encode the 16-bit PNG")
             os.replace(tmp + ".png", tmp)
         else:
@@ -366,6 +372,8 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str,
             keep: dict[str, Any] = {k: meta[k] for k in ("icc_profile", "dpi") if k in meta}
             if ext in (".jpg", ".jpeg"):
                 iio.imwrite(tmp, array, extension=ext, quality=95, **keep)
+            elif ext == ".png":  # zlib level 1, as OpenCV: 4x faster than 6, ~10% larger
+                iio.imwrite(tmp, array, extension=ext, compress_level=PNG_LEVEL, **keep)
             else:
                 iio.imwrite(tmp, array, extension=ext, **keep)
 

@@ -114,7 +114,8 @@ def plan(
     if method == "auto":
         padded = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1])
         channels = image_shape[2] if len(image_shape) == 3 else 1
-        method = _choose.choose(out_shape, padded, kernel.array, channels, dtype)
+        rank = kernel.rank if max(kernel.shape) <= _choose.RANK_SIDE_LIMIT else None
+        method = _choose.choose(out_shape, padded, kernel.array, channels, dtype, rank)
     return Plan(pads, out_shape, method)
 
 
@@ -224,7 +225,8 @@ def filter_band(
     if method == "auto":
         padded = (img.shape[0], img.shape[1] + left + right)
         channels = img.shape[2] if img.ndim == 3 else 1
-        method = _choose.choose(out_shape, padded, k.array, channels, img.dtype.type)
+        rank = k.rank if max(k.shape) <= _choose.RANK_SIDE_LIMIT else None
+        method = _choose.choose(out_shape, padded, k.array, channels, img.dtype.type, rank)
     p = Plan(((0, 0), (left, right)), out_shape, method)
     return _run(img, k, p, boundary, float(cval), "band"), p.method
 

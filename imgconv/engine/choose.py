@@ -44,10 +44,15 @@ def costs(
     taps = kh * kw
     n_out = ho * wo * channels
     spatial = SPATIAL_TAPS.get(dt, 50)
-    # filter2D spatial: kernels are split into blocks below its DFT size
-    blocks = 1 if taps < spatial else math.ceil(kh / 11) * math.ceil(kw / 11)
-    per_block = 0.36 + 0.013 * min(taps, spatial)
-    result = {"direct": n_out * blocks * per_block * (3.0 if double else 1.0)}
+    # filter2D spatial: one call below its DFT size, else blocks of at most 11x11 (7x7 in
+    # double) whose partial sums are added: a cost per block plus a cost per tap
+    if taps < spatial:
+        per_sample = 0.36 + 0.013 * taps
+    else:
+        side = 7 if double else 11
+        blocks = math.ceil(kh / side) * math.ceil(kw / side)
+        per_sample = 1.2 * blocks + 0.009 * taps
+    result = {"direct": n_out * per_sample * (3.0 if double else 1.0)}
     if rank_one:
         result["separable"] = n_out * (0.25 + 0.025 * (kh + kw)) * (2.0 if double else 1.0)
     n_fft = max(hp * wp, 2)
@@ -62,9 +67,15 @@ def choose(
     k: npt.NDArray[np.floating],
     channels: int,
     dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
+    rank: int | None = None,
 ) -> str:
-    """The method ``auto`` resolves to for this problem."""
+    """The method ``auto`` resolves to for this problem (``rank``: the kernel's, if known)."""
     kh, kw = k.shape
-    rank_one = is_rank_one(k) if kh * kw > 1 else False
+    if kh * kw == 1:
+        rank_one = False
+    elif rank is not None and max(kh, kw) <= RANK_SIDE_LIMIT:
+        rank_one = rank == 1
+    else:
+        rank_one = is_rank_one(k)
     c = costs(out_shape, padded_shape, (kh, kw), channels, rank_one, dtype)
     return min(c, key=lambda m: c[m])
