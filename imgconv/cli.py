@@ -719,6 +719,7 @@ def compose(
     overwrite: OverwriteOpt = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """One kernel equal to applying F, then G, ...: the full 2-D convolution of the kernels.
 
@@ -752,7 +753,7 @@ def compose(
                                "output": None if output is None else str(output)}, indent=2))
     elif output is None:
         typer.echo(text, nl=False)
-    else:
+    elif not quiet:
         _stdout().print(f"wrote {output}  ({k.name}: {k.shape[0]}x{k.shape[1]}, anchor "
                         f"{k.center})")
 
@@ -792,7 +793,9 @@ def _compose_check(kernels: list[Kernel], json_: bool) -> None:
         con.print(f"  {op:<12} {verdict}   max |difference| {r['max_abs_diff']:.3g} "
                   f"(relative {r['relative']:.2g})")
     con.print("[dim]Convolution of kernels is associative and commutative; correlation is "
-              "neither, unless the kernels are symmetric.[/]")
+              "neither, unless the kernels are symmetric. Here F⋆G(n) = Σ F(m) G(m+n) "
+              "(scipy.signal.correlate2d(G, F)); 'relative' divides by the product of the "
+              "kernels' Σ|F|.[/]")
 
 
 # -- filters --------------------------------------------------------------------------------
@@ -840,8 +843,10 @@ def _fmt(v: float) -> str:
     if float(v).is_integer():
         return str(int(v))
     fr = Fraction(float(v)).limit_denominator(10000)
-    if abs(float(fr) - v) < 1e-12 and fr.denominator <= 1000:
-        return f"{fr.numerator}/{fr.denominator}"
+    d = fr.denominator
+    if abs(float(fr) - v) < 1e-12 and (d <= 32 or (d <= 4096 and d & (d - 1) == 0)
+                                       or d in (273, 1003)):
+        return f"{fr.numerator}/{fr.denominator}"  # the classic kernel divisors
     return f"{v:.6g}"
 
 
@@ -905,6 +910,8 @@ def show(
     overwrite: OverwriteOpt = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the properties as JSON.")] = False,
     verbose: VerboseOpt = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing (with --png: "
+                                        "only write the picture).")] = False,
 ) -> None:
     """Show a kernel, its properties, and (with --mode convolve) the kernel as applied."""
     from imgconv.engine import MODES
@@ -921,6 +928,8 @@ def show(
             raise ImgconvError(f"{png}: --png writes a PNG: use a .png name")
         check_writable(png)
         write_image(png, kernel_picture(k, mode), overwrite=overwrite)
+    if quiet:
+        return
     props: dict[str, object] = {
         "name": k.name,
         "source": k.source,

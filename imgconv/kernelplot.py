@@ -42,16 +42,15 @@ def weights_panel(weights: npt.NDArray[np.float64], anchor: tuple[int, int],
         for j in range(1, kw):
             draw.line((j * cell, 0, j * cell, kh * cell), fill=(255, 255, 255))
         font = _font(max(9, min(cell // 3, 22)))
-        for i in range(kh):
-            for j in range(kw):
-                v = float(weights[i, j])
-                text = f"{v:.3g}" if not v.is_integer() else str(int(v))
-                tw = draw.textlength(text, font=font)
-                if tw > cell - 2:
-                    continue
-                dark = abs(v) > 0.6 * top
-                draw.text((j * cell + (cell - tw) / 2, i * cell + cell / 2 - cell // 6),
-                          text, fill=(255, 255, 255) if dark else (34, 40, 52), font=font)
+        labels = {(i, j): (f"{float(weights[i, j]):.3g}" if not float(weights[i, j]).is_integer()
+                           else str(int(weights[i, j]))) for i in range(kh) for j in range(kw)}
+        fits = all(draw.textlength(t, font=font) <= cell - 4 for t in labels.values())
+        for (i, j), text in labels.items() if fits else ():  # every value, or none
+            v = float(weights[i, j])
+            tw = draw.textlength(text, font=font)
+            dark = abs(v) > 0.6 * top
+            draw.text((j * cell + (cell - tw) / 2, i * cell + cell / 2 - cell // 6),
+                      text, fill=(255, 255, 255) if dark else (34, 40, 52), font=font)
     cy, cx = anchor
     draw.rectangle((cx * cell, cy * cell, (cx + 1) * cell - 1, (cy + 1) * cell - 1),
                    outline=(0, 0, 0), width=max(1, cell // 8))

@@ -1412,7 +1412,10 @@ def _load_sliced(path_text: str, index_text: str, source: str) -> Kernel:
     except (IndexError, ValueError, TypeError) as exc:
         raise FilterError(f"cannot index the array of shape {arr.shape} with [{index_text}]: "
                           f"{exc}", source) from None
-    return _array_kernel(np.asarray(sub, dtype=np.float64), path, source, arr.shape)
+    k = _array_kernel(np.asarray(sub, dtype=np.float64), path, source, arr.shape)
+    # w.npy[3,0] and w.npy[3,1] are different filters: name them apart (w_3_0, w_3_1)
+    label = re.sub(r"[^A-Za-z0-9.+-]+", "_", index_text).strip("_")
+    return dataclasses.replace(k, name=f"{k.name}_{label}" if label else k.name)
 
 
 def load_file(path: str | os.PathLike[str]) -> Kernel:
@@ -1548,6 +1551,9 @@ def load_filter(spec: str | os.PathLike[str] | Kernel | npt.NDArray[np.generic])
     m = _SLICE_RE.fullmatch(text)
     if m:
         return _load_sliced(m["path"], m["index"], text)
+    if re.search(r"\.(npy|csv)\[", text, re.IGNORECASE) and not text.endswith("]"):
+        raise FilterError("a slice of an array file must end with ']', e.g. 'w.npy[3,0]'",
+                          text)
     # 3. a generator
     m = _GEN_RE.fullmatch(text)
     if m and (m[1].lower() in GENERATORS or "=" in m[2] or not m[2].strip()):

@@ -301,7 +301,10 @@ def process_file(
                              keep_last=keep_last, notes=notes))
         methods += res.methods
     final = np.stack(finals) if pages > 1 else finals[0]
-    write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=img.meta,
+    meta = dict(img.meta)
+    if gray and img.array.ndim - (1 if pages > 1 else 0) == 3:
+        meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
+    write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
                 pages=pages)
     return {
         "input": str(src),

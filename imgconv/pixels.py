@@ -228,9 +228,16 @@ def _read_pillow(p: Path, page: int | None) -> Image:
 
 
 def _read_png16(p: Path, ctype: int) -> Image:
-    """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits)."""
+    """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits); its ICC profile
+    and dpi through Pillow, which reads the header only."""
     import cv2
+    from PIL import Image as PILImage
 
+    meta: dict[str, object] = {}
+    with PILImage.open(p) as im:
+        for key in ("icc_profile", "dpi"):
+            if key in im.info:
+                meta[key] = im.info[key]
     arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageError(f"{p}: cannot decode the 16-bit PNG")
@@ -238,7 +245,7 @@ def _read_png16(p: Path, ctype: int) -> Image:
         arr = np.stack([arr[:, :, 0], arr[:, :, 3]], axis=2)
     elif arr.ndim == 3:
         arr = arr[:, :, [2, 1, 0]] if arr.shape[2] == 3 else arr[:, :, [2, 1, 0, 3]]
-    return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6))
+    return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6), meta=meta)
 
 
 def _read_tiff(p: Path, page: int | None) -> Image:
@@ -252,10 +259,17 @@ def _read_tiff(p: Path, page: int | None) -> Image:
         shape = first.shape
         _guard(name, shape[0], shape[1] if len(shape) > 1 else 1)
         alpha = bool(getattr(first, "extrasamples", ()))
+
+        def pixels(pg: Any) -> npt.NDArray[Any]:
+            arr = pg.asarray()
+            if getattr(pg, "planarconfig", 1) == 2 and arr.ndim == 3:  # separate planes
+                arr = np.moveaxis(arr, 0, -1)
+            return np.ascontiguousarray(arr)
+
         if n == 1 or page is not None:
-            arr = pages[_pick(name, page, n)].asarray()
+            arr = pixels(pages[_pick(name, page, n)])
             return Image(arr, name, has_alpha=alpha and arr.ndim == 3)
-        stack = [pg.asarray() for pg in pages]
+        stack = [pixels(pg) for pg in pages]
     if len({(a.shape, a.dtype) for a in stack}) != 1:
         raise ImageError(f"{name}: its {n} pages differ in size or type: pick one with "
                          "--page N")
@@ -363,21 +377,39 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str,
             else:
                 order = [2, 1, 0] if array.shape[2] == 3 else [2, 1, 0, 3]
                 bgra = np.ascontiguousarray(array[:, :, order])
-            if not cv2.imwrite(tmp + ".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL]):
+            ok, data = cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
+            if not ok:
                 raise OSError("OpenCV could not encode the 16-bit PNG")
-            os.replace(tmp + ".png", tmp)
+            icc = meta.get("icc_profile")
+            with open(tmp, "wb") as fh:
+                fh.write(_with_iccp(data.tobytes(), icc) if isinstance(icc, bytes) else
+                         data.tobytes())
         else:
             import imageio.v3 as iio
 
             keep: dict[str, Any] = {k: meta[k] for k in ("icc_profile", "dpi") if k in meta}
             if ext in (".jpg", ".jpeg"):
                 iio.imwrite(tmp, array, extension=ext, quality=95, **keep)
+            elif ext == ".webp":  # nothing lost: lossless WebP
+                iio.imwrite(tmp, array, extension=ext, lossless=True, **keep)
             elif ext == ".png":  # zlib level 1, as OpenCV: 4x faster than 6, ~10% larger
                 iio.imwrite(tmp, array, extension=ext, compress_level=PNG_LEVEL, **keep)
             else:
                 iio.imwrite(tmp, array, extension=ext, **keep)
 
     return write
+
+
+def _with_iccp(png: bytes, profile: bytes) -> bytes:
+    """Insert an iCCP chunk (the ICC profile) right after the IHDR chunk of a PNG."""
+    import struct
+    import zlib
+
+    body = b"icc\x00\x00" + zlib.compress(profile)
+    chunk = (struct.pack(">I", len(body)) + b"iCCP" + body
+             + struct.pack(">I", zlib.crc32(b"iCCP" + body) & 0xFFFFFFFF))
+    end_ihdr = 8 + 4 + 4 + 13 + 4  # signature, length, type, IHDR data, CRC
+    return png[:end_ihdr] + chunk + png[end_ihdr:]
 
 
 def write_image(

@@ -731,7 +731,9 @@ def test_npy_and_slices(tmp_path: Path) -> None:
     np.save(p, w)
     k = load_filter(f"{p}[3,0]")
     np.testing.assert_array_equal(k.weights, w[3, 0])
-    assert k.name == "w"
+    assert k.name == "w_3_0"  # slices of one file are different filters, named apart
+    assert load_filter(f"{p}[3,1]").name == "w_3_1"
+    assert load_filter(f"{p}[:, :, 0, 3]").name == "w_0_3"
     assert k.source == f"{p}[3,0]"
     np.testing.assert_array_equal(load_filter(f"{p}[:, :, 0, 3]").weights, w[:, :, 0, 3])
     np.testing.assert_array_equal(load_filter(f"{p}[..., 1, 2]").weights, w[..., 1, 2])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage as ndi
 import scipy.signal as ss
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from imgconv.engine import convolve, correlate, filter_array
@@ -90,10 +90,15 @@ def mirrored(weights: np.ndarray, centre: tuple[int, int]) -> Kernel:
 @FEW
 @given(p=problems(), op=st.sampled_from(OPS), method=st.sampled_from(["direct", "fft", "auto"]))
 def test_matches_scipy_ndimage(p: Problem, op: str, method: str) -> None:
-    # Note: scipy 1.17's n-D ``reflect`` goes wrong once a kernel is >= 8x an image axis
-    # (e.g. 2x16 kernel on a 3x2 image); kernels <= 15 on images >= 1 stay clear of it.
+    # scipy 1.17's ``reflect`` goes wrong once the kernel reaches more than 3x an image
+    # axis beyond the edge (measured: 0 of 3200 cases up to 3x, 110 of 800 beyond; e.g. a
+    # 1x9 kernel anchored at 0 on a 1x2 image); imgconv matches numpy.pad there
+    # (test_boundary, tests of full size).  Keep scipy as the oracle where it is right.
     kh, kw = p.weights.shape
     cy, cx = p.centre
+    h, w = p.image.shape[:2]
+    assume(p.boundary != "reflect" or (max(cy, kh - 1 - cy) <= 3 * h
+                                       and max(cx, kw - 1 - cx) <= 3 * w))
     origin = (cy - kh // 2, cx - kw // 2)
     fn = ndi.correlate if op == "correlate" else ndi.convolve
     if p.image.ndim == 2:
