@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -178,6 +179,13 @@ def run_local(jobs: Sequence[Job], work: Work, workers: int) -> Iterator[Outcome
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def check_scheduler(address: str) -> None:
+    """Refuse, before any work, what is not a Dask scheduler address."""
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?", address):
+        raise ImgconvError(f"--scheduler {address!r} is not a scheduler address: use "
+                           "tcp://HOST:PORT (what 'dask scheduler' prints)")
+
+
 def run_dask(jobs: Sequence[Job], work: Work, address: str) -> Iterator[Outcome]:
     """Run jobs on a Dask distributed cluster (workers must see the same file system)."""
     try:
@@ -185,9 +193,10 @@ def run_dask(jobs: Sequence[Job], work: Work, address: str) -> Iterator[Outcome]
         from distributed import as_completed as dask_completed
     except ImportError:
         raise ImgconvError("--scheduler needs Dask: pip install 'imgconv[dask]'") from None
+    check_scheduler(address)
     try:
         client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise ImgconvError(f"--scheduler {address}: cannot connect ({exc})") from None
     try:
         futures = {client.submit(run_job, job, work, pure=False): job for job in jobs}

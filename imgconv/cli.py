@@ -467,8 +467,12 @@ def batch(
     if dtype is not None:
         from imgconv.pixels import check_output_dtype
 
-        for ext in sorted({j.dst.suffix.lower() for j in jobs}):
-            check_output_dtype(Path("output" + ext), dtype)
+        firsts = {j.dst.suffix.lower(): j.dst for j in reversed(jobs)}
+        for _, dst in sorted(firsts.items()):
+            try:
+                check_output_dtype(dst, dtype)
+            except ImgconvError as exc:
+                raise ImgconvError(f"{exc} (with batch: --format tif or npy)") from None
     import os
 
     share = 1 if scheduler else (workers or os.cpu_count() or 1)
@@ -476,7 +480,10 @@ def batch(
                          existing="skip" if skip_existing else
                          "overwrite" if overwrite else "fail",
                          memory_limit=_memory_limit(memory_limit, share))
-    output.mkdir(parents=True, exist_ok=True)
+    if scheduler:
+        from imgconv.batch import check_scheduler
+
+        check_scheduler(scheduler)
     con = _stdout()
     show_bar = con.is_terminal and not quiet and not json_ and jobs
     if show_bar:
@@ -504,7 +511,15 @@ def batch(
             outcomes = batchmod.run(jobs, work, workers=workers, scheduler=scheduler,
                                     on_done=tick)
     else:
-        outcomes = batchmod.run(jobs, work, workers=workers, scheduler=scheduler)
+        done: list[Any] = []
+        try:
+            outcomes = batchmod.run(jobs, work, workers=workers, scheduler=scheduler,
+                                    on_done=done.append)
+        except KeyboardInterrupt:
+            written = sum(o.status == "written" for o in done)
+            raise ImgconvError(f"interrupted: {written} of {len(jobs)} files written, no "
+                               "partial file left; resume with the same command and "
+                               "--skip-existing") from None
     outcomes = refused + outcomes
     counts = {s: sum(o.status == s for o in outcomes) for s in ("written", "skipped", "failed")}
     if json_:
@@ -538,13 +553,19 @@ def _batch_summary(outcomes: list[Any], counts: dict[str, int], in_dir: Path,
     table.add_row(str(counts["written"]), str(counts["skipped"]), str(counts["failed"]))
     con.print(table)
     failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
+    exists = [o for o in failed if o.error and "already exists" in o.error]
+    broken = [o for o in failed if o not in exists]
+    if broken:
         t2 = Table(title="failures", title_justify="left", show_lines=False)
         t2.add_column("file")
         t2.add_column("reason")
-        for o in failed:
+        for o in broken:
             t2.add_row(escape(o.input), escape(o.error or ""))
         con.print(t2)
+    if exists:
+        con.print(f"[yellow]{len(exists)} output(s) already exist[/] and were left as they "
+                  "are: --skip-existing to resume, --overwrite to replace them "
+                  "(--json lists them)")
 
 
 # -- diff -----------------------------------------------------------------------------------
@@ -599,6 +620,11 @@ def diff(
     from imgconv import diffing, pipeline, report
     from imgconv.kernels import load_filter
 
+    if tolerance is not None and not (tolerance >= 0):
+        raise ImgconvError(f"--tolerance {tolerance}: use 0 or more (pixel units)")
+    if tolerance is not None and not fail_on_diff:
+        _stderr().print("[yellow]note:[/] --tolerance only matters with --fail-on-diff")
+
     opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, False,
                     normalize, alpha)
     out_dtype = _dtype(dtype)
@@ -623,6 +649,16 @@ def diff(
                                has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype))
     rep = outcome.report
     rep["image"] = str(image)
+    failed = False
+    if fail_on_diff:
+        if tolerance is not None:
+            failed = rep["max_abs_diff"] > tolerance
+            why = (f"max |A-B| {rep['max_abs_diff']:.4g} {'>' if failed else '<='} "
+                   f"--tolerance {tolerance:g}")
+        else:
+            failed = rep["differing_pixels"] > 0
+            why = f"{rep['differing_pixels']} pixel(s) differ after rounding"
+        rep["fail_on_diff"] = {"tolerance": tolerance, "failed": failed, "why": why}
     if output is not None:
         keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
         finals = [pipeline.finish(r.values, out_dtype, in_dtype=in_dtype, abs_=abs_,
@@ -640,8 +676,9 @@ def diff(
         if output is not None:
             _stdout().print(f"report written to {output / 'report.html'}")
     if fail_on_diff:
-        failed = (rep["max_abs_diff"] > tolerance) if tolerance is not None \
-            else rep["differing_pixels"] > 0
+        if not json_ and not quiet:
+            verdict = "[red]fail (exit 3)[/]" if failed else "[green]pass[/]"
+            _stdout().print(f"--fail-on-diff: {verdict}: {rep['fail_on_diff']['why']}")
         if failed:
             raise typer.Exit(3)
 

@@ -307,6 +307,9 @@ def run_diff(
         held = report["interior"]["max_abs_diff"] <= tol
     else:
         held = not report["identical"]
+    if prediction == "equal" and held and report["differing_pixels"]:
+        reason += (f"; the {report['differing_pixels']} pixels that differ after rounding hold "
+                   "values within round-off of a .5 boundary, which round apart")
     report.update({
         "prediction": prediction,
         "reason": reason,
@@ -339,7 +342,8 @@ def _kernel_info(kernels: Sequence[Kernel]) -> dict[str, Any]:
     if len(kernels) == 1:
         k = kernels[0]
         return {"name": k.name, "shape": list(k.shape), "anchor": list(k.center),
-                "symmetric": k.symmetric, "rank": k.rank}
+                "symmetric": k.symmetric, "rank": k.rank, "scale": k.scale,
+                "weights": k.weights.tolist()}
     return {"name": "+".join(k.name for k in kernels),
             "chain": [_kernel_info([k]) for k in kernels],
             "symmetric": all(k.symmetric for k in kernels),

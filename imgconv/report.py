@@ -79,6 +79,7 @@ REPORT_FILES: tuple[str, ...] = (
 )
 #: Images larger than this (pixels a side) are shown reduced in the HTML page.
 DISPLAY_LIMIT = 1600
+TABLE_SIDE = 15  # kernels larger than this are drawn, not listed cell by cell
 #: The colour of NaN in the difference maps (a neutral grey neither map contains).
 NAN_COLOUR = (128, 128, 128)
 
@@ -768,7 +769,7 @@ figcaption .m { color: var(--muted); display: block; }
 .zoom .gallery { grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); }
 .cols { display: grid; grid-template-columns: minmax(0, 1.7fr) minmax(0, 1fr); gap: 18px;
   align-items: start; }
-@media (max-width: 900px) { .cols { grid-template-columns: 1fr; } }
+@media (max-width: 1500px) { .cols { grid-template-columns: 1fr; } }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 12px;
   padding: 6px 18px 14px; overflow-x: auto; margin-bottom: 18px; }
 table.num { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
@@ -889,7 +890,11 @@ def _kernel_html(report: dict[str, Any], kernel: Kernel | None) -> str:
     boxes: list[str] = []
     modes = {str(v.get("mode")) for v in (report.get("a"), report.get("b"))
              if isinstance(v, dict)}
-    if kernel is not None:
+    if kernel is not None and max(kernel.shape) > TABLE_SIDE:
+        kh, kw = kernel.shape
+        boxes.append(f'<div class="kbox"><div class="cap">The {kh}×{kw} weights are too many to '
+                     "list: they are drawn below, and written in report.json.</div></div>")
+    if kernel is not None and max(kernel.shape) <= TABLE_SIDE:
         kh, kw = kernel.shape
         scale = f" × {kernel.scale:g}" if kernel.scale != 1 else ""
         boxes.append(
@@ -908,6 +913,8 @@ def _kernel_html(report: dict[str, Any], kernel: Kernel | None) -> str:
                     '<div class="kbox"><div class="cap"><b>as applied by convolve</b>: '
                     f"rotated 180°, anchor {tuple(fl.center)}; slid over the image like a "
                     "correlation</div>" + _kernel_table(fl.weights, fl.center) + "</div>")
+    if kernel is not None:
+        kh, kw = kernel.shape
         props = [("name", kernel.name), ("shape", f"{kh}×{kw}"),
                  ("anchor", f"{tuple(kernel.center)}"
                   + ("" if kernel.anchor_is_centred else " (not centred)")),

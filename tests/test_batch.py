@@ -159,3 +159,11 @@ def test_batch_on_a_real_dask_cluster(tree: Path, tmp_path: Path) -> None:
     rep = json.loads(stdout)
     assert rep["written"] == 4 and rep["failed"] == 2
     assert snapshot(out_dask) == snapshot(out_local)
+
+
+@pytest.mark.parametrize("address", ["notanaddress", "http://127.0.0.1:8786"])
+def test_bad_scheduler_address_is_usage_error(tree: Path, tmp_path: Path, address: str) -> None:
+    out = tmp_path / "o"
+    code, _, err = run("batch", str(tree), "-o", str(out), "-f", "box3", "--scheduler", address)
+    assert code == 2 and "tcp://HOST:PORT" in err and "Traceback" not in err
+    assert not out.exists()

@@ -300,3 +300,15 @@ def test_bare_command_prints_help() -> None:
     r = subprocess.run([sys.executable, "-m", "imgconv"], capture_output=True, text=True,
                        check=False)
     assert r.returncode == 0 and "Usage" in r.stdout and "apply" in r.stdout
+
+
+def test_diff_fail_on_diff_and_tolerance(gray_png: Path) -> None:
+    code, out, _ = run("diff", str(gray_png), "-f", "sobel-x", "--fail-on-diff", "--json")
+    assert code == 3 and json.loads(out)["fail_on_diff"]["failed"] is True
+    code, out, _ = run("diff", str(gray_png), "-f", "gaussian5", "--fail-on-diff")
+    assert code == 0 and "pass" in out
+    code, out, _ = run("diff", str(gray_png), "-f", "sobel-x", "--fail-on-diff",
+                       "--tolerance", "1e9")
+    assert code == 0
+    code, _, err = run("diff", str(gray_png), "-f", "sobel-x", "--tolerance", "-1")
+    assert code == 2 and "--tolerance" in err
