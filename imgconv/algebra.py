@@ -65,8 +65,9 @@ def compose(kernels: Sequence[Kernel], name: str | None = None) -> Kernel:
     for k in kernels:
         if k.offset:
             raise ImgconvError(
-                f"{k.name} has an offset ({k.offset:g}): offsets are added after each "
-                "filter and do not compose into one kernel; remove it to compose"
+                f"{k.source or k.name}: the filter has an offset ({k.offset:g}); offsets are "
+                "added after each filter and do not compose into one kernel: remove the "
+                "offset to compose, and add it with --offset when applying"
             )
     weights = kernels[0].weights.astype(np.float64)
     scale = kernels[0].scale

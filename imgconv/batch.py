@@ -7,9 +7,11 @@ Each file is one independent job: read, filter, write atomically (the same
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -123,6 +125,15 @@ def discover(
     return jobs, refused
 
 
+def stale_parts(jobs: Sequence[Job]) -> list[Path]:
+    """Temporary files an earlier, killed run left beside these outputs (``.NAME.*.part``)."""
+    found: list[Path] = []
+    for folder in sorted({j.dst.parent for j in jobs}):
+        if folder.is_dir():
+            found += sorted(p for p in folder.glob(".*.part") if p.is_file())
+    return found
+
+
 def run_job(job: Job, work: Work) -> Outcome:
     """Filter one file; never raises for a bad file (the outcome says why it failed)."""
     src, dst = job.src, job.dst
@@ -153,10 +164,18 @@ def run_job(job: Job, work: Work) -> Outcome:
 
 
 def _single_thread_worker() -> None:
-    """Worker-process initializer: one thread per worker, the processes give parallelism."""
+    """Worker-process initializer: one thread per worker, the processes give parallelism;
+    on Linux, ask to be terminated if the batch process dies (killed, out of memory)."""
     from imgconv.engine import set_threads
 
     set_threads(1)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):  # only a safety net
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def run_local(jobs: Sequence[Job], work: Work, workers: int) -> Iterator[Outcome]:

@@ -458,6 +458,8 @@ def batch(
         raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters')")
     if skip_existing and overwrite:
         raise ImgconvError("--skip-existing and --overwrite contradict each other: pick one")
+    if workers is not None and workers < 1:
+        raise ImgconvError(f"--workers {workers}: use 1 or more")
     opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, rescale,
                     normalize, alpha)
     dtype = _dtype(dtype)
@@ -522,6 +524,10 @@ def batch(
                                "--skip-existing") from None
     outcomes = refused + outcomes
     counts = {s: sum(o.status == s for o in outcomes) for s in ("written", "skipped", "failed")}
+    stale = batchmod.stale_parts(jobs)
+    if stale and not quiet:
+        _stderr().print(f"[yellow]note:[/] {len(stale)} temporary file(s) left by an earlier, "
+                        f"killed run (e.g. {stale[0]}): safe to delete")
     if json_:
         typer.echo(json.dumps({**counts, "files": [o.as_dict() for o in outcomes]}, indent=2))
     elif not quiet:

@@ -1370,6 +1370,9 @@ def _load_array(path: Path, source: str) -> npt.NDArray[np.float64]:
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - numpy raises many types for bad files
+        if "allow_pickle" in str(exc):
+            raise FilterError("holds Python objects (a pickle), which imgconv never loads: "
+                              "save a numeric array with np.save", source) from None
         raise FilterError(f"cannot read as a .npy array: {exc}", source) from None
     if not isinstance(arr, np.ndarray):
         close = getattr(arr, "close", None)

@@ -265,7 +265,7 @@ def process_file(
     picks one.  Returns the ``apply --json`` record (plus ``notes`` for the user).
     """
     from imgconv.errors import ImageError
-    from imgconv.pixels import check_output_dtype, read_image, write_image
+    from imgconv.pixels import check_output_channels, check_output_dtype, read_image, write_image
 
     if memory_limit is not None:
         tiled = _tiled_route(Path(src), Path(dst), options, memory_limit, page, gray, notes=[])
@@ -281,6 +281,11 @@ def process_file(
     out_dtype = dtype or str(in_dtype)
     check_output_dtype(dst, out_dtype)
     pages = img.pages
+    core = img.array.shape[1:] if pages > 1 else img.array.shape
+    channels = core[2] if len(core) == 3 else 1
+    if gray and channels in (3, 4):
+        channels -= 2
+    check_output_channels(dst, channels)
     if pages > 1 and Path(dst).suffix.lower() not in (".tif", ".tiff"):
         raise ImageError(f"{src}: has {pages} pages; write it to a .tif, or pick one with "
                          "--page N")

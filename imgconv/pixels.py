@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.errors import ImageError, OutputError, WorkError
+from imgconv.errors import ImageError, ImgconvError, OutputError, WorkError
 
 READ_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".npy")
 # which output dtypes each format can hold
@@ -80,7 +80,7 @@ def max_pixels() -> int:
     return value if value > 0 else MAX_PIXELS_DEFAULT
 
 
-def _guard(name: str, h: int, w: int) -> None:
+def guard_pixels(name: str, h: int, w: int) -> None:
     limit = max_pixels()
     if h * w > limit:
         raise ImageError(
@@ -102,8 +102,12 @@ def page_count(path: str | os.PathLike[str]) -> int:
         if ext in (".gif", ".webp"):
             from PIL import Image as PILImage
 
+            PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
             with PILImage.open(path) as im:
+                guard_pixels(str(path), im.height, im.width)
                 return int(getattr(im, "n_frames", 1))
+    except ImgconvError:
+        raise
     except Exception as exc:
         raise ImageError(f"{path}: cannot read as an image ({_reason(exc)})") from exc
     return 1
@@ -172,7 +176,7 @@ def _read(p: Path, ext: str, page: int | None) -> Image:
         arr = np.load(p, allow_pickle=False, mmap_mode="r")
         if arr.ndim not in (2, 3):
             raise ImageError(f"{name}: a .npy image must be H×W or H×W×C, got shape {arr.shape}")
-        _guard(name, arr.shape[0], arr.shape[1])
+        guard_pixels(name, arr.shape[0], arr.shape[1])
         return Image(np.array(arr), name)
     if ext in (".tif", ".tiff"):
         return _read_tiff(p, page)
@@ -184,7 +188,8 @@ def _read(p: Path, ext: str, page: int | None) -> Image:
         if bits == 16 and ctype in (2, 4, 6):
             with open(p, "rb") as fh:
                 head = fh.read(24)
-            _guard(name, int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"))
+            guard_pixels(name, int.from_bytes(head[20:24], "big"),
+                         int.from_bytes(head[16:20], "big"))
             return _read_png16(p, ctype)
     return _read_pillow(p, page)
 
@@ -198,7 +203,7 @@ def _read_pillow(p: Path, page: int | None) -> Image:
     name = str(p)
     PILImage.MAX_IMAGE_PIXELS = None  # our own guard below, with our own message
     with PILImage.open(p) as im:
-        _guard(name, im.height, im.width)
+        guard_pixels(name, im.height, im.width)
         frames = int(getattr(im, "n_frames", 1))
         if frames > 1 and page is None:
             raise ImageError(f"{name}: has {frames} frames: pick one with --page N "
@@ -257,7 +262,7 @@ def _read_tiff(p: Path, page: int | None) -> Image:
         n = len(pages)
         first = pages.first
         shape = first.shape
-        _guard(name, shape[0], shape[1] if len(shape) > 1 else 1)
+        guard_pixels(name, shape[0], shape[1] if len(shape) > 1 else 1)
         alpha = bool(getattr(first, "extrasamples", ()))
 
         def pixels(pg: Any) -> npt.NDArray[Any]:
@@ -294,6 +299,21 @@ def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
             f"{path}: a {ext} file cannot hold {dtype} pixels: use --dtype "
             f"{' or '.join(ok)}, or write to {' / '.join(fmts)}"
         )
+
+
+FORMAT_CHANNELS: dict[str, tuple[int, ...]] = {
+    ".png": (1, 2, 3, 4), ".jpg": (1, 3), ".jpeg": (1, 3), ".bmp": (1, 3, 4),
+    ".gif": (1, 3, 4), ".webp": (1, 3, 4),
+}
+
+
+def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
+    """Refuse a channel count the output format cannot hold (7 channels into a PNG)."""
+    ok = FORMAT_CHANNELS.get(_ext(path))
+    if ok is not None and channels not in ok:
+        hint = " (drop alpha with --gray, or write .png)" if channels in (2, 4) else ""
+        raise OutputError(f"{path}: a {_ext(path)} file cannot hold {channels} channels: write "
+                          f".tif or .npy{hint}")
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:
@@ -432,6 +452,8 @@ def write_image(
     target = Path(path)
     ext = _ext(target)
     check_output_dtype(target, str(array.dtype))
+    core = array.shape[1:] if pages > 1 else array.shape
+    check_output_channels(target, core[2] if len(core) == 3 else 1)
     for inp in protect:
         if same_file(inp, target):
             raise OutputError(f"{target}: is an input; refusing to overwrite it (choose another "
@@ -476,8 +498,8 @@ def atomic_write(target: Path, writer: Callable[[str], None], *, overwrite: bool
                         f"{target}: already exists (use --overwrite to replace it)"
                     ) from None
                 os.replace(tmp, target)
-    except OutputError:
-        raise
+    except ImgconvError:
+        raise  # already says what went wrong, and where (an input that failed mid-stream)
     except Exception as exc:
         raise WorkError(f"{target}: could not write the file ({exc})") from exc
     finally:

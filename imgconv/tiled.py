@@ -127,6 +127,9 @@ class NpySource:
     def read(self, y0: int, y1: int) -> npt.NDArray[Any]:
         self.fh.seek(self.offset + y0 * self.row)
         data = self.fh.read((y1 - y0) * self.row)
+        if len(data) != (y1 - y0) * self.row:
+            raise ImageError(f"{self.fh.name}: truncated: the header promises "
+                             f"{self.shape} but the file ends early")
         return np.frombuffer(data, dtype=self.dtype).reshape((y1 - y0,) + self.shape[1:])
 
     def close(self) -> None:
@@ -138,8 +141,11 @@ class TiffSource:
     decoding only the strips or tiles a band needs."""
 
     def __init__(self, path: Path, page: int = 0):
+        import logging
+
         import tifffile
 
+        logging.getLogger("tifffile").setLevel(logging.ERROR)  # our errors say it once
         self.path = path
         self.tif = tifffile.TiffFile(path)
         pages = self.tif.pages
@@ -171,6 +177,9 @@ class TiffSource:
             dt = np.dtype(self.tif.byteorder + self.dtype.char)
             fh.seek(offset + y0 * self.row_values * dt.itemsize)
             data = fh.read((y1 - y0) * self.row_values * dt.itemsize)
+            if len(data) != (y1 - y0) * self.row_values * dt.itemsize:
+                raise ImageError(f"{self.path}: truncated: the header promises {self.shape} "
+                                 "but the file ends early")
             arr = np.frombuffer(data, dtype=dt).reshape((y1 - y0,) + self.shape[1:])
             return arr.astype(self.dtype, copy=False)
         return self._decode_rows(y0, y1)
@@ -190,9 +199,17 @@ class TiffSource:
             indices = [(i, i * rps, 0) for i in range(y0 // rps, (y1 - 1) // rps + 1)]
         fh = self.tif.filehandle
         for index, sy, sx in indices:
+            if index >= len(pg.dataoffsets):
+                raise ImageError(f"{self.path}: damaged: segment {index} is missing")
             fh.seek(pg.dataoffsets[index])
             data = fh.read(pg.databytecounts[index])
-            seg, _, _ = pg.decode(data, index, jpegtables=getattr(pg, "jpegtables", None))
+            try:
+                seg, _, _ = pg.decode(data, index, jpegtables=getattr(pg, "jpegtables", None))
+            except Exception as exc:
+                raise ImageError(f"{self.path}: damaged: cannot decode segment {index} "
+                                 f"({exc})") from exc
+            if seg is None:
+                raise ImageError(f"{self.path}: damaged: segment {index} is empty")
             seg = np.asarray(seg)
             dims: tuple[int, ...] = seg.shape[-3:] if len(self.shape) == 3 else seg.shape[-3:-1]
             seg = seg.reshape(dims)
@@ -340,11 +357,14 @@ def needs_tiling(shape: tuple[int, ...], dtype: np.dtype[Any], precision: str,
 
 def header_shape(path: Path, page: int | None) -> tuple[tuple[int, ...], np.dtype[Any], int]:
     """(shape, dtype, pages) of a streamable file without reading its pixels."""
+    from imgconv.pixels import guard_pixels
+
     src = open_source(path, page)
     try:
         pages = 1
         if isinstance(src, TiffSource):
             pages = len(src.tif.pages)
+        guard_pixels(str(path), src.shape[0], src.shape[1])
         return src.shape, src.dtype, pages
     finally:
         src.close()

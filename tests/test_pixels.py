@@ -411,3 +411,33 @@ def test_no_icc_profile_is_invented(tmp_path: Path) -> None:
     with Image.open(dst) as out:
         assert "icc_profile" not in out.info
 
+
+
+def test_hardening_from_the_bad_input_battery(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cases an adversarial acceptance run found (issue 7)."""
+    from typer.testing import CliRunner
+
+    from imgconv.cli import app
+
+    runner = CliRunner()
+    # 1. the pixel guard also holds for TIFF/.npy that would be streamed in bands
+    big = tmp_path / "t16.tif"
+    tifffile.imwrite(big, np.zeros((1200, 1000), np.uint16), compression="zlib", tile=(256, 256))
+    monkeypatch.setenv("IMGCONV_MAX_PIXELS", "1000000")
+    r = runner.invoke(app, ["apply", str(big), "-f", "box3", "--memory-limit", "10MB",
+                            "-o", str(tmp_path / "b.tif")])
+    assert r.exit_code == 2 and "IMGCONV_MAX_PIXELS" in r.stderr and "t16.tif" in r.stderr
+    assert not (tmp_path / "b.tif").exists()
+    monkeypatch.delenv("IMGCONV_MAX_PIXELS")
+    # 2. more channels than the format holds: refused before any work, nothing written
+    np.save(tmp_path / "seven.npy", np.zeros((20, 30, 7), np.uint8))
+    for ext in (".png", ".jpg", ".gif"):
+        out = tmp_path / f"seven{ext}"
+        r = runner.invoke(app, ["apply", str(tmp_path / "seven.npy"), "-f", "box3",
+                                "-o", str(out)])
+        assert r.exit_code == 2 and "7 channels" in r.stderr and not out.exists()
+    # 3. a pickled .npy kernel is never loaded, and the message says so plainly
+    np.save(tmp_path / "evil.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    r = runner.invoke(app, ["show", str(tmp_path / "evil.npy")])
+    assert r.exit_code == 2 and "never loads" in r.stderr and "allow_pickle" not in r.stderr
