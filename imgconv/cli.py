@@ -199,8 +199,7 @@ def apply(
     size: SizeOpt = "same",
     dtype: DtypeOpt = None,
     precision: PrecisionOpt = "auto",
-    abs_: Annotated[bool, typer.Option("--abs", help="Take the absolute value of the "
-                                       "result.")] = False,
+    abs_: AbsOpt = False,
     offset: OffsetOpt = 0.0,
     rescale: RescaleOpt = False,
     normalize: NormalizeOpt = False,
@@ -431,8 +430,7 @@ def batch(
     size: SizeOpt = "same",
     dtype: DtypeOpt = None,
     precision: PrecisionOpt = "auto",
-    abs_: Annotated[bool, typer.Option("--abs", help="Take the absolute value of the "
-                                       "result.")] = False,
+    abs_: AbsOpt = False,
     offset: OffsetOpt = 0.0,
     rescale: RescaleOpt = False,
     normalize: NormalizeOpt = False,
@@ -598,8 +596,7 @@ def diff(
     size: SizeOpt = "same",
     dtype: DtypeOpt = None,
     precision: PrecisionOpt = "auto",
-    abs_: Annotated[bool, typer.Option("--abs", help="Take the absolute value of both "
-                                       "results.")] = False,
+    abs_: AbsOpt = False,
     offset: OffsetOpt = 0.0,
     normalize: NormalizeOpt = False,
     alpha: AlphaOpt = "keep",

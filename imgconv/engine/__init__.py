@@ -106,17 +106,24 @@ def plan(
             )
         pads = ((0, 0), (0, 0))
         out_shape = (h - kh + 1, w - kw + 1)
+    padded = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1])
+    channels = image_shape[2] if len(image_shape) == 3 else 1
+    method = _resolve(method, kernel, out_shape, padded, channels, dtype)
+    return Plan(pads, out_shape, method)
+
+
+def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
+             padded: tuple[int, int], channels: int, dtype: type[np.floating]) -> str:
+    """Refuse ``separable`` for a kernel that is not rank 1; resolve ``auto``."""
     if method == "separable" and kernel.rank != 1:
         raise ImgconvError(
             f"--method separable needs a rank-1 kernel; {kernel.name!r} has rank {kernel.rank} "
             "(use --method auto, direct or fft)"
         )
-    if method == "auto":
-        padded = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1])
-        channels = image_shape[2] if len(image_shape) == 3 else 1
-        rank = kernel.rank if max(kernel.shape) <= _choose.RANK_SIDE_LIMIT else None
-        method = _choose.choose(out_shape, padded, kernel.array, channels, dtype, rank)
-    return Plan(pads, out_shape, method)
+    if method != "auto":
+        return method
+    rank = kernel.rank if max(kernel.shape) <= _choose.RANK_SIDE_LIMIT else None
+    return _choose.choose(out_shape, padded, kernel.array, channels, dtype, rank)
 
 
 def filter_array(
@@ -215,18 +222,10 @@ def filter_band(
     wo = img.shape[1] + left + right - kw + 1
     if img.shape[0] < kh or wo < 1:
         raise ImgconvError(f"a band of {img.shape[0]} rows is too small for a {kh}x{kw} kernel")
-    method = _check(method, METHODS, "method")
-    if method == "separable" and k.rank != 1:
-        raise ImgconvError(
-            f"--method separable needs a rank-1 kernel; {k.name!r} has rank {k.rank} "
-            "(use --method auto, direct or fft)"
-        )
     out_shape = (img.shape[0] - kh + 1, wo)
-    if method == "auto":
-        padded = (img.shape[0], img.shape[1] + left + right)
-        channels = img.shape[2] if img.ndim == 3 else 1
-        rank = k.rank if max(k.shape) <= _choose.RANK_SIDE_LIMIT else None
-        method = _choose.choose(out_shape, padded, k.array, channels, img.dtype.type, rank)
+    channels = img.shape[2] if img.ndim == 3 else 1
+    method = _resolve(_check(method, METHODS, "method"), k, out_shape,
+                      (img.shape[0], img.shape[1] + left + right), channels, img.dtype.type)
     p = Plan(((0, 0), (left, right)), out_shape, method)
     return _run(img, k, p, boundary, float(cval), "band"), p.method
 
