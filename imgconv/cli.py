@@ -284,28 +284,29 @@ def apply(
             check_output_dtype(t, dtype)
     reports = _report_folders(report_dir, inputs, overwrite)
 
+    import sys
+
     records: list[dict[str, object]] = []
-    err = _stderr()
-    out = _stdout()
-    bar = _BandProgress(out if out.is_terminal and not quiet and not json_ else None)
+    talk = not quiet and not json_
+    bar = _BandProgress(_stdout() if talk and sys.stdout.isatty() else None)
     for p, t in zip(inputs, targets, strict=True):
         with bar.for_file(p):
             rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray, page=page,
                                         overwrite=overwrite, protect=tuple(inputs),
                                         memory_limit=limit, progress=bar.update)
         notes = rec.pop("notes")
-        if not quiet and not json_:
+        if talk:
             for note in notes:  # type: ignore[attr-defined]
-                err.print(f"[yellow]note:[/] {note}")
+                _stderr().print(f"[yellow]note:[/] {note}")
             shape = "x".join(str(v) for v in rec["shape"])  # type: ignore[attr-defined]
-            out.print(f"wrote {t}  ({'+'.join(k.name for k in kernels)}, {opts.mode}, "
+            _stdout().print(f"wrote {t}  ({'+'.join(k.name for k in kernels)}, {opts.mode}, "
                       f"{rec['method']}, {opts.boundary}, {shape} {rec['dtype']}, "
                       f"{rec['seconds']:.3f} s)")
         if p in reports:
             rec["report"] = str(_apply_report(p, reports[p], kernels, opts, dtype, gray,
                                               page, overwrite))
-            if not quiet and not json_:
-                out.print(f"report (correlate vs convolve) written to {rec['report']}")
+            if talk:
+                _stdout().print(f"report (correlate vs convolve) written to {rec['report']}")
         records.append(rec)
     if json_:
         typer.echo(json.dumps({"outputs": records}, indent=2))

@@ -18,11 +18,24 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import EllipsisType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
-import yaml
+
+if TYPE_CHECKING:
+    import yaml
+else:
+
+    class _LazyYaml:
+        """PyYAML, imported on first use: most commands never read a YAML file."""
+
+        def __getattr__(self, name: str) -> object:
+            import yaml as module
+
+            return getattr(module, name)
+
+    yaml = _LazyYaml()
 
 from imgconv.errors import FilterError
 

@@ -405,17 +405,18 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str,
                 fh.write(_with_iccp(data.tobytes(), icc) if isinstance(icc, bytes) else
                          data.tobytes())
         else:
-            import imageio.v3 as iio
+            from PIL import Image as PILImage
 
             keep: dict[str, Any] = {k: meta[k] for k in ("icc_profile", "dpi") if k in meta}
             if ext in (".jpg", ".jpeg"):
-                iio.imwrite(tmp, array, extension=ext, quality=95, **keep)
+                keep["quality"] = 95
             elif ext == ".webp":  # nothing lost: lossless WebP
-                iio.imwrite(tmp, array, extension=ext, lossless=True, **keep)
+                keep["lossless"] = True
             elif ext == ".png":  # zlib level 1, as OpenCV: 4x faster than 6, ~10% larger
-                iio.imwrite(tmp, array, extension=ext, compress_level=PNG_LEVEL, **keep)
-            else:
-                iio.imwrite(tmp, array, extension=ext, **keep)
+                keep["compress_level"] = PNG_LEVEL
+            fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP",
+                   ".gif": "GIF", ".webp": "WEBP"}[ext]
+            PILImage.fromarray(np.ascontiguousarray(array)).save(tmp, format=fmt, **keep)
 
     return write
 
