@@ -84,11 +84,11 @@ def discover(
     in sorted order; anything inside ``out_dir`` is never read as input.
     """
     if not in_dir.exists():
-        raise ImgconvError(f"{in_dir}: no such folder")
+        raise ImgconvError(f"{in_dir}: no such folder (check the path)")
     if not in_dir.is_dir():
         raise ImgconvError(f"{in_dir}: is a file, not a folder (use 'imgconv apply' for files)")
     if out_dir.exists() and not out_dir.is_dir():
-        raise ImgconvError(f"{out_dir}: exists and is not a folder")
+        raise ImgconvError(f"{out_dir}: exists and is not a folder: choose a folder for -o")
     if same_file(in_dir, out_dir):
         raise ImgconvError(f"{out_dir}: is the input folder; choose another -o (inputs are "
                            "never overwritten)")

@@ -70,7 +70,8 @@ class Kernel:
             raise FilterError("kernel values must be finite (no NaN or inf)", self.source)
         if max(w.shape) > MAX_SIDE:
             raise FilterError(
-                f"kernel of shape {w.shape} is larger than {MAX_SIDE} pixels a side", self.source
+                f"kernel of shape {w.shape} is larger than {MAX_SIDE} pixels a side: use a "
+                f"smaller kernel (at most {MAX_SIDE}x{MAX_SIDE})", self.source
             )
         if not np.isfinite(self.scale) or not np.isfinite(self.offset):
             raise FilterError("scale and offset must be finite numbers", self.source)
@@ -243,7 +244,7 @@ def _number(token: str) -> float:
     elif m := _FRAC_RE.fullmatch(t):
         num, den = float(m[1]), float(m[2])
         if den == 0.0:
-            raise _BadNumber(f"{t!r} divides by zero")
+            raise _BadNumber(f"{t!r} divides by zero: use a non-zero denominator")
         value = num / den
     elif _NONFINITE_RE.fullmatch(t) or _NONFINITE_FRAC_RE.fullmatch(t):
         raise _BadNumber(f"{t!r} is not a finite number (NaN and infinity are not allowed)")
@@ -252,7 +253,7 @@ def _number(token: str) -> float:
     else:
         raise _BadNumber(f"{t!r} is not a number ({_NUMBER_HELP})")
     if not math.isfinite(value):
-        raise _BadNumber(f"{t!r} is too large: it is not a finite number")
+        raise _BadNumber(f"{t!r} is too large to be a finite number: use a smaller value")
     return value
 
 
@@ -574,7 +575,8 @@ def _check_side(param: str, value: _Value, side: float) -> None:
         raise _ParamError(
             param,
             f"{param}={_fnum(float(value)) if isinstance(value, float) else value} gives a "
-            f"kernel {shown} pixels a side, over the {MAX_SIDE}-pixel limit",
+            f"kernel {shown} pixels a side, over the {MAX_SIDE}-pixel limit: use a smaller "
+            f"{param}",
         )
 
 
@@ -1022,7 +1024,8 @@ def _yaml_kernel(node: yaml.Node, source: str) -> npt.NDArray[np.float64]:
                           "(for a generator use 'generator:')", source, _line(node))
     assert isinstance(node, yaml.SequenceNode)
     if not node.value:
-        raise FilterError("kernel: is an empty list", source, _line(node))
+        raise FilterError("kernel: is an empty list: give at least one row of numbers",
+                          source, _line(node))
     values: list[list[float]] = []
     first: tuple[int, int] | None = None
     for ri, rnode in enumerate(node.value, start=1):
@@ -1056,7 +1059,7 @@ def _yaml_kernel(node: yaml.Node, source: str) -> npt.NDArray[np.float64]:
             raise FilterError("kernel: a row is a mapping: write rows as lists of numbers",
                               source, rl)
         if not row:
-            raise FilterError("kernel: empty row", source, rl)
+            raise FilterError("kernel: empty row: give every row its numbers", source, rl)
         if first is None:
             first = (rl, len(row))
         elif len(row) != first[1]:
@@ -1234,7 +1237,8 @@ def parse_yaml(text: str, source: str | None = None) -> Kernel:
         dl, dn = entries["divisor"]
         divisor = _yaml_number(dn, src, "divisor")
         if divisor == 0.0:
-            raise FilterError("divisor: cannot be 0 (it divides the kernel)", src, dl)
+            raise FilterError("divisor: cannot be 0 (it divides the kernel): use the kernel's "
+                              "sum, or drop divisor for a zero-sum kernel", src, dl)
         scale = 1.0 / divisor
         if not math.isfinite(scale) or scale == 0.0:
             raise FilterError(f"divisor: {dn.value!r} is out of range", src, dl)
@@ -1410,7 +1414,8 @@ def _array_kernel(arr: npt.NDArray[np.float64], path: Path, source: str,
             hint = f": pick a 2-D slice, e.g. '{example}'"
         raise FilterError(f"the array has shape {arr.shape}, a kernel must be 2-D{hint}", source)
     if not np.all(np.isfinite(arr)):
-        raise FilterError("the array has NaN or infinite values", source)
+        raise FilterError("the array has NaN or infinite values: replace them with numbers",
+                          source)
     kh, kw = arr.shape
     desc = f"{kh}x{kw} array from {source}"
     if original != arr.shape:

@@ -95,9 +95,7 @@ def page_count(path: str | os.PathLike[str]) -> int:
     ext = _ext(path)
     try:
         if ext in (".tif", ".tiff"):
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
+            with _quiet_tifffile().TiffFile(path) as tif:
                 return len(tif.pages)
         if ext in (".gif", ".webp"):
             from PIL import Image as PILImage
@@ -128,7 +126,7 @@ def read_image(path: str | os.PathLike[str], page: int | None = None) -> Image:
     name = str(path)
     ext = _ext(p)
     if not p.exists():
-        raise ImageError(f"{name}: no such file")
+        raise ImageError(f"{name}: no such file (check the path)")
     if p.is_dir():
         raise ImageError(f"{name}: is a folder, not an image (use 'imgconv batch' for folders)")
     if ext not in READ_EXTENSIONS:
@@ -137,13 +135,14 @@ def read_image(path: str | os.PathLike[str], page: int | None = None) -> Image:
             f"use one of {', '.join(READ_EXTENSIONS)}"
         )
     if p.stat().st_size == 0:
-        raise ImageError(f"{name}: the file is empty")
+        raise ImageError(f"{name}: the file is empty (0 bytes): nothing to filter")
     try:
         img = _read(p, ext, page)
     except ImageError:
         raise
     except Exception as exc:  # every reader's own failure becomes one readable error
-        raise ImageError(f"{name}: cannot read as an image ({_reason(exc)})") from exc
+        raise ImageError(f"{name}: cannot read as an image ({_reason(exc)}): the file is "
+                         "damaged or not an image; re-export it") from exc
     arr = img.array
     stacked = img.pages > 1
     core = arr.shape[1:] if stacked else arr.shape
@@ -173,7 +172,17 @@ def _pick(name: str, page: int | None, pages: int) -> int:
 def _read(p: Path, ext: str, page: int | None) -> Image:
     name = str(p)
     if ext == ".npy":
-        arr = np.load(p, allow_pickle=False, mmap_mode="r")
+        try:
+            arr = np.load(p, allow_pickle=False, mmap_mode="r")
+        except ValueError as exc:
+            text = str(exc)
+            if "Python objects" in text or "allow_pickle" in text:
+                raise ImageError(f"{name}: holds Python objects (a pickle), which imgconv "
+                                 "never loads: save a numeric array with np.save") from None
+            if "mmap length" in text:
+                raise ImageError(f"{name}: truncated: the header promises more data than the "
+                                 "file holds") from None
+            raise
         if arr.ndim not in (2, 3):
             raise ImageError(f"{name}: a .npy image must be H×W or H×W×C, got shape {arr.shape}")
         guard_pixels(name, arr.shape[0], arr.shape[1])
@@ -253,8 +262,18 @@ def _read_png16(p: Path, ctype: int) -> Image:
     return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6), meta=meta)
 
 
-def _read_tiff(p: Path, page: int | None) -> Image:
+def _quiet_tifffile() -> Any:
+    """tifffile, with its warnings (logged per damaged tag) silenced: our error says it."""
+    import logging
+
     import tifffile
+
+    logging.getLogger("tifffile").setLevel(logging.ERROR)
+    return tifffile
+
+
+def _read_tiff(p: Path, page: int | None) -> Image:
+    tifffile = _quiet_tifffile()
 
     name = str(p)
     with tifffile.TiffFile(p) as tif:
@@ -330,7 +349,8 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     if not folder.is_dir():
         raise OutputError(f"{target}: the folder {folder} does not exist (create it first)")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{target}: the folder {folder} is not writable")
+        raise OutputError(f"{target}: the folder {folder} is not writable: choose another "
+                          "output folder")
 
 
 def dtype_max(dtype: np.dtype[np.generic] | str) -> float:

@@ -141,11 +141,9 @@ class TiffSource:
     decoding only the strips or tiles a band needs."""
 
     def __init__(self, path: Path, page: int = 0):
-        import logging
+        from imgconv.pixels import _quiet_tifffile
 
-        import tifffile
-
-        logging.getLogger("tifffile").setLevel(logging.ERROR)  # our errors say it once
+        tifffile = _quiet_tifffile()
         self.path = path
         self.tif = tifffile.TiffFile(path)
         pages = self.tif.pages
