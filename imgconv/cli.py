@@ -242,7 +242,7 @@ def apply(
     # every check before any work: inputs exist, outputs are new and not inputs
     for p in inputs:
         if not p.exists():
-            raise ImgconvError(f"{p}: no such file")
+            raise ImgconvError(f"{p}: no such file (check the path)")
         if p.is_dir():
             raise ImgconvError(f"{p}: is a folder (use 'imgconv batch' for folders)")
     pages = {p: page_count(p) if page is None else 1 for p in inputs}

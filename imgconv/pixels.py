@@ -268,7 +268,7 @@ def _quiet_tifffile() -> Any:
 
     import tifffile
 
-    logging.getLogger("tifffile").setLevel(logging.ERROR)
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # it logs damage as errors
     return tifffile
 
 
