@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class Outcome:
     error: str | None = None
     seconds: float = 0.0
     method: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. samples clipped
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,7 +161,7 @@ def run_job(job: Job, work: Work) -> Outcome:
         return Outcome(str(src), str(dst), "failed",
                        f"{src}: unexpected {type(exc).__name__}: {exc}")
     return Outcome(str(src), str(dst), "written", None, float(rec["seconds"]),  # type: ignore[arg-type]
-                   str(rec["method"]))
+                   str(rec["method"]), list(rec.get("notes") or []))  # type: ignore[call-overload]
 
 
 def _single_thread_worker() -> None:

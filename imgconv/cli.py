@@ -59,6 +59,8 @@ ModeOpt = Annotated[str, typer.Option("--mode", help="correlate or convolve (ker
 MethodOpt = Annotated[str, typer.Option("--method", help="How it is computed (never what): "
                                         "auto, direct, separable (rank-1 kernels) or fft.")]
 BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", help=_BOUNDARY_HELP)]
+# diff has --a/--b for its variants: no -b there, it would read as --b
+BoundaryLongOpt = Annotated[str, typer.Option("--boundary", help=_BOUNDARY_HELP)]
 CvalOpt = Annotated[float, typer.Option("--cval", help="Value beyond the edges for "
                                         "--boundary constant (pixel units).")]
 SizeOpt = Annotated[str, typer.Option("--size", help="Output size: same, valid (kernel "
@@ -250,13 +252,17 @@ def apply(
     targets: list[Path] = []
     if output is not None and (len(inputs) > 1 or output.is_dir()):
         if not output.is_dir():
-            raise ImgconvError(f"{output}: with several images, -o must be an existing folder")
+            raise ImgconvError(f"{output}: with several images, -o must be an existing folder: "
+                               f"create it first (mkdir {output})")
         folder: Path | None = output
     else:
         folder = None
     for p in inputs:
         default = f"{p.stem}.{name}.{opts.mode}{p.suffix.lower()}"
         if output is not None and folder is None:
+            if not output.suffix:
+                raise ImgconvError(f"{output}: has no extension and is not an existing folder: "
+                                   "give a file name like out.png, or create the folder first")
             t = output
         elif folder is not None:
             t = folder / default
@@ -294,14 +300,15 @@ def apply(
             rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray, page=page,
                                         overwrite=overwrite, protect=tuple(inputs),
                                         memory_limit=limit, progress=bar.update)
-        notes = rec.pop("notes")
+        notes = rec["notes"] if json_ else rec.pop("notes")
         if talk:
             for note in notes:  # type: ignore[attr-defined]
                 _stderr().print(f"[yellow]note:[/] {note}")
             shape = "x".join(str(v) for v in rec["shape"])  # type: ignore[attr-defined]
+            bands = ", in bands (over --memory-limit)" if rec.get("tiled") else ""
             _stdout().print(f"wrote {t}  ({'+'.join(k.name for k in kernels)}, {opts.mode}, "
-                      f"{rec['method']}, {opts.boundary}, {shape} {rec['dtype']}, "
-                      f"{rec['seconds']:.3f} s)")
+                            f"{rec['method']}, {opts.boundary}, {shape} {rec['dtype']}, "
+                            f"{rec['seconds']:.3f} s{bands})")
         if p in reports:
             rec["report"] = str(_apply_report(p, reports[p], kernels, opts, dtype, gray,
                                               page, overwrite))
@@ -567,6 +574,11 @@ def _batch_summary(outcomes: list[Any], counts: dict[str, int], in_dir: Path,
         for o in broken:
             t2.add_row(escape(o.input), escape(o.error or ""))
         con.print(t2)
+    noted = [o for o in outcomes if o.notes]
+    if noted:
+        first = noted[0].notes[0]
+        con.print(f"[yellow]note:[/] {len(noted)} file(s) with notes, e.g. "
+                  f"{escape(noted[0].input)}: {escape(first)} (--json lists them)")
     if exists:
         con.print(f"[yellow]{len(exists)} output(s) already exist[/] and were left as they "
                   "are: --skip-existing to resume, --overwrite to replace them "
@@ -583,16 +595,18 @@ def diff(
     a: Annotated[str | None, typer.Option(
         "--a", help="Variant A over the command's options, e.g. mode=correlate,method=fft "
         "(keys: mode, method, boundary, cval, precision, size, and last filter=F+G for its "
-        "own filter chain). Default: mode=correlate.",
+        "own filter chain). Unset keys take the command's options. Without --a: "
+        "mode=correlate.",
         show_default=False)] = None,
     b: Annotated[str | None, typer.Option(
-        "--b", help="Variant B, like --a. Default: mode=convolve.", show_default=False)] = None,
+        "--b", help="Variant B, like --a. Without --b: mode=convolve.",
+        show_default=False)] = None,
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Write a report folder: both outputs, heat-map, signed "
         "difference, report.json, a self-contained report.html.")] = None,
     mode: ModeOpt = "convolve",
     method: MethodOpt = "auto",
-    boundary: BoundaryOpt = "reflect",
+    boundary: BoundaryLongOpt = "reflect",
     cval: CvalOpt = 0.0,
     size: SizeOpt = "same",
     dtype: DtypeOpt = None,
@@ -629,6 +643,9 @@ def diff(
     if tolerance is not None and not fail_on_diff:
         _stderr().print("[yellow]note:[/] --tolerance only matters with --fail-on-diff")
 
+    if "=" in boundary:
+        raise ImgconvError(f"--boundary {boundary!r} looks like a variant spec: did you mean "
+                           f"--b {boundary}?")
     opts = _options(mode, method, boundary, cval, size, precision, abs_, offset, False,
                     normalize, alpha)
     out_dtype = _dtype(dtype)
@@ -969,6 +986,8 @@ def show(
             raise ImgconvError(f"{png}: --png writes a PNG: use a .png name")
         check_writable(png)
         write_image(png, kernel_picture(k, mode), overwrite=overwrite)
+        if not quiet and not json_:
+            _stderr().print(f"wrote {png}")
     if quiet:
         return
     props: dict[str, object] = {

@@ -1299,6 +1299,16 @@ def _yaml_value(v: float) -> str:
     return repr(float(v))
 
 
+def _scale_text(v: float) -> str:
+    """``1/273`` rather than ``0.003663003663003663`` when the scale is such a fraction."""
+    from fractions import Fraction
+
+    fr = Fraction(float(v)).limit_denominator(10**9)
+    if fr.numerator == 1 and float(fr) == float(v):
+        return f'"1/{fr.denominator}"'
+    return _yaml_value(v)
+
+
 def kernel_to_yaml(kernel: Kernel, *, name: str | None = None,
                    description: str | None = None) -> str:
     """The YAML text of a kernel, readable by :func:`parse_yaml` (anchor always written).
@@ -1316,7 +1326,7 @@ def kernel_to_yaml(kernel: Kernel, *, name: str | None = None,
     for row in kernel.weights:
         lines.append("  - [" + ", ".join(_yaml_value(float(v)) for v in row) + "]")
     if kernel.scale != 1.0:
-        lines.append(f"scale: {_yaml_value(kernel.scale)}")
+        lines.append(f"scale: {_scale_text(kernel.scale)}")
     if kernel.offset != 0.0:
         lines.append(f"offset: {_yaml_value(kernel.offset)}")
     cy, cx = kernel.center

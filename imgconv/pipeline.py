@@ -20,6 +20,7 @@ from imgconv.kernels import Kernel, as_kernel, load_filter
 from imgconv.pixels import dtype_max, quantize
 
 ALPHA_MODES = ("keep", "filter", "premultiply")
+CLIP_NOTE = 0.05  # say so when this share of samples or more was clipped
 Array = npt.NDArray[np.floating]
 
 
@@ -190,11 +191,11 @@ def finish(
         top = dtype_max(out_dt)
         low = float(np.count_nonzero(body < -0.5)) / body.size
         high = float(np.count_nonzero(body >= top + 0.5)) / body.size
-        if low >= 0.01:
+        if low >= CLIP_NOTE:
             notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
-                         f"{out_dt}: --abs, --offset {int(top // 2 + 1)}, --rescale, or "
-                         "--dtype float32 with a .tif/.npy output keep them")
-        if high >= 0.01:
+                         f"{out_dt} (edge kernels: --abs, --offset {int(top // 2 + 1)} or "
+                         "--dtype float32 with a .tif/.npy output keep the sign)")
+        if high >= CLIP_NOTE:
             notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
                          "(--rescale or a float --dtype keep them)")
     return quantize(v, out_dt, inplace=True)  # v is this function's own copy

@@ -46,7 +46,8 @@ def parse_size(text: str) -> int:
                            "2GiB (MB/GB decimal, MiB/GiB binary)")
     value = int(float(m.group(1)) * _UNITS[unit])
     if value < 10**7:
-        raise ImgconvError(f"--memory-limit {text!r} is too small: use at least 10MB")
+        raise ImgconvError(f"--memory-limit {text!r} is too small: use at least 10MB (units: "
+                           "MB, GB decimal; MiB, GiB binary; a bare number is bytes)")
     return value
 
 
