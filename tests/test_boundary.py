@@ -182,3 +182,15 @@ def test_table_markdown_lists_every_mode():
     text = bd.table_markdown()
     for name in BOUNDARIES:
         assert f"`{name}`" in text
+
+
+def test_readme_table_is_the_code_table() -> None:
+    """The README's boundary table is the one the code reads (one source of truth)."""
+    from pathlib import Path
+
+    from imgconv.boundary import table_markdown
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- boundary-table -->") + len("<!-- boundary-table -->")
+    end = readme.index("<!-- /boundary-table -->")
+    assert readme[start:end].strip() == table_markdown()
