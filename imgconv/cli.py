@@ -384,7 +384,7 @@ def _report_folders(report_dir: Path | None, inputs: list[Path],
 def _apply_report(image: Path, folder: Path, kernels: list[Kernel], opts: Any,
                   dtype: str | None, gray: bool, page: int | None, overwrite: bool) -> Path:
     """The ``diff`` report of correlate vs convolve for the same run of ``apply``."""
-    from imgconv import diffing, pipeline, report
+    from imgconv import diffing
 
     arr, has_alpha, in_dtype = _load(image, gray, page)
     out_dtype = dtype or str(in_dtype)
@@ -395,14 +395,26 @@ def _apply_report(image: Path, folder: Path, kernels: list[Kernel], opts: Any,
     outcome = diffing.run_diff(arr, kernels, va, vb, base=opts, out_dtype=out_dtype,
                                has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype))
     outcome.report["image"] = str(image)
+    _write_report(folder, outcome, arr, has_alpha, in_dtype, out_dtype, opts, kernels,
+                  overwrite)
+    return folder / "report.html"
+
+
+def _write_report(folder: Path, outcome: Any, arr: Any, has_alpha: bool, in_dtype: Any,
+                  out_dtype: str, opts: Any, kernels: list[Kernel],
+                  overwrite: bool) -> list[Path]:
+    """Both outputs as the run would write them, then the report folder."""
+    from imgconv import pipeline, report
+
     keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
     finals = [pipeline.finish(r.values, out_dtype, in_dtype=in_dtype, abs_=opts.abs,
                               offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)
               for r in (outcome.a, outcome.b)]
-    report.write_report(folder, outcome.report, input_image=arr, a_out=finals[0],
-                        b_out=finals[1], a_float=outcome.a_values, b_float=outcome.b_values,
-                        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
-    return folder / "report.html"
+    written: list[Path] = report.write_report(
+        folder, outcome.report, input_image=arr, a_out=finals[0], b_out=finals[1],
+        a_float=outcome.a_values, b_float=outcome.b_values,
+        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
+    return written
 
 
 # -- batch ----------------------------------------------------------------------------------
@@ -681,14 +693,8 @@ def diff(
             why = f"{rep['differing_pixels']} pixel(s) differ after rounding"
         rep["fail_on_diff"] = {"tolerance": tolerance, "failed": failed, "why": why}
     if output is not None:
-        keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
-        finals = [pipeline.finish(r.values, out_dtype, in_dtype=in_dtype, abs_=abs_,
-                                  offset=offset, keep_last=keep_last)
-                  for r in (outcome.a, outcome.b)]
-        written = report.write_report(
-            output, rep, input_image=arr, a_out=finals[0], b_out=finals[1],
-            a_float=outcome.a_values, b_float=outcome.b_values,
-            kernel=ka[0] if len(ka) == 1 else None, overwrite=overwrite)
+        written = _write_report(output, outcome, arr, has_alpha, in_dtype, out_dtype, opts,
+                                ka, overwrite)
         rep["written"] = [str(p) for p in written]
     if json_:
         typer.echo(json.dumps(rep, indent=2))
