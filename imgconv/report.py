@@ -1183,8 +1183,9 @@ def render_html(
 <p><b>How to read this.</b> max abs diff, mean abs diff, RMSE and PSNR are computed on the
 float results before rounding (PSNR = 10·log10(peak² / MSE), ∞ when A and B are equal);
 differing pixels count the pixels where any channel differs after rounding to the output
-dtype (for float outputs: by more than the tolerance ε·Σ|F|·max(max|I|, |cval|), ε = 1e-4 single, 1e-10 double). <i>interior</i> are the
-positions where both variants' kernels lie wholly inside the image, <i>border</i> the rest.
+dtype (for float outputs: by more than the tolerance ε·Σ|F|·max(max|I|, |cval|), with
+ε = 1e-4 in single and 1e-10 in double precision). <i>interior</i> are the positions
+where both variants' kernels lie wholly inside the image, <i>border</i> the rest.
 A bbox <code>y 0:10</code> includes row 0 and excludes row 10.</p>
 <p><b>Display.</b> 8-bit images are shown as they are, 16-bit ones by their top 8 bits,
 float ones stretched from their min … max to black … white (A and B share one range); alpha
