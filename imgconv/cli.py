@@ -209,6 +209,10 @@ def apply(
     gray: GrayOpt = False,
     page: PageOpt = None,
     memory_limit: MemoryOpt = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Filter a TIFF/.npy image in bands on a Dask cluster at this "
+        "address (tcp://host:8786); workers must see the same files.",
+        show_default=False)] = None,
     sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
                                          "(outputs go to the current folder).")] = False,
     overwrite: OverwriteOpt = False,
@@ -239,6 +243,10 @@ def apply(
                     normalize, alpha)
     dtype = _dtype(dtype)
     limit = _memory_limit(memory_limit)
+    if scheduler is not None:
+        from imgconv.batch import check_scheduler
+
+        check_scheduler(scheduler)
     kernels = [load_filter(f) for f in filters]
 
     # every check before any work: inputs exist, outputs are new and not inputs
@@ -299,7 +307,8 @@ def apply(
         with bar.for_file(p):
             rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray, page=page,
                                         overwrite=overwrite, protect=tuple(inputs),
-                                        memory_limit=limit, progress=bar.update)
+                                        memory_limit=limit, progress=bar.update,
+                                        scheduler=scheduler)
         notes = rec["notes"] if json_ else rec.pop("notes")
         if talk:
             for note in notes:  # type: ignore[attr-defined]

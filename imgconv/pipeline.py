@@ -255,6 +255,7 @@ def process_file(
     protect: tuple[str | os.PathLike[str], ...] = (),
     memory_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, object]:
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
 
@@ -268,14 +269,17 @@ def process_file(
     from imgconv.errors import ImageError
     from imgconv.pixels import check_output_channels, check_output_dtype, read_image, write_image
 
-    if memory_limit is not None:
-        tiled = _tiled_route(Path(src), Path(dst), options, memory_limit, page, gray, notes=[])
+    if scheduler is not None or memory_limit is not None:
+        limit = memory_limit if memory_limit is not None else 2**62
+        tiled = _tiled_route(Path(src), Path(dst), options, limit, page, gray, notes=[],
+                             force=scheduler is not None)
         if tiled:
             from imgconv.tiled import process_file_tiled
 
             return process_file_tiled(Path(src), Path(dst), kernels, options,
-                                      limit=memory_limit, dtype=dtype, page=page,
-                                      overwrite=overwrite, progress=progress)
+                                      limit=limit, dtype=dtype, page=page,
+                                      overwrite=overwrite, progress=progress,
+                                      scheduler=scheduler)
     t0 = time.perf_counter()
     img = read_image(src, page=page)
     in_dtype = img.array.dtype
@@ -327,12 +331,17 @@ def process_file(
 
 
 def _tiled_route(src: Path, dst: Path, options: Options, limit: int, page: int | None,
-                 gray: bool, notes: list[str]) -> bool:
-    """Should this file be filtered in bands?  Refuses what cannot be streamed."""
+                 gray: bool, notes: list[str], force: bool = False) -> bool:
+    """Should this file be filtered in bands?  Refuses what cannot be streamed.
+
+    ``force`` (bands on a Dask cluster) bands any streamable image."""
     from imgconv.errors import ImageError
     from imgconv.tiled import STREAM_IN, STREAM_OUT, header_shape, needs_tiling
 
     if src.suffix.lower() not in STREAM_IN:
+        if force:
+            raise ImageError(f"{src}: only TIFF and .npy images can be split across a cluster "
+                             "(--scheduler); convert it, or use 'imgconv batch --scheduler'")
         return False  # read whole (the format cannot be streamed)
     try:
         shape, dt, pages = header_shape(src, page)
@@ -343,7 +352,7 @@ def _tiled_route(src: Path, dst: Path, options: Options, limit: int, page: int |
             raise ImageError(f"{src}: a multi-page TIFF over --memory-limit: filter one page "
                              "at a time with --page N")
         return False
-    if not needs_tiling(shape, dt, options.precision, limit):
+    if not force and not needs_tiling(shape, dt, options.precision, limit):
         return False
     if dst.suffix.lower() not in STREAM_OUT:
         raise ImageError(f"{src}: needs more than --memory-limit, so it is filtered in bands; "

@@ -92,9 +92,11 @@ class RowSource(Protocol):
 
     def close(self) -> None: ...
 
+    def location(self) -> tuple[Path, int | None]: ...
+
 
 class ArraySource:
-    """Rows of an array already in memory."""
+    """Rows of an array already in memory (cannot be sent to a cluster by path)."""
 
     def __init__(self, array: npt.NDArray[Any]):
         self.array = array
@@ -106,6 +108,9 @@ class ArraySource:
 
     def close(self) -> None:
         pass
+
+    def location(self) -> tuple[Path, int | None]:
+        raise ImgconvError("an image in memory cannot be filtered on a cluster")
 
 
 class NpySource:
@@ -121,6 +126,7 @@ class NpySource:
             self.fh.close()
             raise ImageError(f"{path}: a .npy image must be a C-ordered H×W or H×W×C array")
         self.offset = self.fh.tell()
+        self.path = path
         self.shape = tuple(shape)
         self.dtype = dtype
         self.row = int(np.prod(shape[1:])) * dtype.itemsize
@@ -136,6 +142,9 @@ class NpySource:
     def close(self) -> None:
         self.fh.close()
 
+    def location(self) -> tuple[Path, int | None]:
+        return self.path, None
+
 
 class TiffSource:
     """Rows of one TIFF page: by offset when uncompressed and contiguous, else by
@@ -146,6 +155,7 @@ class TiffSource:
 
         tifffile = _quiet_tifffile()
         self.path = path
+        self.page_index = page
         self.tif = tifffile.TiffFile(path)
         pages = self.tif.pages
         if not 0 <= page < len(pages):
@@ -222,6 +232,9 @@ class TiffSource:
 
     def close(self) -> None:
         self.tif.close()
+
+    def location(self) -> tuple[Path, int | None]:
+        return self.path, self.page_index
 
 
 def open_source(path: Path, page: int | None) -> RowSource:
@@ -380,8 +393,11 @@ def process_file_tiled(
     page: int | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, object]:
     """``apply`` for one image too large for memory: band by band, output streamed.
+
+    With ``scheduler`` (a Dask address) the bands are computed on that cluster.
 
     A chain of filters runs one streamed pass per filter through a temporary float
     ``.npy`` beside the output (removed afterwards); ``--rescale`` adds a pass for
@@ -404,6 +420,10 @@ def process_file_tiled(
     source = open_source(src, page)
     in_dtype = source.dtype
     out_dtype = np.dtype(dtype or str(in_dtype))
+    if scheduler:  # bands small enough that the cluster's workers share the image
+        whole = whole_image_bytes(source.shape, in_dtype.itemsize,
+                                  np.dtype(_float(source, options)).itemsize)
+        limit = min(limit, max(10**7, whole // 8))
     check_output_dtype(dst, str(out_dtype))
     alpha_ch = isinstance(source, TiffSource) and source.has_alpha
     keep_alpha = alpha_ch and options.alpha == "keep"
@@ -412,6 +432,7 @@ def process_file_tiled(
     temps: list[str] = []
     methods: list[str] = []
     opened: list[RowSource] = [source]
+    client = _connect(scheduler) if scheduler else None
     try:
         current: RowSource = source
         passes = ks if options.rescale else ks[:-1]
@@ -425,7 +446,7 @@ def process_file_tiled(
             try:
                 y = 0
                 for rows in _band_pieces(current, k, options, limit, keep_alpha, progress,
-                                         methods):
+                                         methods, client):
                     sink.write(y, rows)
                     y += rows.shape[0]
             finally:
@@ -461,7 +482,7 @@ def process_file_tiled(
             if last is not None:
                 out_shape = _out_shape(src_now.shape, _applied(last, options), options.size)
                 pieces = _band_pieces(src_now, last, options, limit, keep_alpha, progress,
-                                      methods)
+                                      methods, client)
             else:
                 out_shape = src_now.shape
                 pieces = (src_now.read(y, min(src_now.shape[0], y + TILE))
@@ -472,6 +493,8 @@ def process_file_tiled(
 
         atomic_write(dst, writer, overwrite=overwrite)
     finally:
+        if client is not None:
+            client.close()
         for s in opened:
             s.close()
         for t in temps:
@@ -484,6 +507,21 @@ def process_file_tiled(
         "dtype": str(out_dtype), "seconds": round(time.perf_counter() - t0, 4),
         "tiled": True, "notes": [],
     }
+
+
+def _connect(address: str) -> Any:
+    """A Dask client for ``address`` (errors in imgconv's words)."""
+    from imgconv.batch import check_scheduler
+
+    check_scheduler(address)
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImgconvError("--scheduler needs Dask: pip install 'imgconv[dask]'") from None
+    try:
+        return Client(address, timeout="10s")  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ImgconvError(f"--scheduler {address}: cannot connect ({exc})") from None
 
 
 def _applied(k: Kernel, options: Any) -> Kernel:
@@ -504,18 +542,18 @@ def _out_shape(shape: tuple[int, ...], k: Kernel, size: str) -> tuple[int, ...]:
 
 
 def _band_pieces(source: RowSource, k: Kernel, options: Any, limit: int, keep_alpha: bool,
-                 progress: Callable[[int, int], None] | None,
-                 methods: list[str]) -> Iterator[npt.NDArray[np.floating]]:
-    """Filtered float bands of ``source`` in order (offset of the file added)."""
-    from imgconv.engine import filter_band
-    from imgconv.pipeline import _identity_like
+                 progress: Callable[[int, int], None] | None, methods: list[str],
+                 client: Any = None) -> Iterator[npt.NDArray[np.floating]]:
+    """Filtered float bands of ``source`` in order (offset of the file added).
 
-    boundary = canonical_boundary(options.boundary)
+    With a Dask ``client``, the bands are computed on the cluster (each task reopens the
+    file by its path, so workers must see the same file system), a few in flight at a
+    time, and come back in order.
+    """
     kk = _applied(k, options)
     kh, kw = kk.shape
-    cy = kk.center[0]
     h = source.shape[0]
-    top, ho = {"same": (cy, h), "full": (kh - 1, h + kh - 1),
+    top, ho = {"same": (kk.center[0], h), "full": (kh - 1, h + kh - 1),
                "valid": (0, h - kh + 1)}[options.size]
     if ho < 1 or (options.size == "valid" and kw > source.shape[1]):
         raise ImgconvError(f"--size valid needs a kernel no larger than the image: kernel "
@@ -526,29 +564,76 @@ def _band_pieces(source: RowSource, k: Kernel, options: Any, limit: int, keep_al
                      np.dtype(fdt).itemsize, kh - 1)
     if band >= TILE:
         band = band // TILE * TILE
-    total = math.ceil(ho / band)
-    kw_args: dict[str, Any] = dict(mode="correlate", boundary=boundary, cval=options.cval,
-                   method=options.method, size=options.size, precision=options.precision)
-    for n, y0 in enumerate(range(0, ho, band)):
-        y1 = min(ho, y0 + band)
-        idx = np.arange(y0 - top, y1 - top + kh - 1, dtype=np.int64)
-        rows = gather(source, source_rows(idx, h, boundary), options.cval, fdt)
-        if keep_alpha:
-            colour = rows[..., :-1] if c > 2 else rows[..., 0]
-            out, used = filter_band(colour, kk, **kw_args)
-            alpha, _ = filter_band(rows[..., -1], _identity_like(kk), **kw_args)
-            if kk.offset:
-                out = out + out.dtype.type(kk.offset)
-            out = np.concatenate([out if out.ndim == 3 else out[..., None],
-                                  alpha[..., None]], axis=2)
-        else:
-            out, used = filter_band(rows, kk, **kw_args)
-            if kk.offset:
-                out = out + out.dtype.type(kk.offset)
+    starts = list(range(0, ho, band))
+    spans = [(y0, min(ho, y0 + band)) for y0 in starts]
+    if client is None:
+        results: Iterator[tuple[npt.NDArray[np.floating], str]] = (
+            _one_band(source, kk, options, y0, y1, top, keep_alpha) for y0, y1 in spans)
+    else:
+        results = _on_cluster(client, source, kk, options, spans, top, keep_alpha)
+    for n, (out, used) in enumerate(results):
         methods.append(used)
         yield out
         if progress is not None:
-            progress(n + 1, total)
+            progress(n + 1, len(spans))
+
+
+def _one_band(source: RowSource, kk: Kernel, options: Any, y0: int, y1: int, top: int,
+              keep_alpha: bool) -> tuple[npt.NDArray[np.floating], str]:
+    """Output rows ``y0..y1`` of the kernel as applied (``kk``), with the file offset."""
+    from imgconv.engine import filter_band
+    from imgconv.pipeline import _identity_like
+
+    boundary = canonical_boundary(options.boundary)
+    kh = kk.shape[0]
+    h = source.shape[0]
+    c = source.shape[2] if len(source.shape) == 3 else 1
+    idx = np.arange(y0 - top, y1 - top + kh - 1, dtype=np.int64)
+    rows = gather(source, source_rows(idx, h, boundary), options.cval, _float(source, options))
+    kw_args: dict[str, Any] = dict(mode="correlate", boundary=boundary, cval=options.cval,
+                                   method=options.method, size=options.size,
+                                   precision=options.precision)
+    if keep_alpha:
+        colour = rows[..., :-1] if c > 2 else rows[..., 0]
+        out, used = filter_band(colour, kk, **kw_args)
+        alpha, _ = filter_band(rows[..., -1], _identity_like(kk), **kw_args)
+        if kk.offset:
+            out = out + out.dtype.type(kk.offset)
+        out = np.concatenate([out if out.ndim == 3 else out[..., None], alpha[..., None]],
+                             axis=2)
+    else:
+        out, used = filter_band(rows, kk, **kw_args)
+        if kk.offset:
+            out = out + out.dtype.type(kk.offset)
+    return out, used
+
+
+def _band_task(path: str, page: int | None, kk: Kernel, options: Any, y0: int, y1: int,
+               top: int, keep_alpha: bool) -> tuple[npt.NDArray[np.floating], str]:
+    """One band, on a Dask worker: reopen the file by its path, compute, close."""
+    source = open_source(Path(path), page)
+    try:
+        return _one_band(source, kk, options, y0, y1, top, keep_alpha)
+    finally:
+        source.close()
+
+
+IN_FLIGHT = 4  # bands submitted ahead to the cluster (bounds this process's memory)
+
+
+def _on_cluster(client: Any, source: RowSource, kk: Kernel, options: Any,
+                spans: list[tuple[int, int]], top: int,
+                keep_alpha: bool) -> Iterator[tuple[npt.NDArray[np.floating], str]]:
+    path, page = source.location()
+    pending: list[Any] = []
+    queue = list(spans)
+    while queue or pending:
+        while queue and len(pending) < IN_FLIGHT:
+            y0, y1 = queue.pop(0)
+            pending.append(client.submit(_band_task, str(path), page, kk, options, y0, y1,
+                                         top, keep_alpha, pure=False))
+        fut = pending.pop(0)
+        yield fut.result()
 
 
 def _rebanded(pieces: Iterator[npt.NDArray[np.floating]],
