@@ -1045,7 +1045,8 @@ def show(
         con.print(f"scale       {_fmt(k.scale)}  (the kernel applied is weights x scale)")
     if k.offset:
         con.print(f"offset      {_fmt(k.offset)}  (added after filtering)")
-    con.print(f"sum         {k.sum:.6g}   min {float(k.array.min()):.6g}   "
+    shown_sum = 0.0 if k.is_zero_sum else k.sum  # not -3e-17 for a zero-sum kernel
+    con.print(f"sum         {shown_sum:.6g}   min {float(k.array.min()):.6g}   "
               f"max {float(k.array.max()):.6g}")
     con.print("normalized  " + ("yes (sums to 1)" if props["normalized"] else
                                  "zero-sum (an edge/detail kernel)" if k.is_zero_sum else "no"))

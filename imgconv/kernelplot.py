@@ -106,7 +106,8 @@ def kernel_picture(kernel: Kernel, mode: str = "convolve") -> npt.NDArray[np.uin
     draw = ImageDraw.Draw(canvas)
     kh, kw = kernel.shape
     draw.text((margin, 10), f"{kernel.name}  {kh}x{kw}  anchor {kernel.center}  sum "
-              f"{kernel.sum:.4g}  rank {kernel.rank}", fill=(34, 40, 52), font=_font(18))
+              f"{0.0 if kernel.is_zero_sum else kernel.sum:.4g}  rank {kernel.rank}",
+              fill=(34, 40, 52), font=_font(18))
     x = margin
     for p in panels:
         canvas.paste(Image.fromarray(np.ascontiguousarray(p), "RGB"), (x, title_h))
