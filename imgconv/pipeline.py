@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -104,17 +105,26 @@ def run_filters(
         a01 = alpha / alpha_max
         colour = colour * (a01[:, :, None] if colour.ndim == 3 else a01)
     methods: list[str] = []
-    kw = dict(mode=opts.mode, method=opts.method, boundary=opts.boundary, cval=opts.cval,
-              size=opts.size, precision=opts.precision)
+    kw: dict[str, Any] = dict(mode=opts.mode, method=opts.method, boundary=opts.boundary,
+                              cval=opts.cval, size=opts.size, precision=opts.precision)
     for k in kernels:
-        colour, used = filter_array(colour, k, **kw)  # type: ignore[arg-type]
+        colour, used = filter_array(colour, k, **kw)
         methods.append(used)
-        if k.offset:
-            colour = colour + colour.dtype.type(k.offset)
         if alpha is not None:
-            # alpha follows the same geometry: kept (one-hot kernel) or filtered
-            moved = k if premultiply else _identity_like(k)
-            alpha, _ = filter_array(alpha, moved, **{**kw, "method": "auto"})  # type: ignore[arg-type]
+            # alpha follows the same geometry: kept (a one-hot kernel, always spatial, so
+            # exact) or filtered with the kernel (premultiply)
+            if premultiply:
+                alpha, _ = filter_array(alpha, k, **{**kw, "method": "auto"})
+            else:
+                alpha, _ = filter_array(alpha, _identity_like(k), **{**kw, "method": "direct"})
+        if k.offset:
+            add = colour.dtype.type(k.offset)
+            if premultiply:  # the offset is a colour value: premultiply it like the colour
+                assert alpha is not None
+                a01 = alpha / alpha_max
+                colour = colour + add * (a01[:, :, None] if colour.ndim == 3 else a01)
+            else:
+                colour = colour + add
     if premultiply:
         assert alpha is not None
         a01 = alpha / alpha_max
@@ -139,6 +149,9 @@ def to_gray(
     """
     if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 2 and has_alpha):
         return array, has_alpha
+    if array.shape[2] not in (3, 4):
+        raise ImgconvError(f"--gray needs an RGB or RGBA image; this one has {array.shape[2]} "
+                           "channels")
     ft = np.float64 if array.dtype == np.float64 else np.float32
     rgb = array[:, :, :3].astype(ft)
     luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=ft)
@@ -187,6 +200,9 @@ def finish(
             v[:, :, -1] *= v.dtype.type(ratio)
     elif ratio != 1.0:
         v *= v.dtype.type(ratio)
+    if not np.isfinite(body).all():
+        raise ImgconvError("the result overflowed (inf or NaN): the kernel, --offset or --cval "
+                           "is too large for the image's values")
     if notes is not None and out_dt.kind in "ui" and body.size:
         top = dtype_max(out_dt)
         low = float(np.count_nonzero(body < -0.5)) / body.size
@@ -199,6 +215,14 @@ def finish(
             notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
                          "(--rescale or a float --dtype keep them)")
     return quantize(v, out_dt, inplace=True)  # v is this function's own copy
+
+
+def _is_matrix(obj: object) -> bool:
+    try:
+        arr = np.asarray(obj)
+    except (ValueError, TypeError):
+        return False
+    return arr.ndim == 2 and arr.dtype.kind in "biuf"
 
 
 def filter_image(
@@ -228,9 +252,9 @@ def filter_image(
     """
     arr = np.asarray(image)
     if isinstance(filters, (Kernel, str)) or (
-        isinstance(filters, np.ndarray) and filters.ndim == 2
+        not isinstance(filters, (str, Kernel)) and _is_matrix(filters)
     ):
-        filters = [filters]
+        filters = [filters]  # type: ignore[list-item]  # one kernel, not a chain
     opts = Options(mode=mode, method=method, boundary=boundary, cval=cval, size=size,
                    precision=precision, abs=abs, offset=offset, rescale=rescale,
                    normalize=normalize, alpha=alpha)
@@ -266,9 +290,19 @@ def process_file(
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
     picks one.  Returns the ``apply --json`` record (plus ``notes`` for the user).
     """
-    from imgconv.errors import ImageError
-    from imgconv.pixels import check_output_channels, check_output_dtype, read_image, write_image
+    from imgconv.errors import ImageError, OutputError
+    from imgconv.pixels import (
+        check_output_channels,
+        check_output_dtype,
+        read_image,
+        same_file,
+        write_image,
+    )
 
+    for inp in (src, *protect):
+        if same_file(inp, dst):
+            raise OutputError(f"{dst}: is an input; refusing to overwrite it (choose another "
+                              "output)")
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
         tiled = _tiled_route(Path(src), Path(dst), options, limit, page, gray, notes=[],

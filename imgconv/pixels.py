@@ -154,6 +154,8 @@ def read_image(path: str | os.PathLike[str], page: int | None = None) -> Image:
         raise ImageError(f"{name}: unsupported image shape {arr.shape}")
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
+    elif not arr.dtype.isnative:  # big-endian .npy/TIFF: same values, native order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     elif arr.dtype.kind not in "uif" or arr.dtype.itemsize > 8:
         raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
     img.array = arr
@@ -314,9 +316,10 @@ def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
     ok = FORMAT_DTYPES[ext]
     if dtype not in ok:
         fmts = sorted({e for e, d in FORMAT_DTYPES.items() if dtype in d})
+        elsewhere = f", or write to {' / '.join(fmts)}" if fmts else ""
         raise OutputError(
             f"{path}: a {ext} file cannot hold {dtype} pixels: use --dtype "
-            f"{' or '.join(ok)}, or write to {' / '.join(fmts)}"
+            f"{' or '.join(ok)}{elsewhere}"
         )
 
 
@@ -411,19 +414,18 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str,
         elif ext == ".png" and array.dtype == np.uint16 and array.ndim == 3:
             import cv2
 
-            if array.shape[2] == 2:  # gray + alpha: OpenCV writes BGRA
-                g, a = array[:, :, 0], array[:, :, 1]
-                bgra = np.stack([g, g, g, a], axis=2)
+            if array.shape[2] == 2:  # gray + alpha, 16-bit: neither OpenCV nor Pillow writes it
+                png = _png_gray_alpha16(array)
             else:
                 order = [2, 1, 0] if array.shape[2] == 3 else [2, 1, 0, 3]
                 bgra = np.ascontiguousarray(array[:, :, order])
-            ok, data = cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
-            if not ok:
-                raise OSError("OpenCV could not encode the 16-bit PNG")
+                ok, data = cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
+                if not ok:
+                    raise OSError("OpenCV could not encode the 16-bit PNG")
+                png = data.tobytes()
             icc = meta.get("icc_profile")
             with open(tmp, "wb") as fh:
-                fh.write(_with_iccp(data.tobytes(), icc) if isinstance(icc, bytes) else
-                         data.tobytes())
+                fh.write(_with_iccp(png, icc) if isinstance(icc, bytes) else png)
         else:
             from PIL import Image as PILImage
 
@@ -439,6 +441,28 @@ def _encode(path: Path, array: npt.NDArray[np.generic], ext: str,
             PILImage.fromarray(np.ascontiguousarray(array)).save(tmp, format=fmt, **keep)
 
     return write
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return (struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+
+def _png_gray_alpha16(array: npt.NDArray[np.generic]) -> bytes:
+    """A 16-bit gray+alpha PNG (colour type 4), encoded here: rows of filter 0, zlib."""
+    import struct
+    import zlib
+
+    h, w = array.shape[:2]
+    rows = np.ascontiguousarray(array, dtype=">u2").reshape(h, w * 2)  # 2 samples a pixel
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows.view(np.uint8)], axis=1)
+    return (b"\x89PNG\r\n\x1a\n"
+            + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 4, 0, 0, 0))
+            + _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), PNG_LEVEL))
+            + _png_chunk(b"IEND", b""))
 
 
 def _with_iccp(png: bytes, profile: bytes) -> bytes:
@@ -497,13 +521,16 @@ def atomic_write(target: Path, writer: Callable[[str], None], *, overwrite: bool
     if not folder.is_dir():
         raise OutputError(f"{target}: the folder {folder} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        # the temporary name stays within NAME_MAX even for a long target name
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".part", dir=folder)
     except OSError as exc:
         raise WorkError(f"{target}: cannot write in {folder} ({exc.strerror})") from exc
     os.close(fd)
     try:
         writer(tmp)
         _set_mode(tmp, target)
+        with open(tmp, "rb+") as fh:  # on disk before it takes the final name
+            os.fsync(fh.fileno())
         if overwrite:
             os.replace(tmp, target)
         else:

@@ -177,7 +177,6 @@ class TiffSource:
             self.offset = int(pg.dataoffsets[0])
         self.has_alpha = bool(getattr(pg, "extrasamples", ())) and len(shape) == 3
         self.row_values = int(np.prod(shape[1:]))
-        self.cache: dict[int, npt.NDArray[Any]] = {}
 
     def read(self, y0: int, y1: int) -> npt.NDArray[Any]:
         if self.offset is not None:
@@ -349,16 +348,6 @@ def band_rows(limit: int, width: int, channels: int, in_itemsize: int, float_siz
     return int(rows)
 
 
-def band_size_for(shape: tuple[int, ...], dtype: np.dtype[Any], precision: str,
-                  kernel: Kernel, limit: int) -> int:
-    from imgconv.engine import working_dtype
-
-    c = shape[2] if len(shape) == 3 else 1
-    fdt = working_dtype(dtype, precision)
-    return band_rows(limit, shape[1] + kernel.shape[1], c, dtype.itemsize,
-                     np.dtype(fdt).itemsize, kernel.shape[0] - 1)
-
-
 def needs_tiling(shape: tuple[int, ...], dtype: np.dtype[Any], precision: str,
                  limit: int) -> bool:
     from imgconv.engine import working_dtype
@@ -454,7 +443,8 @@ def process_file_tiled(
             current = NpySource(Path(tmp))
             opened.append(current)
         last = None if options.rescale else ks[-1]
-        lo, hi = _min_max(current, limit, alpha_ch) if options.rescale else (0.0, 0.0)
+        lo, hi = (_min_max(current, limit, alpha_ch, options.abs) if options.rescale
+                  else (0.0, 0.0))
         top = dtype_max(out_dtype)
         ratio = 1.0
         if in_dtype.kind in "ui" and out_dtype.kind in "ui" and in_dtype != out_dtype:
@@ -466,6 +456,8 @@ def process_file_tiled(
                               offset=options.offset, keep_last=alpha_ch)
             v = values.astype(values.dtype, copy=True)
             body = v[..., :-1] if alpha_ch else v
+            if options.abs:  # as finish() does: abs, then the (global) range; offset cancels
+                np.abs(body, out=body)
             if hi > lo:
                 body -= body.dtype.type(lo)
                 body *= body.dtype.type(top / (hi - lo))
@@ -652,7 +644,8 @@ def _rebanded(pieces: Iterator[npt.NDArray[np.floating]],
         yield pending
 
 
-def _min_max(source: RowSource, limit: int, keep_alpha: bool) -> tuple[float, float]:
+def _min_max(source: RowSource, limit: int, keep_alpha: bool,
+             absolute: bool = False) -> tuple[float, float]:
     lo, hi = math.inf, -math.inf
     row = max(1, int(np.prod(source.shape[1:])) * source.dtype.itemsize)
     step = max(1, limit // (row * 4))
@@ -660,6 +653,8 @@ def _min_max(source: RowSource, limit: int, keep_alpha: bool) -> tuple[float, fl
         rows = source.read(y0, min(source.shape[0], y0 + step))
         if keep_alpha:
             rows = rows[..., :-1]
+        if absolute:
+            rows = np.abs(rows)
         lo, hi = min(lo, float(rows.min())), max(hi, float(rows.max()))
     return lo, hi
 

@@ -170,3 +170,25 @@ def test_bands_of_one_image_on_a_real_dask_cluster(tmp_path: Path) -> None:
     a = tifffile.imread(tmp_path / "local.tif")
     b = tifffile.imread(tmp_path / "dask.tif")
     assert np.abs(a.astype(int) - b).max() <= 1  # float32 round-off may flip a .5
+
+
+def test_abs_with_rescale_in_bands(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    src = write_source(tmp_path / "in", rng.integers(0, 256, (80, 30), dtype=np.uint8), "npy")
+    k = Kernel(np.array([[1.0, 0.0, -1.0]]), name="dx")
+    opts = Options(abs=True, rescale=True)
+    process_file(src, tmp_path / "w.npy", [k], opts)
+    process_file_tiled(src, tmp_path / "t.npy", [k], opts, limit=bytes_per_row(33, 1, 1, 4) * 6)
+    a, b = np.load(tmp_path / "w.npy").astype(int), np.load(tmp_path / "t.npy").astype(int)
+    assert np.abs(a - b).max() <= 1
+
+
+def test_banded_path_never_overwrites_its_input(tmp_path: Path) -> None:
+    from imgconv.errors import OutputError
+
+    src = write_source(tmp_path / "in", np.zeros((50, 40), np.uint8), "npy")
+    before = src.read_bytes()
+    with pytest.raises(OutputError, match="is an input"):
+        process_file(src, src, [Kernel(np.ones((3, 3)))], Options(), overwrite=True,
+                     memory_limit=10**7)
+    assert src.read_bytes() == before
