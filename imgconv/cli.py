@@ -90,7 +90,6 @@ PageOpt = Annotated[int | None, typer.Option(
     "default every TIFF page is filtered into a multi-page TIFF.", show_default=False)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", "--force", help="Replace existing "
                                             "output files (never an input).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="More detail; Python "
                                           "tracebacks for unexpected errors.")]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")]
@@ -280,8 +279,10 @@ def apply(
     seen: list[Path] = []
     for p, t in zip(inputs, targets, strict=True):
         if pages[p] > 1 and t.suffix.lower() not in (".tif", ".tiff"):
-            raise ImgconvError(f"{p}: has {pages[p]} pages or frames; write them to a .tif "
-                               "(every TIFF page is filtered), or pick one with --page N")
+            tif = p.suffix.lower() in (".tif", ".tiff")
+            raise ImgconvError(f"{p}: has {pages[p]} {'pages' if tif else 'frames'}: "
+                               + ("write them to a .tif (every page is filtered), or pick "
+                                  "one with --page N" if tif else "pick one with --page N"))
         for q in inputs:
             if same_file(q, t):
                 raise ImgconvError(f"{t}: is an input; refusing to overwrite it (choose another "
@@ -305,10 +306,18 @@ def apply(
     bar = _BandProgress(_stdout() if talk and sys.stdout.isatty() else None)
     for p, t in zip(inputs, targets, strict=True):
         with bar.for_file(p):
-            rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray, page=page,
-                                        overwrite=overwrite, protect=tuple(inputs),
-                                        memory_limit=limit, progress=bar.update,
-                                        scheduler=scheduler)
+            try:
+                rec = pipeline.process_file(p, t, kernels, opts, dtype=dtype, gray=gray,
+                                            page=page, overwrite=overwrite,
+                                            protect=tuple(inputs), memory_limit=limit,
+                                            progress=bar.update, scheduler=scheduler)
+            except ImgconvError as exc:
+                if not records:
+                    raise
+                from imgconv.errors import WorkError  # work had started: exit 1, not 2
+
+                raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
+                                f"{', '.join(str(r['output']) for r in records)})") from None
         notes = rec["notes"] if json_ else rec.pop("notes")
         if talk:
             for note in notes:  # type: ignore[attr-defined]
@@ -402,7 +411,8 @@ def _apply_report(image: Path, folder: Path, kernels: list[Kernel], opts: Any,
     va = diffing.parse_variant("mode=correlate", base)
     vb = diffing.parse_variant("mode=convolve", base)
     outcome = diffing.run_diff(arr, kernels, va, vb, base=opts, out_dtype=out_dtype,
-                               has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype))
+                               has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype),
+                               file_dtype=in_dtype)
     outcome.report["image"] = str(image)
     _write_report(folder, outcome, arr, has_alpha, in_dtype, out_dtype, opts, kernels,
                   overwrite)
@@ -654,9 +664,8 @@ def diff(
 
     Example: imgconv diff photo.png -f sobel-x -o report/
     """
-    from dataclasses import replace
 
-    from imgconv import diffing, pipeline, report
+    from imgconv import diffing, report
     from imgconv.kernels import load_filter
 
     if tolerance is not None and not (tolerance >= 0):
@@ -671,14 +680,12 @@ def diff(
                     normalize, alpha)
     out_dtype = _dtype(dtype)
     kernels = [load_filter(f) for f in filters]
-    if normalize:
-        kernels = [pipeline.normalized(k) for k in kernels]
-        opts = replace(opts, normalize=False)
     base = diffing.Variant(opts.mode, opts.method, opts.boundary, opts.cval, opts.precision,
                            opts.size)
     va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "--a")
     vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "--b")
-    ka, kb = diffing.variant_kernels(va, kernels), diffing.variant_kernels(vb, kernels)
+    ka = diffing.variant_kernels(va, kernels, opts.normalize)
+    kb = diffing.variant_kernels(vb, kernels, opts.normalize)
     if not ka or not kb:
         raise ImgconvError("no filter given: add -f FILTER (see 'imgconv filters'), or give "
                            "each variant its own with filter=...")
@@ -688,7 +695,8 @@ def diff(
     arr, has_alpha, in_dtype = _load(image, gray, page)
     out_dtype = out_dtype or str(in_dtype)
     outcome = diffing.run_diff(arr, kernels, va, vb, base=opts, out_dtype=out_dtype,
-                               has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype))
+                               has_alpha=has_alpha, alpha_max=_alpha_max(in_dtype),
+                               file_dtype=in_dtype)
     rep = outcome.report
     rep["image"] = str(image)
     failed = False

@@ -121,11 +121,14 @@ def _value(key: str, value: str, option: str, text: str) -> Any:
     return f
 
 
-def variant_kernels(v: Variant, kernels: Sequence[Kernel]) -> list[Kernel]:
-    """The variant's own filter chain, else the command's."""
+def variant_kernels(v: Variant, kernels: Sequence[Kernel],
+                    normalize: bool = False) -> list[Kernel]:
+    """The variant's own filter chain, else the command's; ``--normalize`` applied."""
     from imgconv.kernels import load_filter
+    from imgconv.pipeline import normalized
 
-    return [load_filter(f) for f in v.filters] if v.filters else list(kernels)
+    ks = [load_filter(f) for f in v.filters] if v.filters else list(kernels)
+    return [normalized(k) for k in ks] if normalize else ks
 
 
 def _same_chain(ka: Sequence[Kernel], kb: Sequence[Kernel]) -> bool:
@@ -176,6 +179,8 @@ def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
     differs = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)}
     if a.boundary != "constant" and b.boundary != "constant":
         differs.discard("cval")  # cval only matters for the constant mode
+    if a.size == "valid":
+        differs -= {"boundary", "cval"}  # valid never reads beyond the edge
     roundoff = differs & {"method", "precision"}
     differs -= roundoff
     how = f"only {' and '.join(sorted(roundoff))} differ{'s' if len(roundoff) == 1 else ''}"
@@ -183,12 +188,15 @@ def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
         if roundoff:
             return "equal", f"{how}: the same operation computed two ways, round-off only"
         return "equal", "the two variants are the same"
-    symmetric = all(k.correlate_equals_convolve for k in kernels)
+    # with size full or valid the anchor plays no part: symmetry alone decides
+    anchored = a.size == "same"
+    symmetric = all(k.correlate_equals_convolve if anchored else k.symmetric for k in kernels)
     names = ", ".join(k.name for k in kernels)
     if differs == {"mode"}:
         if symmetric:
+            why = "with a centred anchor" if anchored else f"(size {a.size}: no anchor)"
             return "equal", (f"only the mode differs and {names} equals its 180° rotation "
-                             "with a centred anchor, so correlate == convolve")
+                             f"{why}, so correlate == convolve")
         return "different", _why_not_symmetric(kernels)
     if differs <= {"boundary", "cval", "mode"} and ("mode" not in differs or symmetric):
         what = " and ".join(sorted(differs - {"mode"}))
@@ -277,9 +285,16 @@ def run_diff(
     out_dtype: str,
     has_alpha: bool = False,
     alpha_max: float = 1.0,
+    file_dtype: np.dtype[Any] | None = None,
 ) -> DiffOutcome:
-    """Filter ``image`` both ways and compare (floats before, then after quantisation)."""
-    ka, kb = variant_kernels(a, kernels), variant_kernels(b, kernels)
+    """Filter ``image`` both ways and compare (floats before, then after quantisation).
+
+    ``file_dtype`` is the image file's own dtype (``image`` may be a ``--gray`` float copy):
+    a float output of an 8/16-bit file keeps its PSNR peak.
+    """
+    ka = variant_kernels(a, kernels, base.normalize)
+    kb = variant_kernels(b, kernels, base.normalize)
+    base = replace(base, normalize=False)  # done once, above, for both variants
     if not ka or not kb:
         raise ImgconvError("no filter given: add -f FILTER, or filter=... in both variants")
     prediction, reason = predict(a, b, ka, kb)
@@ -297,8 +312,9 @@ def run_diff(
     mask = (interior_mask(va.shape[:2], image.shape[:2], ka, (a,))
             & interior_mask(va.shape[:2], image.shape[:2], kb, (b,)))
     peak = None
-    if np.dtype(out_dtype).kind == "f" and image.dtype.kind in "ui":
-        peak = dtype_max(image.dtype)  # a float output of an 8/16-bit image keeps its range
+    own = np.dtype(file_dtype) if file_dtype is not None else image.dtype
+    if np.dtype(out_dtype).kind == "f" and own.kind in "ui":
+        peak = dtype_max(own)  # a float output of an 8/16-bit image keeps its range
     report = compare(va, vb, dtype=out_dtype, tolerance=tol, interior=mask, peak=peak)
     report["tolerance"] = tol
     if prediction == "equal":

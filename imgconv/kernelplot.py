@@ -6,8 +6,6 @@ Used by ``imgconv show FILTER --png OUT`` and embedded in ``diff``'s report.html
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
@@ -113,9 +111,3 @@ def kernel_picture(kernel: Kernel, mode: str = "convolve") -> npt.NDArray[np.uin
         canvas.paste(Image.fromarray(np.ascontiguousarray(p), "RGB"), (x, title_h))
         x += p.shape[1] + gap
     return np.asarray(canvas, dtype=np.uint8)
-
-
-def as_png_bytes(rgb: npt.NDArray[np.uint8]) -> Any:
-    from imgconv.report import _png_bytes
-
-    return _png_bytes(rgb)

@@ -305,7 +305,7 @@ def process_file(
                               "output)")
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
-        tiled = _tiled_route(Path(src), Path(dst), options, limit, page, gray, notes=[],
+        tiled = _tiled_route(Path(src), Path(dst), options, limit, page, gray,
                              force=scheduler is not None)
         if tiled:
             from imgconv.tiled import process_file_tiled
@@ -365,7 +365,7 @@ def process_file(
 
 
 def _tiled_route(src: Path, dst: Path, options: Options, limit: int, page: int | None,
-                 gray: bool, notes: list[str], force: bool = False) -> bool:
+                 gray: bool, force: bool = False) -> bool:
     """Should this file be filtered in bands?  Refuses what cannot be streamed.
 
     ``force`` (bands on a Dask cluster) bands any streamable image."""

@@ -157,3 +157,24 @@ def test_variant_filter_chain_vs_composed(tmp_path, boundary: str, size: str,
     if expected == "border only":
         assert r["border"]["max_abs_diff"] > 0
     assert r["a"]["filters"] == ["sobel-x", "g"] and r["b"]["filters"] == ["sobel-x+g"]
+
+
+@pytest.mark.parametrize("size", ["full", "valid"])
+def test_even_symmetric_kernel_is_equal_without_an_anchor(size: str) -> None:
+    """The anchor plays no part in full/valid output: a symmetric 2x2 box is mode-free."""
+    k = Kernel(np.ones((2, 2)), name="box2")
+    base = Variant(size=size)
+    va, vb = parse_variant("mode=correlate", base), parse_variant("mode=convolve", base)
+    r = run_diff(PHOTO, [k], va, vb, base=Options(size=size), out_dtype="uint8").report
+    assert r["prediction"] == "equal" and r["prediction_held"] and r["identical"]
+    vr, vw = parse_variant("boundary=reflect", Variant(size="valid")), parse_variant(
+        "boundary=wrap", Variant(size="valid"))
+    assert predict(vr, vw, [k])[0] == "equal"  # valid never reads beyond the edge
+
+
+def test_normalize_applies_to_a_variant_chain() -> None:
+    k = Kernel(np.array([[1.0, 2.0, 1.0]]), name="121")
+    va = parse_variant("filter=1 2 1", BASE)
+    vb = parse_variant("mode=convolve", BASE)
+    r = run_diff(PHOTO, [k], va, vb, base=Options(normalize=True), out_dtype="float64").report
+    assert r["prediction"] == "equal" and r["max_abs_diff"] <= r["tolerance"]

@@ -10,7 +10,6 @@ and returns the valid part, except the circular FFT used for ``wrap`` + ``same``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +28,6 @@ METHODS = ("auto", "direct", "separable", "fft")
 SIZES = ("same", "valid", "full")
 PRECISIONS = ("auto", "single", "double")
 
-Mode = Literal["correlate", "convolve"]
 Array = npt.NDArray[np.floating]
 
 
@@ -176,7 +174,7 @@ def _run(img: Array, k: Kernel, p: Plan, boundary: str, cval: float, size: str) 
                 col, row = k.factors()
                 return _cv.correlate_same_separable(img, col, row, k.center, border)
             if (p.method == "direct" and spatial) or (p.method == "fft" and not spatial):
-                return _cv.correlate_same(img, weights, k.center, border, p.method)
+                return _cv.correlate_same(img, weights, k.center, border)
     padded = pad(img, p.pads, boundary, cval)
     if p.method == "direct":
         if fast:

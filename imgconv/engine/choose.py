@@ -13,8 +13,9 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.engine.cv import dft_threshold
+
 RANK_SIDE_LIMIT = 256  # do not pay an SVD for larger kernels just to test separability
-SPATIAL_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
 
 
 def is_rank_one(k: npt.NDArray[np.floating]) -> bool:
@@ -43,7 +44,7 @@ def costs(
     kh, kw = kshape
     taps = kh * kw
     n_out = ho * wo * channels
-    spatial = SPATIAL_TAPS.get(dt, 50)
+    spatial = dft_threshold(dt)  # OpenCV's filter2D goes DFT from here
     # filter2D spatial: one call below its DFT size, else blocks of at most 11x11 (7x7 in
     # double) whose partial sums are added: a cost per block plus a cost per tap
     if taps < spatial:

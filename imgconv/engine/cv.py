@@ -17,15 +17,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.boundary import MODES
+
 Array = npt.NDArray[np.floating]
 
 # filter2D uses its DFT path from this many taps on (OpenCV's dft_filter_size)
 _DFT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
 _BLOCK = {np.dtype(np.float32): 11, np.dtype(np.float64): 7}
 _MAX_CHANNELS = 512  # CV_CN_MAX
-# border constants, by imgconv boundary name (wrap: filter2D rejects BORDER_WRAP)
-_BORDERS = {"reflect": "BORDER_REFLECT", "mirror": "BORDER_REFLECT_101",
-            "nearest": "BORDER_REPLICATE", "constant": "BORDER_CONSTANT"}
+# border constants, by imgconv boundary name, from the one table (wrap: filter2D rejects it)
+_BORDERS = {m.name: m.opencv for m in MODES if m.opencv and m.name != "wrap"}
 
 
 def _cv2() -> Any:
@@ -128,17 +129,10 @@ def native_border(boundary: str, cval: float, image_shape: tuple[int, ...],
     return border
 
 
-def correlate_same(image: Array, k: Array, anchor: tuple[int, int], border: int,
-                   method: str) -> Array:
-    """``same`` correlation with OpenCV's own border handling (no copy of the image)."""
-    k = np.ascontiguousarray(k, dtype=image.dtype)
-    kh, kw = k.shape
-    if method == "separable":
-        raise ValueError("use correlate_same_separable")
-    if method == "direct" and kh * kw >= dft_threshold(image.dtype):
-        raise ValueError("kernel too large for a spatial filter2D")
-    out = _filter(image, k, anchor, border)
-    return out
+def correlate_same(image: Array, k: Array, anchor: tuple[int, int], border: int) -> Array:
+    """``same`` correlation with OpenCV's own border handling (no copy of the image);
+    spatial below :func:`dft_threshold` taps, OpenCV's DFT above (the caller decides)."""
+    return _filter(image, np.ascontiguousarray(k, dtype=image.dtype), anchor, border)
 
 
 def correlate_same_separable(image: Array, col: Array, row: Array, anchor: tuple[int, int],
