@@ -121,6 +121,9 @@ class Kernel:
 
         ``convolve(I, K) == correlate(I, K.flipped())`` exactly (SPEC §1).
         """
+        cached = self.__dict__.get("_flipped")
+        if cached is not None:  # one rotation per kernel: its rank (an SVD) is paid once
+            return cached  # type: ignore[no-any-return]
         kh, kw = self.shape
         cy, cx = self.center
         flipped = Kernel(
@@ -134,6 +137,8 @@ class Kernel:
         )
         if "rank" in self.__dict__:  # a rotation keeps the rank: do not pay the SVD again
             flipped.__dict__["rank"] = self.__dict__["rank"]
+        self.__dict__["_flipped"] = flipped
+        flipped.__dict__["_flipped"] = self
         return flipped
 
     # -- properties ------------------------------------------------------------
