@@ -124,6 +124,17 @@ def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
     return _choose.choose(out_shape, padded, kernel.array, channels, dtype, rank)
 
 
+def _prepare(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, mode: str, boundary: str,
+             precision: str) -> tuple[Array, Kernel, str]:
+    """Normalise the arguments once: the working image, the kernel as correlated (rotated
+    for convolve), the canonical boundary name."""
+    mode = _check(mode, MODES, "mode")
+    k = as_kernel(kernel)
+    if mode == "convolve":
+        k = k.flipped()
+    return as_working(image, precision), k, canonical_boundary(boundary)
+
+
 def filter_array(
     image: npt.ArrayLike,
     kernel: Kernel | npt.ArrayLike,
@@ -140,13 +151,8 @@ def filter_array(
     The kernel's ``scale`` is applied; its ``offset`` is *not* (see
     :func:`imgconv.pipeline.filter_image` for the whole order of operations).
     """
-    mode = _check(mode, MODES, "mode")
-    k = as_kernel(kernel)
-    if mode == "convolve":
-        k = k.flipped()
     floating = np.asarray(image).dtype.kind == "f"
-    img = as_working(image, precision)
-    boundary = canonical_boundary(boundary)
+    img, k, boundary = _prepare(image, kernel, mode, boundary, precision)
     p = plan(img.shape, k, boundary=boundary, method=method, size=size, dtype=img.dtype.type)
     if p.method == "fft" and floating and not np.isfinite(img).all():
         # a NaN or inf multiplies into every frequency: it would spread over the whole image
@@ -207,13 +213,8 @@ def filter_band(
     edges by the boundary mode; it is extended horizontally here, as the whole image
     would be, and correlated *valid* vertically: ``kh - 1`` fewer rows come out.
     """
-    mode = _check(mode, MODES, "mode")
     size = _check(size, SIZES, "output size")
-    k = as_kernel(kernel)
-    if mode == "convolve":
-        k = k.flipped()
-    img = as_working(band, precision)
-    boundary = canonical_boundary(boundary)
+    img, k, boundary = _prepare(band, kernel, mode, boundary, precision)
     kh, kw = k.shape
     cx = k.center[1]
     left, right = {"same": (cx, kw - 1 - cx), "full": (kw - 1, kw - 1), "valid": (0, 0)}[size]
