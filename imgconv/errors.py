@@ -11,9 +11,18 @@ from pathlib import Path
 
 
 class ImgconvError(ValueError):
-    """Base class: bad input or bad usage detected before any work (exit code 2)."""
+    """Base class: bad input or bad usage detected before any work (exit code 2).
+
+    ``param`` names the library parameter the message is about (``size``, ``boundary``),
+    when there is one: the message then spells it ``size='valid'`` and the CLI rewrites
+    that to its flag (``--size valid``).
+    """
 
     exit_code: int = 2
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class FilterError(ImgconvError):

@@ -1,0 +1,111 @@
+"""What is computed, as one value: :class:`FilterOptions`, validated once.
+
+The API (``filter_image``), ``apply``, ``batch``, ``diff`` variants and the banded
+path all take a ``FilterOptions``; nothing downstream re-validates a name.  The
+choices are ``Literal`` types, so the tuples below, the CLI's help and mypy read
+one definition.  Library errors name parameters (``size='valid'``); the CLI
+translates them to its flags (see :mod:`imgconv.cli.common`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from imgconv.boundary import canonical_boundary
+from imgconv.errors import ImgconvError
+
+Mode = Literal["convolve", "correlate"]
+Method = Literal["auto", "direct", "separable", "fft"]
+Size = Literal["same", "valid", "full"]
+Precision = Literal["auto", "single", "double"]
+Alpha = Literal["keep", "filter", "premultiply"]
+Dtype = Literal["uint8", "uint16", "float32", "float64"]
+
+MODES: tuple[str, ...] = ("correlate", "convolve")
+METHODS: tuple[str, ...] = get_args(Method)
+SIZES: tuple[str, ...] = get_args(Size)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+ALPHA_MODES: tuple[str, ...] = get_args(Alpha)
+DTYPES: tuple[str, ...] = get_args(Dtype)
+
+#: the choice-valued fields and their choices (the variant keys of ``diff`` are a subset)
+CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": MODES, "method": METHODS, "size": SIZES, "precision": PRECISIONS,
+    "alpha": ALPHA_MODES,
+}
+#: what a ``diff`` variant (``--a``/``--b``) may set
+VARIANT_KEYS: tuple[str, ...] = ("mode", "method", "boundary", "cval", "precision", "size")
+
+
+def choice(param: str, value: object, valid: tuple[str, ...]) -> str:
+    """``value`` lower-cased if it is one of ``valid``; else an error naming ``param``."""
+    v = str(value).strip().lower()
+    if v not in valid:
+        raise ImgconvError(f"{param}={value!r} is not valid: use one of {', '.join(valid)}",
+                           param=param)
+    return v
+
+
+def finite(param: str, value: object) -> float:
+    """``value`` as a finite float; else an error naming ``param``."""
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ImgconvError(f"{param}={value!r} is not a number", param=param) from None
+    if not math.isfinite(f):
+        raise ImgconvError(f"{param}={value!r} is not a finite number", param=param)
+    return f
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Everything that says what is computed, from the kernels to the cast.
+
+    Names are canonicalised on construction (``boundary="symmetric"`` becomes
+    ``"reflect"``, ``mode="CONVOLVE"`` becomes ``"convolve"``); a bad value is an
+    :class:`~imgconv.errors.ImgconvError` naming the parameter.
+    """
+
+    mode: Mode = "convolve"
+    method: Method = "auto"
+    boundary: str = "reflect"
+    cval: float = 0.0
+    size: Size = "same"
+    precision: Precision = "auto"
+    abs: bool = False
+    offset: float = 0.0
+    rescale: bool = False
+    normalize: bool = False
+    alpha: Alpha = "keep"
+    dtype: Dtype | None = None  # the output's; None: the input's
+
+    def __post_init__(self) -> None:
+        for name, valid in CHOICES.items():
+            object.__setattr__(self, name, choice(name, getattr(self, name), valid))
+        object.__setattr__(self, "boundary", _boundary(self.boundary))
+        object.__setattr__(self, "cval", finite("cval", self.cval))
+        object.__setattr__(self, "offset", finite("offset", self.offset))
+        if self.dtype is not None:
+            object.__setattr__(self, "dtype", choice("dtype", self.dtype, DTYPES))
+        for name in ("abs", "rescale", "normalize"):
+            object.__setattr__(self, name, bool(getattr(self, name)))
+
+    def replace(self, **changes: Any) -> FilterOptions:
+        """A copy with ``changes`` (validated like the constructor)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def engine(self) -> dict[str, Any]:
+        """The keywords of :func:`imgconv.engine.filter_array` (what one filter pass needs)."""
+        return {"mode": self.mode, "method": self.method, "boundary": self.boundary,
+                "cval": self.cval, "size": self.size, "precision": self.precision}
+
+
+def _boundary(name: str) -> str:
+    try:
+        return canonical_boundary(name)
+    except ImgconvError as exc:
+        raise ImgconvError(str(exc), param="boundary") from None
