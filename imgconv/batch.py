@@ -160,8 +160,7 @@ def run_job(job: Job, work: Work) -> Outcome:
     except Exception as exc:  # a bad file must not stop the batch; say what happened
         return Outcome(str(src), str(dst), "failed",
                        f"{src}: unexpected {type(exc).__name__}: {exc}")
-    return Outcome(str(src), str(dst), "written", None, float(rec["seconds"]),  # type: ignore[arg-type]
-                   str(rec["method"]), list(rec.get("notes") or []))  # type: ignore[call-overload]
+    return Outcome(str(src), str(dst), "written", None, rec.seconds, rec.method, rec.notes)
 
 
 def _single_thread_worker() -> None:

@@ -301,7 +301,7 @@ def apply(
 
     import sys
 
-    records: list[dict[str, object]] = []
+    records: list[pipeline.FileRecord] = []
     talk = not quiet and not json_
     bar = _BandProgress(_stdout() if talk and sys.stdout.isatty() else None)
     for p, t in zip(inputs, targets, strict=True):
@@ -317,24 +317,23 @@ def apply(
                 from imgconv.errors import WorkError  # work had started: exit 1, not 2
 
                 raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
-                                f"{', '.join(str(r['output']) for r in records)})") from None
-        notes = rec["notes"] if json_ else rec.pop("notes")
+                                f"{', '.join(r.output for r in records)})") from None
         if talk:
-            for note in notes:  # type: ignore[attr-defined]
+            for note in rec.notes:
                 _stderr().print(f"[yellow]note:[/] {note}")
-            shape = "x".join(str(v) for v in rec["shape"])  # type: ignore[attr-defined]
-            bands = ", in bands (over --memory-limit)" if rec.get("tiled") else ""
+            shape = "x".join(str(v) for v in rec.shape)
+            bands = ", in bands (over --memory-limit)" if rec.tiled else ""
             _stdout().print(f"wrote {t}  ({'+'.join(k.name for k in kernels)}, {opts.mode}, "
-                            f"{rec['method']}, {opts.boundary}, {shape} {rec['dtype']}, "
-                            f"{rec['seconds']:.3f} s{bands})")
+                            f"{rec.method}, {opts.boundary}, {shape} {rec.dtype}, "
+                            f"{rec.seconds:.3f} s{bands})")
         if p in reports:
-            rec["report"] = str(_apply_report(p, reports[p], kernels, opts, dtype, gray,
-                                              page, overwrite))
+            rec.report = str(_apply_report(p, reports[p], kernels, opts, dtype, gray,
+                                           page, overwrite))
             if talk:
-                _stdout().print(f"report (correlate vs convolve) written to {rec['report']}")
+                _stdout().print(f"report (correlate vs convolve) written to {rec.report}")
         records.append(rec)
     if json_:
-        typer.echo(json.dumps({"outputs": records}, indent=2))
+        typer.echo(json.dumps({"outputs": [r.to_json() for r in records]}, indent=2))
 
 
 class _BandProgress:

@@ -51,6 +51,38 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class FileRecord:
+    """What became of one file of ``apply`` or ``batch`` (the ``apply --json`` record)."""
+
+    input: str
+    output: str
+    filters: list[str]
+    mode: str
+    method: str  # the method(s) ``auto`` chose, joined by "+"
+    boundary: str
+    shape: list[int]
+    dtype: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    tiled: bool = False  # filtered in bands (over the memory limit, or on a cluster)
+    report: str | None = None  # the folder of ``apply --report``
+
+    def to_json(self) -> dict[str, object]:
+        """The ``apply --json`` object: keys in this order; ``tiled``/``report`` when set."""
+        out: dict[str, object] = {
+            "input": self.input, "output": self.output, "filters": self.filters,
+            "mode": self.mode, "method": self.method, "boundary": self.boundary,
+            "shape": self.shape, "dtype": self.dtype, "seconds": self.seconds,
+        }
+        if self.tiled:
+            out["tiled"] = True
+        out["notes"] = self.notes
+        if self.report is not None:
+            out["report"] = self.report
+        return out
+
+
 def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
     """The kernel divided by its sum; a zero-sum kernel is left as is (and a note says so)."""
     if kernel.is_zero_sum:
@@ -280,7 +312,7 @@ def process_file(
     memory_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     scheduler: str | None = None,
-) -> dict[str, object]:
+) -> FileRecord:
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
 
     With ``memory_limit`` (bytes), an image whose working set would exceed it is
@@ -288,7 +320,7 @@ def process_file(
     format allows; ``progress(done, total)`` then follows the bands.
 
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
-    picks one.  Returns the ``apply --json`` record (plus ``notes`` for the user).
+    picks one.  Returns its :class:`FileRecord`.
     """
     from imgconv.errors import ImageError, OutputError
     from imgconv.pixels import (
@@ -350,18 +382,10 @@ def process_file(
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
                 pages=pages)
-    return {
-        "input": str(src),
-        "output": str(dst),
-        "filters": [k.name for k in kernels],
-        "mode": options.mode,
-        "method": "+".join(dict.fromkeys(methods)),
-        "boundary": options.boundary,
-        "shape": list(final.shape),
-        "dtype": str(final.dtype),
-        "seconds": round(time.perf_counter() - t0, 4),
-        "notes": list(dict.fromkeys(notes)),
-    }
+    return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
+                      "+".join(dict.fromkeys(methods)), options.boundary, list(final.shape),
+                      str(final.dtype), round(time.perf_counter() - t0, 4),
+                      list(dict.fromkeys(notes)))
 
 
 def _tiled_route(src: Path, dst: Path, options: Options, limit: int, page: int | None,

@@ -492,13 +492,12 @@ def process_file_tiled(
         for t in temps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(t)
-    return {
-        "input": str(src), "output": str(dst), "filters": [k.name for k in kernels],
-        "mode": options.mode, "method": "+".join(dict.fromkeys(methods)),
-        "boundary": options.boundary, "shape": list(shape_box[0]) if shape_box else [],
-        "dtype": str(out_dtype), "seconds": round(time.perf_counter() - t0, 4),
-        "tiled": True, "notes": [],
-    }
+    from imgconv.pipeline import FileRecord
+
+    return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
+                      "+".join(dict.fromkeys(methods)), options.boundary,
+                      list(shape_box[0]) if shape_box else [], str(out_dtype),
+                      round(time.perf_counter() - t0, 4), tiled=True)
 
 
 def _connect(address: str) -> Any:

@@ -89,7 +89,7 @@ def test_chain_and_uint_output_through_tiff(tmp_path: Path, boundary: str) -> No
     rec = process_file_tiled(src, tmp_path / "tiled.tif", ks, opts, limit=limit)
     a = tifffile.imread(tmp_path / "whole.tif")
     b = tifffile.imread(tmp_path / "tiled.tif")
-    assert rec["tiled"] is True and b.dtype == np.uint16 and b.shape == a.shape
+    assert rec.tiled is True and b.dtype == np.uint16 and b.shape == a.shape
     assert np.abs(a.astype(int) - b).max() <= 1  # float32 round-off may flip a .5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "tiled.tif", "whole.tif"]
 
@@ -138,7 +138,7 @@ def test_cli_memory_limit(tmp_path: Path) -> None:
                             "16MB", "-o", str(tmp_path / "o.tif"), "--json"])
     assert r.exit_code == 0, r.stderr
     rec = json.loads(r.stdout)["outputs"][0]
-    assert rec["tiled"] is True and rec["shape"] == [2000, 1200]
+    assert rec.tiled is True and rec.shape == [2000, 1200]
     r = runner.invoke(app, ["apply", str(src), "-f", "gaussian:sigma=2", "--memory-limit",
                             "16MB", "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and ".tif" in r.stderr and not (tmp_path / "o.png").exists()
