@@ -138,7 +138,7 @@ def test_cli_memory_limit(tmp_path: Path) -> None:
                             "16MB", "-o", str(tmp_path / "o.tif"), "--json"])
     assert r.exit_code == 0, r.stderr
     rec = json.loads(r.stdout)["outputs"][0]
-    assert rec.tiled is True and rec.shape == [2000, 1200]
+    assert rec["tiled"] is True and rec["shape"] == [2000, 1200]
     r = runner.invoke(app, ["apply", str(src), "-f", "gaussian:sigma=2", "--memory-limit",
                             "16MB", "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and ".tif" in r.stderr and not (tmp_path / "o.png").exists()
