@@ -7,6 +7,7 @@ scipy.signal or hand-computed values, never with imgconv itself.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -20,9 +21,9 @@ import tifffile
 from PIL import Image
 from typer.testing import CliRunner
 
-from imgconv import pixels
+from imgconv import formats
 from imgconv.cli import app
-from imgconv.pipeline import filter_image, finish, normalized, run_filters, to_gray
+from imgconv.chain import filter_image, finish, normalized, run_filters, to_gray
 
 runner = CliRunner()
 
@@ -604,14 +605,12 @@ def test_cli_failed_write_exits_1_and_leaves_nothing(
 ) -> None:
     src, _ = gray8
 
-    def encode(*args: object):  # type: ignore[no-untyped-def]
-        def write(tmp: str) -> None:
-            Path(tmp).write_bytes(b"\x89PNG\r\n\x1a\n half")
-            raise OSError("disk full")
+    def write(tmp: str, *args: object) -> None:
+        Path(tmp).write_bytes(b"\x89PNG\r\n\x1a\n half")
+        raise OSError("disk full")
 
-        return write
-
-    monkeypatch.setattr(pixels, "_encode", encode)
+    png = dataclasses.replace(formats.FORMATS[".png"], write=write)
+    monkeypatch.setitem(formats.FORMATS, ".png", png)
     before = sorted(p.name for p in tmp_path.iterdir())
     code, _, err = run("apply", src, "-f", "box3", "-o", tmp_path / "out.png")
     assert code == 1

@@ -6,6 +6,7 @@ against what those libraries (or hand-computed values) say, never against imgcon
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,7 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms
 
-from imgconv import pixels
+from imgconv import formats
 from imgconv.errors import ImageError, OutputError, WorkError
 from imgconv.kernels import load_filter
 from imgconv.pipeline import Options, process_file
@@ -282,18 +283,20 @@ def test_write_multipage_tiff(tmp_path: Path) -> None:
 
 # -- atomic writes, never replacing what exists ---------------------------------------------
 
-def _half_then_fail(path: Path, array: np.ndarray, ext: str, meta: dict[str, object],
-                    pages: int):  # type: ignore[no-untyped-def]
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            fh.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)  # half an image ...
-        raise OSError("disk full")  # ... then the encoder dies
+def _half_then_fail(tmp: str, *args: object) -> None:
+    with open(tmp, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)  # half an image ...
+    raise OSError("disk full")  # ... then the encoder dies
 
-    return write
+
+def _png_writer(monkeypatch: pytest.MonkeyPatch, write: object) -> None:
+    """Replace the PNG row's writer in the format table for one test."""
+    monkeypatch.setitem(formats.FORMATS, ".png",
+                        dataclasses.replace(formats.FORMATS[".png"], write=write))
 
 
 def test_failed_encoder_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pixels, "_encode", _half_then_fail)
+    _png_writer(monkeypatch, _half_then_fail)
     target = tmp_path / "out.png"
     with pytest.raises(WorkError) as info:
         write_image(target, np.zeros((4, 4), np.uint8))
@@ -307,7 +310,7 @@ def test_failed_encoder_leaves_existing_target_untouched(
 ) -> None:
     target = tmp_path / "out.png"
     target.write_bytes(b"precious")
-    monkeypatch.setattr(pixels, "_encode", _half_then_fail)
+    _png_writer(monkeypatch, _half_then_fail)
     with pytest.raises(WorkError):
         write_image(target, np.zeros((4, 4), np.uint8), overwrite=True)
     assert target.read_bytes() == b"precious"
@@ -316,14 +319,11 @@ def test_failed_encoder_leaves_existing_target_untouched(
 
 def test_interrupted_encoder_leaves_no_file(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    def encode(*args: object):  # type: ignore[no-untyped-def]
-        def write(tmp: str) -> None:
-            Path(tmp).write_bytes(b"partial")
-            raise KeyboardInterrupt
+    def write(tmp: str, *args: object) -> None:
+        Path(tmp).write_bytes(b"partial")
+        raise KeyboardInterrupt
 
-        return write
-
-    monkeypatch.setattr(pixels, "_encode", encode)
+    _png_writer(monkeypatch, write)
     with pytest.raises(KeyboardInterrupt):
         write_image(tmp_path / "out.png", np.zeros((4, 4), np.uint8))
     assert list(tmp_path.iterdir()) == []
@@ -342,18 +342,13 @@ def test_target_appearing_during_the_write_is_not_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "out.png"
-    real = pixels._encode
+    real = formats.FORMATS[".png"].write
 
-    def encode(path, array, ext, meta, pages):  # type: ignore[no-untyped-def]
-        inner = real(path, array, ext, meta, pages)
+    def write(tmp: str, *args: object) -> None:
+        target.write_bytes(b"someone else's")  # appears after the check
+        real(tmp, *args)  # type: ignore[arg-type]
 
-        def write(tmp: str) -> None:
-            target.write_bytes(b"someone else's")  # appears after the check
-            inner(tmp)
-
-        return write
-
-    monkeypatch.setattr(pixels, "_encode", encode)
+    _png_writer(monkeypatch, write)
     with pytest.raises(OutputError, match="overwrite"):
         write_image(target, np.zeros((4, 4), np.uint8))
     assert target.read_bytes() == b"someone else's"

@@ -1,0 +1,282 @@
+"""The order of operations of docs/semantics.md §3, once, for whole images and bands.
+
+For each kernel in turn: the kernel (its scale folded in, ``normalize`` applied) is
+correlated or convolved, its file ``offset`` added, alpha kept, filtered or
+premultiplied (:func:`apply_kernel`); then once, :func:`finish`: ``abs``, ``offset``,
+``rescale``, integer-to-integer scaling, round half to even, clip, cast.
+:func:`filter_image` is the public entry for arrays; :mod:`imgconv.files` (whole
+files) and :mod:`imgconv.bands` (images larger than memory) call the same pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.engine import as_working, filter_array
+from imgconv.errors import ImgconvError
+from imgconv.formats import dtype_max, quantize
+from imgconv.kernels import Kernel, as_kernel, load_filter
+from imgconv.options import FilterOptions
+
+CLIP_NOTE = 0.05  # say so when this share of samples or more was clipped
+Array = npt.NDArray[np.floating]
+#: one filter pass: ``filter_array`` for whole images, ``filter_band`` for bands
+Pass = Callable[..., tuple[Array, str]]
+
+
+@dataclass
+class Result:
+    """A filtered image in float, before quantisation, and how it was made."""
+
+    values: Array  # H×W or H×W×C, colour (and alpha, when filtered or premultiplied)
+    methods: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
+    """The kernel divided by its sum; a zero-sum kernel is left as is (and a note says so)."""
+    if kernel.is_zero_sum:
+        if notes is not None:
+            notes.append(
+                f"--normalize left {kernel.name!r} as it is: its weights sum to 0 "
+                "(an edge or Laplacian kernel), so there is nothing to divide by"
+            )
+        return kernel
+    return kernel.with_scale(kernel.scale / kernel.sum)
+
+
+def identity_like(kernel: Kernel) -> Kernel:
+    """A one-hot kernel of the same shape and anchor: moves alpha like the colour."""
+    w = np.zeros(kernel.shape)
+    w[kernel.center] = 1.0
+    return Kernel(w, anchor=kernel.center, name="identity")
+
+
+def _per_pixel(a01: Array, like: Array) -> Array:
+    """An H×W factor shaped to multiply ``like`` (H×W or H×W×C)."""
+    return a01[:, :, None] if like.ndim == 3 else a01
+
+
+def apply_kernel(
+    colour: Array,
+    alpha: Array | None,
+    kernel: Kernel,
+    options: FilterOptions,
+    *,
+    alpha_max: float = 1.0,
+    run: Pass = filter_array,
+) -> tuple[Array, Array | None, str]:
+    """One kernel of the chain: ``(colour, alpha, method used)``.
+
+    ``alpha`` (None when there is none, or when it is filtered like colour) follows the
+    colour's geometry: kept by a one-hot kernel (always spatial, so exact) or, under
+    ``premultiply``, filtered with the kernel.  The file offset is a colour value: under
+    ``premultiply`` it is premultiplied like the colour.  ``run`` is the engine call
+    (``filter_array`` or, for bands, ``filter_band``).
+    """
+    kw = options.engine
+    colour, used = run(colour, kernel, **kw)
+    premultiply = alpha is not None and options.alpha == "premultiply"
+    if alpha is not None:
+        if premultiply:
+            alpha, _ = run(alpha, kernel, **{**kw, "method": "auto"})
+        else:
+            alpha, _ = run(alpha, identity_like(kernel), **{**kw, "method": "direct"})
+    if kernel.offset:
+        add = colour.dtype.type(kernel.offset)
+        if premultiply:
+            assert alpha is not None
+            colour = colour + add * _per_pixel(alpha / alpha_max, colour)
+        else:
+            colour = colour + add
+    return colour, alpha, used
+
+
+def split_alpha(work: Array, has_alpha: bool, options: FilterOptions) -> tuple[Array, Array | None]:
+    """``(colour, alpha)``: alpha apart unless it is filtered like colour (``alpha='filter'``)."""
+    if not (has_alpha and work.ndim == 3 and options.alpha != "filter"):
+        return work, None
+    colour, alpha = work[:, :, :-1], work[:, :, -1]
+    return (colour[:, :, 0] if colour.shape[2] == 1 else colour), alpha
+
+
+def join_alpha(colour: Array, alpha: Array | None) -> Array:
+    """Colour and alpha back in one array (alpha last)."""
+    if alpha is None:
+        return colour
+    c3 = colour if colour.ndim == 3 else colour[:, :, None]
+    return np.concatenate([c3, alpha[:, :, None]], axis=2)
+
+
+def run_filters(
+    image: npt.ArrayLike,
+    filters: Sequence[Kernel | str | npt.ArrayLike],
+    options: FilterOptions | None = None,
+    *,
+    has_alpha: bool = False,
+    alpha_max: float = 1.0,
+) -> Result:
+    """Apply every filter in turn (scale, file offset, ``normalize``); no final cast.
+
+    ``has_alpha`` marks the last channel as alpha (gray+alpha, RGBA), handled by
+    ``options.alpha``; ``alpha_max`` is the value of an opaque pixel.
+    """
+    opts = options or FilterOptions()
+    kernels = [load_filter(f) if isinstance(f, str) else as_kernel(f) for f in filters]
+    if not kernels:
+        raise ImgconvError("no filter given: name at least one")
+    notes: list[str] = []
+    if opts.normalize:
+        kernels = [normalized(k, notes) for k in kernels]
+    colour, alpha = split_alpha(as_working(image, opts.precision), has_alpha, opts)
+    premultiply = alpha is not None and opts.alpha == "premultiply"
+    if premultiply:
+        assert alpha is not None
+        colour = colour * _per_pixel(alpha / alpha_max, colour)
+    methods: list[str] = []
+    for k in kernels:
+        colour, alpha, used = apply_kernel(colour, alpha, k, opts, alpha_max=alpha_max)
+        methods.append(used)
+    if premultiply:
+        assert alpha is not None
+        a01 = alpha / alpha_max
+        covered = _per_pixel(a01 > 0, colour)
+        colour = np.where(covered, colour / _per_pixel(np.where(a01 > 0, a01, 1), colour),
+                          0).astype(colour.dtype)
+    return Result(join_alpha(colour, alpha), methods, notes)
+
+
+def to_gray(
+    array: npt.NDArray[np.generic], has_alpha: bool
+) -> tuple[npt.NDArray[np.generic], bool]:
+    """Luma ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601, as Pillow's "L"), alpha kept.
+
+    Returned in float32 (float64 for float64 images); a gray image is returned as is.
+    """
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 2 and has_alpha):
+        return array, has_alpha
+    if array.shape[2] not in (3, 4):
+        raise ImgconvError(f"gray=True needs an RGB or RGBA image; this one has "
+                           f"{array.shape[2]} channels", param="gray")
+    ft = np.float64 if array.dtype == np.float64 else np.float32
+    rgb = array[:, :, :3].astype(ft)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=ft)
+    if has_alpha and array.shape[2] == 4:
+        return np.stack([luma, array[:, :, 3].astype(ft)], axis=2), True
+    return luma, False
+
+
+def int_ratio(in_dtype: Any, out_dtype: Any) -> float:
+    """Integer-to-integer output scales by the ratio of the maxima (uint16 → uint8: 1/257)."""
+    if in_dtype is None:
+        return 1.0
+    i, o = np.dtype(in_dtype), np.dtype(out_dtype)
+    return dtype_max(o) / dtype_max(i) if i.kind in "ui" and o.kind in "ui" and i != o else 1.0
+
+
+def finish(
+    values: Array,
+    out_dtype: str | np.dtype[np.generic],
+    *,
+    in_dtype: str | np.dtype[np.generic] | None = None,
+    abs_: bool = False,
+    offset: float = 0.0,
+    rescale: bool = False,
+    keep_last: bool = False,
+    notes: list[str] | None = None,
+    value_range: tuple[float, float] | None = None,
+) -> npt.NDArray[np.generic]:
+    """``abs``, ``offset``, ``rescale``, integer-to-integer scaling, round, clip, cast.
+
+    ``keep_last`` leaves the last channel (alpha, whatever ``alpha`` did to it) out of
+    abs/offset/rescale: they are operations on colour.  ``value_range`` is the
+    ``(min, max)`` that ``rescale`` maps onto the output range, after abs and offset
+    (default: this array's own; bands pass the whole image's).
+    """
+    out_dt = np.dtype(out_dtype)
+    v = values.astype(values.dtype, copy=True)
+    body = v[..., :-1] if keep_last else v
+    if abs_:
+        np.abs(body, out=body)
+    if offset:
+        body += body.dtype.type(offset)
+    ratio = int_ratio(in_dtype, out_dt)
+    if rescale:
+        lo, hi = value_range or (float(body.min()), float(body.max()))
+        if hi > lo:
+            body -= body.dtype.type(lo)
+            body *= body.dtype.type(dtype_max(out_dt) / (hi - lo))
+        else:
+            body[...] = 0
+        if keep_last and ratio != 1.0:
+            v[..., -1] *= v.dtype.type(ratio)
+    elif ratio != 1.0:
+        v *= v.dtype.type(ratio)
+    if not np.isfinite(body).all():
+        raise ImgconvError("the result overflowed (inf or NaN): the kernel, offset or cval "
+                           "is too large for the image's values")
+    if notes is not None:
+        notes += clip_notes(body, out_dt)
+    return quantize(v, out_dt, inplace=True)  # v is this function's own copy
+
+
+def clip_notes(body: Array, out_dt: np.dtype[Any]) -> list[str]:
+    """Notes when a large share of the samples is clipped by an integer output."""
+    if out_dt.kind not in "ui" or not body.size:
+        return []
+    top = dtype_max(out_dt)
+    low = float(np.count_nonzero(body < -0.5)) / body.size
+    high = float(np.count_nonzero(body >= top + 0.5)) / body.size
+    notes = []
+    if low >= CLIP_NOTE:
+        notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
+                     f"{out_dt} (edge kernels: --abs, --offset {int(top // 2 + 1)} or "
+                     "--dtype float32 with a .tif/.npy output keep the sign)")
+    if high >= CLIP_NOTE:
+        notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
+                     "(--rescale or a float --dtype keep them)")
+    return notes
+
+
+def _is_matrix(obj: object) -> bool:
+    try:
+        arr = np.asarray(obj)
+    except (ValueError, TypeError):
+        return False
+    return arr.ndim == 2 and arr.dtype.kind in "biuf"
+
+
+def filter_image(
+    image: npt.ArrayLike,
+    filters: Sequence[Kernel | str | npt.ArrayLike] | Kernel | str,
+    options: FilterOptions | None = None,
+    *,
+    has_alpha: bool = False,
+    **option_values: Any,
+) -> npt.NDArray[np.generic]:
+    """Filter an image array the way ``imgconv apply`` does and return it in ``dtype``.
+
+    ``filters`` is one filter or a sequence applied in turn (paths, shipped names,
+    generators, inline matrices, :class:`Kernel` or 2-D arrays).  The options are a
+    :class:`~imgconv.options.FilterOptions` or its fields as keywords (``mode=``,
+    ``boundary=``, ``size=``, ``dtype=``...).  ``dtype`` defaults to the image's own;
+    values stay in the image's range and are rounded half to even and clipped for
+    integer outputs.
+    """
+    arr = np.asarray(image)
+    opts = (options or FilterOptions()).replace(**option_values) if option_values else (
+        options or FilterOptions())
+    if isinstance(filters, (Kernel, str)) or _is_matrix(filters):
+        chain: Sequence[Kernel | str | npt.ArrayLike] = [filters]  # one kernel, not a chain
+    else:
+        chain = filters  # type: ignore[assignment]
+    amax = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
+    res = run_filters(arr, chain, opts, has_alpha=has_alpha, alpha_max=amax)
+    keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
+    return finish(res.values, opts.dtype or str(arr.dtype), in_dtype=arr.dtype, abs_=opts.abs,
+                  offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)

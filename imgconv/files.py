@@ -1,0 +1,175 @@
+"""One file of ``apply`` or ``batch``: read, filter, write — whole, or in bands.
+
+:func:`process_file` reads the image (:mod:`imgconv.formats`), runs the chain of
+docs/semantics.md §3 (:mod:`imgconv.chain`) and writes the result atomically
+(:mod:`imgconv.outputs`); an image over the memory limit goes through
+:mod:`imgconv.bands` instead, which runs the same chain band by band.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.chain import finish, run_filters, to_gray
+from imgconv.errors import ImageError, ImgconvError, OutputError
+from imgconv.formats import (
+    check_output_channels,
+    check_output_dtype,
+    dtype_max,
+    read_image,
+)
+from imgconv.kernels import Kernel
+from imgconv.options import FilterOptions
+from imgconv.pixels import same_file, write_image
+
+
+@dataclass
+class FileRecord:
+    """What became of one file of ``apply`` or ``batch`` (the ``apply --json`` record)."""
+
+    input: str
+    output: str
+    filters: list[str]
+    mode: str
+    method: str  # the method(s) ``auto`` chose, joined by "+"
+    boundary: str
+    shape: list[int]
+    dtype: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    tiled: bool = False  # filtered in bands (over the memory limit, or on a cluster)
+    report: str | None = None  # the folder of ``apply --report``
+
+    def to_json(self) -> dict[str, object]:
+        """The ``apply --json`` object: keys in this order; ``tiled``/``report`` when set."""
+        out: dict[str, object] = {
+            "input": self.input, "output": self.output, "filters": self.filters,
+            "mode": self.mode, "method": self.method, "boundary": self.boundary,
+            "shape": self.shape, "dtype": self.dtype, "seconds": self.seconds,
+        }
+        if self.tiled:
+            out["tiled"] = True
+        out["notes"] = self.notes
+        if self.report is not None:
+            out["report"] = self.report
+        return out
+
+
+def process_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    kernels: Sequence[Kernel],
+    options: FilterOptions,
+    *,
+    dtype: str | None = None,
+    gray: bool = False,
+    page: int | None = None,
+    overwrite: bool = False,
+    protect: tuple[str | os.PathLike[str], ...] = (),
+    memory_limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
+) -> FileRecord:
+    """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
+
+    With ``memory_limit`` (bytes), an image whose working set would exceed it is
+    filtered in bands with its output streamed (:mod:`imgconv.tiled`), when its
+    format allows; ``progress(done, total)`` then follows the bands.
+
+    Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
+    picks one.  Returns its :class:`FileRecord`.
+    """
+    for inp in (src, *protect):
+        if same_file(inp, dst):
+            raise OutputError(f"{dst}: is an input; refusing to overwrite it (choose another "
+                              "output)")
+    if scheduler is not None or memory_limit is not None:
+        limit = memory_limit if memory_limit is not None else 2**62
+        tiled = _tiled_route(Path(src), Path(dst), options, limit, page, gray,
+                             force=scheduler is not None)
+        if tiled:
+            from imgconv.tiled import process_file_tiled
+
+            return process_file_tiled(Path(src), Path(dst), kernels, options,
+                                      limit=limit, dtype=dtype, page=page,
+                                      overwrite=overwrite, progress=progress,
+                                      scheduler=scheduler)
+    t0 = time.perf_counter()
+    img = read_image(src, page=page)
+    in_dtype = img.array.dtype
+    out_dtype = dtype or options.dtype or str(in_dtype)
+    check_output_dtype(dst, out_dtype)
+    pages = img.pages
+    core = img.array.shape[1:] if pages > 1 else img.array.shape
+    channels = core[2] if len(core) == 3 else 1
+    if gray and channels in (3, 4):
+        channels -= 2
+    check_output_channels(dst, channels)
+    if pages > 1 and Path(dst).suffix.lower() not in (".tif", ".tiff"):
+        raise ImageError(f"{src}: has {pages} pages; write it to a .tif, or pick one with "
+                         "--page N")
+    stack = list(img.array) if pages > 1 else [img.array]
+    finals: list[npt.NDArray[np.generic]] = []
+    methods: list[str] = []
+    notes: list[str] = []
+    for arr in stack:
+        has_alpha = img.has_alpha
+        if gray:
+            arr, has_alpha = to_gray(arr, has_alpha)
+        res = run_filters(arr, kernels, options, has_alpha=has_alpha,
+                          alpha_max=dtype_max(in_dtype))
+        keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
+        notes += res.notes
+        finals.append(finish(res.values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
+                             offset=options.offset, rescale=options.rescale,
+                             keep_last=keep_last, notes=notes))
+        methods += res.methods
+    final = np.stack(finals) if pages > 1 else finals[0]
+    meta = dict(img.meta)
+    if gray and img.array.ndim - (1 if pages > 1 else 0) == 3:
+        meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
+    write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
+                pages=pages)
+    return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
+                      "+".join(dict.fromkeys(methods)), options.boundary, list(final.shape),
+                      str(final.dtype), round(time.perf_counter() - t0, 4),
+                      list(dict.fromkeys(notes)))
+
+
+def _tiled_route(src: Path, dst: Path, options: FilterOptions, limit: int, page: int | None,
+                 gray: bool, force: bool = False) -> bool:
+    """Should this file be filtered in bands?  Refuses what cannot be streamed.
+
+    ``force`` (bands on a Dask cluster) bands any streamable image."""
+    from imgconv.tiled import STREAM_IN, STREAM_OUT, header_shape, needs_tiling
+
+    if src.suffix.lower() not in STREAM_IN:
+        if force:
+            raise ImageError(f"{src}: only TIFF and .npy images can be split across a cluster "
+                             "(--scheduler); convert it, or use 'imgconv batch --scheduler'")
+        return False  # read whole (the format cannot be streamed)
+    try:
+        shape, dt, pages = header_shape(src, page)
+    except ImgconvError:
+        return False  # let the ordinary reader report what is wrong
+    if pages > 1 and page is None:
+        if needs_tiling((pages, *shape), dt, options.precision, limit):
+            raise ImageError(f"{src}: a multi-page TIFF over --memory-limit: filter one page "
+                             "at a time with --page N")
+        return False
+    if not force and not needs_tiling(shape, dt, options.precision, limit):
+        return False
+    if dst.suffix.lower() not in STREAM_OUT:
+        raise ImageError(f"{src}: needs more than --memory-limit, so it is filtered in bands; "
+                         f"write the result as .tif or .npy (not {dst.suffix}), or raise "
+                         "--memory-limit")
+    if gray:
+        raise ImageError(f"{src}: --gray is not available for images over --memory-limit")
+    return True

@@ -1,0 +1,492 @@
+"""Image formats as data: one table from extension to reader, writer and what it holds.
+
+imageio v3's habit: :data:`FORMATS` maps each extension to a :class:`Format` (its
+reader, writer, header probe, the output dtypes and channel counts it holds, whether
+it holds several frames, whether it streams in bands, the metadata it carries).
+Every check (:func:`check_output_dtype`, :func:`check_output_channels`) and the
+pixel guard (:func:`guard`, from headers, before any pixel is decoded) read the
+table; adding a format is one :class:`Format` row and its functions here.
+Readers use Pillow, OpenCV (16-bit colour PNG) and tifffile directly: measured in
+docs/formats.md.  The dtype policy of docs/semantics.md §3 (:func:`quantize`) lives
+here too, next to the dtypes the formats hold.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.errors import ImageError, ImgconvError, OutputError
+
+DTYPES = ("uint8", "uint16", "float32", "float64")
+PNG_LEVEL = 1  # zlib compression of written PNGs (0-9), as OpenCV: 4x faster than 6
+JPEG_QUALITY = 95
+
+
+@dataclass
+class Image:
+    """Pixels read from a file: ``array`` is H×W or H×W×C in the file's own dtype."""
+
+    array: npt.NDArray[np.generic]
+    path: str
+    has_alpha: bool = False
+    meta: dict[str, object] = field(default_factory=dict)
+    pages: int = 1  # > 1: ``array`` is a stack (P, H, W[, C]) of a multi-page file
+
+    @property
+    def dtype(self) -> np.dtype[np.generic]:
+        return self.array.dtype
+
+
+def _ext(path: str | os.PathLike[str]) -> str:
+    return Path(path).suffix.lower()
+
+
+def _png_depth(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(bit depth, colour type) from a PNG's IHDR, or None if it is not a PNG."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return head[24], head[25]
+
+
+MAX_PIXELS_DEFAULT = 20_000 * 20_000  # a decompression-bomb guard; IMGCONV_MAX_PIXELS overrides
+
+
+def max_pixels() -> int:
+    """The largest image (pixels per page) imgconv decodes: ``IMGCONV_MAX_PIXELS`` or 400 M."""
+    raw = os.environ.get("IMGCONV_MAX_PIXELS", "").strip()
+    if not raw:
+        return MAX_PIXELS_DEFAULT
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ImageError(f"IMGCONV_MAX_PIXELS={raw!r} is not a number of pixels") from None
+    return value if value > 0 else MAX_PIXELS_DEFAULT
+
+
+def guard_pixels(name: str, h: int, w: int) -> None:
+    limit = max_pixels()
+    if h * w > limit:
+        raise ImageError(
+            f"{name}: {w}x{h} = {h * w:,} pixels is over the limit of {limit:,} "
+            "(a guard against decompression bombs); raise it with IMGCONV_MAX_PIXELS if the "
+            "image is genuine"
+        )
+
+
+def page_count(path: str | os.PathLike[str]) -> int:
+    """Pages (TIFF) or frames (GIF, WebP) in an image file; 1 for everything else."""
+    ext = _ext(path)
+    try:
+        if ext in (".tif", ".tiff"):
+            with _quiet_tifffile().TiffFile(path) as tif:
+                return len(tif.pages)
+        if ext in (".gif", ".webp"):
+            from PIL import Image as PILImage
+
+            PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
+            with PILImage.open(path) as im:
+                guard_pixels(str(path), im.height, im.width)
+                return int(getattr(im, "n_frames", 1))
+    except ImgconvError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"{path}: cannot read as an image ({_reason(exc)})") from exc
+    return 1
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_image(path: str | os.PathLike[str], page: int | None = None) -> Image:
+    """Read an image file, keeping its bit depth.  Any failure is an :class:`ImageError`.
+
+    A multi-page TIFF (or animated GIF/WebP) is read whole as a stack ``(P, H, W[, C])``
+    with ``meta["pages"] = P`` unless ``page`` (0-based) picks one.
+    """
+    p = Path(path)
+    name = str(path)
+    ext = _ext(p)
+    if not p.exists():
+        raise ImageError(f"{name}: no such file (check the path)")
+    if p.is_dir():
+        raise ImageError(f"{name}: is a folder, not an image (use 'imgconv batch' for folders)")
+    if ext not in FORMATS:
+        raise ImageError(
+            f"{name}: unsupported image extension {ext or '(none)'!r}: "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    if p.stat().st_size == 0:
+        raise ImageError(f"{name}: the file is empty (0 bytes): nothing to filter")
+    try:
+        img = FORMATS[ext].read(p, page)
+    except ImageError:
+        raise
+    except Exception as exc:  # every reader's own failure becomes one readable error
+        raise ImageError(f"{name}: cannot read as an image ({_reason(exc)}): the file is "
+                         "damaged or not an image; re-export it") from exc
+    arr = img.array
+    stacked = img.pages > 1
+    core = arr.shape[1:] if stacked else arr.shape
+    if len(core) == 3 and core[2] == 1:
+        arr = arr[..., 0]
+        core = core[:2]
+    if len(core) not in (2, 3) or arr.size == 0 or (len(core) == 3 and core[2] > 4
+                                                     and ext != ".npy"):
+        raise ImageError(f"{name}: unsupported image shape {arr.shape}")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    elif not arr.dtype.isnative:  # big-endian .npy/TIFF: same values, native order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    elif arr.dtype.kind not in "uif" or arr.dtype.itemsize > 8:
+        raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
+    img.array = arr
+    return img
+
+
+def _pick(name: str, page: int | None, pages: int) -> int:
+    if page is None:
+        return 0
+    if not 0 <= page < pages:
+        raise ImageError(f"{name}: --page {page} is out of range: it has {pages} page(s), "
+                         f"0 to {pages - 1}")
+    return page
+
+
+def _read_npy(p: Path, page: int | None) -> Image:
+    name = str(p)
+    try:
+        arr = np.load(p, allow_pickle=False, mmap_mode="r")
+    except ValueError as exc:
+        text = str(exc)
+        if "Python objects" in text or "allow_pickle" in text:
+            raise ImageError(f"{name}: holds Python objects (a pickle), which imgconv "
+                             "never loads: save a numeric array with np.save") from None
+        if "mmap length" in text:
+            raise ImageError(f"{name}: truncated: the header promises more data than the "
+                             "file holds") from None
+        raise
+    if arr.ndim not in (2, 3):
+        raise ImageError(f"{name}: a .npy image must be H×W or H×W×C, got shape {arr.shape}")
+    guard_pixels(name, arr.shape[0], arr.shape[1])
+    return Image(np.array(arr), name)
+
+
+def _read_png(p: Path, page: int | None) -> Image:
+    """8-bit and 16-bit gray PNG through Pillow; 16-bit colour through OpenCV."""
+    name = str(p)
+    depth = _png_depth(p)
+    if depth is None:
+        raise ImageError(f"{name}: not a PNG file (bad signature)")
+    bits, ctype = depth
+    if bits == 16 and ctype in (2, 4, 6):
+        with open(p, "rb") as fh:
+            head = fh.read(24)
+        guard_pixels(name, int.from_bytes(head[20:24], "big"),
+                     int.from_bytes(head[16:20], "big"))
+        return _read_png16(p, ctype)
+    return _read_pillow(p, page)
+
+
+def _read_pillow(p: Path, page: int | None) -> Image:
+    """PNG (8-bit, 16-bit gray), JPEG, BMP, GIF, WebP through Pillow; palettes become RGB(A)."""
+    import warnings
+
+    from PIL import Image as PILImage
+
+    name = str(p)
+    PILImage.MAX_IMAGE_PIXELS = None  # our own guard below, with our own message
+    with PILImage.open(p) as im:
+        guard_pixels(name, im.height, im.width)
+        frames = int(getattr(im, "n_frames", 1))
+        if frames > 1 and page is None:
+            raise ImageError(f"{name}: has {frames} frames: pick one with --page N "
+                             f"(0 to {frames - 1})")
+        im.seek(_pick(name, page, frames))
+        meta: dict[str, object] = {}
+        for key in ("icc_profile", "dpi"):
+            if key in im.info:
+                meta[key] = im.info[key]
+        mode = im.mode
+        convert = {"P": "RGBA" if "transparency" in im.info else "RGB", "PA": "RGBA",
+                   "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
+                   "RGBa": "RGBA", "La": "LA"}.get(mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if convert is not None:
+                if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                    meta.pop("icc_profile", None)  # it described the old colour space
+                arr = np.asarray(im.convert(convert))
+            else:
+                im.load()
+                arr = np.asarray(im)
+        if mode.startswith("I;16") or (mode == "I" and p.suffix.lower() == ".png"):
+            arr = arr.astype(np.uint16)
+    has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
+    return Image(np.ascontiguousarray(arr), name, has_alpha=has_alpha, meta=meta)
+
+
+def _read_png16(p: Path, ctype: int) -> Image:
+    """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits); its ICC profile
+    and dpi through Pillow, which reads the header only."""
+    import cv2
+    from PIL import Image as PILImage
+
+    meta: dict[str, object] = {}
+    with PILImage.open(p) as im:
+        for key in ("icc_profile", "dpi"):
+            if key in im.info:
+                meta[key] = im.info[key]
+    arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageError(f"{p}: cannot decode the 16-bit PNG")
+    if ctype == 4:  # gray + alpha: OpenCV expands it to BGRA
+        arr = np.stack([arr[:, :, 0], arr[:, :, 3]], axis=2)
+    elif arr.ndim == 3:
+        arr = arr[:, :, [2, 1, 0]] if arr.shape[2] == 3 else arr[:, :, [2, 1, 0, 3]]
+    return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6), meta=meta)
+
+
+def _quiet_tifffile() -> Any:
+    """tifffile, with its warnings (logged per damaged tag) silenced: our error says it."""
+    import logging
+
+    import tifffile
+
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # it logs damage as errors
+    return tifffile
+
+
+def _read_tiff(p: Path, page: int | None) -> Image:
+    tifffile = _quiet_tifffile()
+
+    name = str(p)
+    with tifffile.TiffFile(p) as tif:
+        pages = tif.pages
+        n = len(pages)
+        first = pages.first
+        shape = first.shape
+        guard_pixels(name, shape[0], shape[1] if len(shape) > 1 else 1)
+        alpha = bool(getattr(first, "extrasamples", ()))
+
+        def pixels(pg: Any) -> npt.NDArray[Any]:
+            arr = pg.asarray()
+            if getattr(pg, "planarconfig", 1) == 2 and arr.ndim == 3:  # separate planes
+                arr = np.moveaxis(arr, 0, -1)
+            return np.ascontiguousarray(arr)
+
+        if n == 1 or page is not None:
+            arr = pixels(pages[_pick(name, page, n)])
+            return Image(arr, name, has_alpha=alpha and arr.ndim == 3)
+        stack = [pixels(pg) for pg in pages]
+    if len({(a.shape, a.dtype) for a in stack}) != 1:
+        raise ImageError(f"{name}: its {n} pages differ in size or type: pick one with "
+                         "--page N")
+    arr = np.stack(stack)
+    return Image(arr, name, has_alpha=alpha and arr.ndim == 4, pages=n)
+
+
+# -- output policy ---------------------------------------------------------------------
+
+def output_format(path: str | os.PathLike[str]) -> Format:
+    """The format an output path is written in; an unknown extension is refused."""
+    ext = _ext(path)
+    if ext not in FORMATS:
+        raise OutputError(
+            f"{path}: unsupported output extension {ext or '(none)'!r}: "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    return FORMATS[ext]
+
+
+def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
+    """Refuse, before any work, a dtype the output format cannot hold."""
+    ext = _ext(path)
+    ok = output_format(path).dtypes
+    if dtype not in ok:
+        fmts = sorted({e for e, f in FORMATS.items() if dtype in f.dtypes})
+        elsewhere = f", or write to {' / '.join(fmts)}" if fmts else ""
+        raise OutputError(
+            f"{path}: a {ext} file cannot hold {dtype} pixels: use --dtype "
+            f"{' or '.join(ok)}{elsewhere}"
+        )
+
+
+def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
+    """Refuse a channel count the output format cannot hold (7 channels into a PNG)."""
+    fmt = FORMATS.get(_ext(path))
+    ok = fmt.channels if fmt is not None else None
+    if ok is not None and channels not in ok:
+        hint = " (drop alpha with --gray, or write .png)" if channels in (2, 4) else ""
+        raise OutputError(f"{path}: a {_ext(path)} file cannot hold {channels} channels: write "
+                          f".tif or .npy{hint}")
+
+
+def dtype_max(dtype: np.dtype[np.generic] | str) -> float:
+    """The top of a dtype's pixel range: 255, 65535; 1.0 for floats."""
+    dt = np.dtype(dtype)
+    if dt.kind in "ui":
+        return float(np.iinfo(dt).max)
+    return 1.0
+
+
+def quantize(
+    result: npt.NDArray[np.floating],
+    out_dtype: str | np.dtype[np.generic],
+    *,
+    inplace: bool = False,
+) -> npt.NDArray[np.generic]:
+    """Round half to even, clip to the output range, cast (integers never wrap).
+
+    ``inplace`` lets it round and clip ``result`` itself (one copy fewer).
+    """
+    dt = np.dtype(out_dtype)
+    if dt.kind == "f":
+        return result.astype(dt)
+    info = np.iinfo(dt)
+    out = np.rint(result, out=result) if inplace else np.rint(result)
+    np.clip(out, info.min, info.max, out=out)
+    cast: npt.NDArray[np.generic] = out.astype(dt)
+    return cast
+
+
+# -- writing ---------------------------------------------------------------------------
+
+def _write_npy(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int) -> None:
+    with open(tmp, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+
+
+def _write_tiff(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int) -> None:
+    import tifffile
+
+    core = array.shape[1:] if pages > 1 else array.shape
+    rgb = len(core) == 3 and core[2] in (3, 4)
+    tifffile.imwrite(tmp, array, photometric="rgb" if rgb else "minisblack",
+                     extrasamples=("unassalpha",) if rgb and core[2] == 4 else None,
+                     planarconfig="contig" if len(core) == 3 else None)
+
+
+def _write_png(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int) -> None:
+    """8-bit and 16-bit gray through Pillow; 16-bit colour through OpenCV (Pillow cannot),
+    16-bit gray+alpha encoded here (neither can); the ICC profile as an iCCP chunk."""
+    if not (array.dtype == np.uint16 and array.ndim == 3):
+        _write_pillow(tmp, array, meta, pages, fmt="PNG", compress_level=PNG_LEVEL)
+        return
+    import cv2
+
+    if array.shape[2] == 2:
+        png = _png_gray_alpha16(array)
+    else:
+        order = [2, 1, 0] if array.shape[2] == 3 else [2, 1, 0, 3]
+        bgra = np.ascontiguousarray(array[:, :, order])
+        ok, data = cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
+        if not ok:
+            raise OSError("OpenCV could not encode the 16-bit PNG")
+        png = data.tobytes()
+    icc = meta.get("icc_profile")
+    with open(tmp, "wb") as fh:
+        fh.write(_with_iccp(png, icc) if isinstance(icc, bytes) else png)
+
+
+def _write_pillow(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int, *,
+                  fmt: str, **options: Any) -> None:
+    from PIL import Image as PILImage
+
+    keep: dict[str, Any] = {k: meta[k] for k in ("icc_profile", "dpi") if k in meta}
+    PILImage.fromarray(np.ascontiguousarray(array)).save(tmp, format=fmt, **keep, **options)
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return (struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+
+def _png_gray_alpha16(array: npt.NDArray[np.generic]) -> bytes:
+    """A 16-bit gray+alpha PNG (colour type 4), encoded here: rows of filter 0, zlib."""
+    import struct
+    import zlib
+
+    h, w = array.shape[:2]
+    rows = np.ascontiguousarray(array, dtype=">u2").reshape(h, w * 2)  # 2 samples a pixel
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows.view(np.uint8)], axis=1)
+    return (b"\x89PNG\r\n\x1a\n"
+            + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 4, 0, 0, 0))
+            + _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), PNG_LEVEL))
+            + _png_chunk(b"IEND", b""))
+
+
+def _with_iccp(png: bytes, profile: bytes) -> bytes:
+    """Insert an iCCP chunk (the ICC profile) right after the IHDR chunk of a PNG."""
+    import struct
+    import zlib
+
+    body = b"icc\x00\x00" + zlib.compress(profile)
+    chunk = (struct.pack(">I", len(body)) + b"iCCP" + body
+             + struct.pack(">I", zlib.crc32(b"iCCP" + body) & 0xFFFFFFFF))
+    end_ihdr = 8 + 4 + 4 + 13 + 4  # signature, length, type, IHDR data, CRC
+    return png[:end_ihdr] + chunk + png[end_ihdr:]
+
+
+
+
+Meta = dict[str, object]
+Reader = Callable[[Path, "int | None"], Image]
+Writer = Callable[[str, npt.NDArray[np.generic], Meta, int], None]
+INT8 = ("uint8",)
+ALL = ("uint8", "uint16", "float32", "float64")
+
+
+@dataclass(frozen=True)
+class Format:
+    """One image format: how it is read and written, and what it holds."""
+
+    name: str
+    read: Reader
+    write: Writer
+    dtypes: tuple[str, ...]  # the output dtypes it holds
+    channels: tuple[int, ...] | None = None  # channel counts it holds (None: any)
+    frames: bool = False  # holds several pages (written as one multi-page file)
+    streams: bool = False  # read and written band by band (images larger than memory)
+    metadata: tuple[str, ...] = ()  # what it carries from the input: icc_profile, dpi
+
+
+def _pillow(fmt: str, **options: Any) -> Writer:
+    return functools.partial(_write_pillow, fmt=fmt, **options)
+
+
+_JPEG = Format("JPEG", _read_pillow, _pillow("JPEG", quality=JPEG_QUALITY), INT8, (1, 3),
+               metadata=("icc_profile", "dpi"))
+_TIFF = Format("TIFF", _read_tiff, _write_tiff, ALL, frames=True, streams=True)
+#: extension → format; the order is the one error messages list
+FORMATS: dict[str, Format] = {
+    ".png": Format("PNG", _read_png, _write_png, ("uint8", "uint16"), (1, 2, 3, 4),
+                   metadata=("icc_profile", "dpi")),
+    ".jpg": _JPEG,
+    ".jpeg": _JPEG,
+    ".tif": _TIFF,
+    ".tiff": _TIFF,
+    ".bmp": Format("BMP", _read_pillow, _pillow("BMP"), INT8, (1, 3, 4),
+                   metadata=("dpi",)),
+    ".gif": Format("GIF", _read_pillow, _pillow("GIF"), INT8, (1, 3, 4)),
+    # nothing lost: lossless WebP
+    ".webp": Format("WebP", _read_pillow, _pillow("WEBP", lossless=True), INT8, (1, 3, 4),
+                    metadata=("icc_profile",)),
+    ".npy": Format("NumPy", _read_npy, _write_npy, ALL, frames=True, streams=True),
+}
+READ_EXTENSIONS: tuple[str, ...] = tuple(FORMATS)
+STREAMING: tuple[str, ...] = tuple(e for e, f in FORMATS.items() if f.streams)
