@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -18,10 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imgconv.bands.cluster import check_scheduler, connect  # noqa: F401 - TODO(lead) CLI
 from imgconv.errors import ImgconvError
+from imgconv.files import process_file
+from imgconv.formats import READ_EXTENSIONS
 from imgconv.kernels import Kernel
-from imgconv.pipeline import Options, process_file
-from imgconv.pixels import READ_EXTENSIONS, same_file
+from imgconv.options import FilterOptions
+from imgconv.pixels import same_file
 
 EXISTING = ("fail", "skip", "overwrite")
 
@@ -55,7 +57,7 @@ class Work:
     """Everything a worker needs besides the job (pickled once per task)."""
 
     kernels: tuple[Kernel, ...]
-    options: Options
+    options: FilterOptions
     dtype: str | None = None
     gray: bool = False
     page: int | None = None
@@ -198,26 +200,11 @@ def run_local(jobs: Sequence[Job], work: Work, workers: int) -> Iterator[Outcome
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def check_scheduler(address: str) -> None:
-    """Refuse, before any work, what is not a Dask scheduler address."""
-    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?", address):
-        raise ImgconvError(f"--scheduler {address!r} is not a scheduler address: use "
-                           "tcp://HOST:PORT (what 'dask scheduler' prints)")
-
-
 def run_dask(jobs: Sequence[Job], work: Work, address: str) -> Iterator[Outcome]:
     """Run jobs on a Dask distributed cluster (workers must see the same file system)."""
-    try:
-        from distributed import Client
+    with connect(address) as client:
         from distributed import as_completed as dask_completed
-    except ImportError:
-        raise ImgconvError("--scheduler needs Dask: pip install 'imgconv[dask]'") from None
-    check_scheduler(address)
-    try:
-        client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ImgconvError(f"--scheduler {address}: cannot connect ({exc})") from None
-    try:
+
         futures = {client.submit(run_job, job, work, pure=False): job for job in jobs}
         for fut in dask_completed(list(futures)):  # type: ignore[no-untyped-call]
             job = futures[fut]
@@ -226,8 +213,6 @@ def run_dask(jobs: Sequence[Job], work: Work, address: str) -> Iterator[Outcome]
             except Exception as exc:  # a worker died or could not unpickle: that file failed
                 yield Outcome(str(job.src), str(job.dst), "failed",
                               f"{job.src}: worker error {type(exc).__name__}: {exc}")
-    finally:
-        client.close()  # type: ignore[no-untyped-call]
 
 
 def _result(fut: Future[Outcome], job: Job) -> Outcome:

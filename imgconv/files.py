@@ -20,9 +20,12 @@ import numpy.typing as npt
 from imgconv.chain import finish, run_filters, to_gray
 from imgconv.errors import ImageError, ImgconvError, OutputError
 from imgconv.formats import (
+    FORMATS,
+    Format,
     check_output_channels,
     check_output_dtype,
     dtype_max,
+    output_format,
     read_image,
 )
 from imgconv.kernels import Kernel
@@ -80,31 +83,43 @@ def process_file(
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
 
     With ``memory_limit`` (bytes), an image whose working set would exceed it is
-    filtered in bands with its output streamed (:mod:`imgconv.tiled`), when its
-    format allows; ``progress(done, total)`` then follows the bands.
+    filtered in bands with its output streamed (:mod:`imgconv.bands`), when its
+    format allows; ``progress(done, total)`` then follows the bands.  With
+    ``scheduler`` (a Dask address) the bands are computed on that cluster.
 
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
     picks one.  Returns its :class:`FileRecord`.
     """
+    if dtype is not None:
+        options = options.replace(dtype=dtype)
     for inp in (src, *protect):
         if same_file(inp, dst):
             raise OutputError(f"{dst}: is an input; refusing to overwrite it (choose another "
                               "output)")
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
-        tiled = _tiled_route(Path(src), Path(dst), options, limit, page, gray,
-                             force=scheduler is not None)
-        if tiled:
-            from imgconv.tiled import process_file_tiled
+        if _banded(Path(src), Path(dst), options, limit, page, gray, force=scheduler is not None):
+            from imgconv.bands import process_file_tiled
+            from imgconv.bands.cluster import connect
 
-            return process_file_tiled(Path(src), Path(dst), kernels, options,
-                                      limit=limit, dtype=dtype, page=page,
-                                      overwrite=overwrite, progress=progress,
-                                      scheduler=scheduler)
+            args = (Path(src), Path(dst), kernels, options)
+            kw = {"limit": limit, "page": page, "overwrite": overwrite, "progress": progress}
+            if scheduler is None:
+                return process_file_tiled(*args, **kw)  # type: ignore[arg-type]
+            with connect(scheduler) as client:
+                return process_file_tiled(*args, **kw, client=client)  # type: ignore[arg-type]
+    return _whole(src, dst, kernels, options, gray=gray, page=page, overwrite=overwrite,
+                  protect=protect)
+
+
+def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Sequence[Kernel],
+           options: FilterOptions, *, gray: bool, page: int | None, overwrite: bool,
+           protect: tuple[str | os.PathLike[str], ...]) -> FileRecord:
+    """The image read whole, every page through the chain, written at once."""
     t0 = time.perf_counter()
     img = read_image(src, page=page)
     in_dtype = img.array.dtype
-    out_dtype = dtype or options.dtype or str(in_dtype)
+    out_dtype = options.dtype or str(in_dtype)
     check_output_dtype(dst, out_dtype)
     pages = img.pages
     core = img.array.shape[1:] if pages > 1 else img.array.shape
@@ -112,28 +127,26 @@ def process_file(
     if gray and channels in (3, 4):
         channels -= 2
     check_output_channels(dst, channels)
-    if pages > 1 and Path(dst).suffix.lower() not in (".tif", ".tiff"):
+    if pages > 1 and not output_format(dst).frames:
         raise ImageError(f"{src}: has {pages} pages; write it to a .tif, or pick one with "
-                         "--page N")
-    stack = list(img.array) if pages > 1 else [img.array]
+                         "page=N", param="page")
     finals: list[npt.NDArray[np.generic]] = []
     methods: list[str] = []
     notes: list[str] = []
-    for arr in stack:
+    for arr in list(img.array) if pages > 1 else [img.array]:
         has_alpha = img.has_alpha
         if gray:
             arr, has_alpha = to_gray(arr, has_alpha)
         res = run_filters(arr, kernels, options, has_alpha=has_alpha,
                           alpha_max=dtype_max(in_dtype))
-        keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
         notes += res.notes
         finals.append(finish(res.values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
                              offset=options.offset, rescale=options.rescale,
-                             keep_last=keep_last, notes=notes))
+                             keep_last=has_alpha and arr.ndim == 3, notes=notes))
         methods += res.methods
     final = np.stack(finals) if pages > 1 else finals[0]
     meta = dict(img.meta)
-    if gray and img.array.ndim - (1 if pages > 1 else 0) == 3:
+    if gray and len(core) == 3:
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
                 pages=pages)
@@ -143,17 +156,18 @@ def process_file(
                       list(dict.fromkeys(notes)))
 
 
-def _tiled_route(src: Path, dst: Path, options: FilterOptions, limit: int, page: int | None,
-                 gray: bool, force: bool = False) -> bool:
+def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int | None,
+            gray: bool, force: bool = False) -> bool:
     """Should this file be filtered in bands?  Refuses what cannot be streamed.
 
     ``force`` (bands on a Dask cluster) bands any streamable image."""
-    from imgconv.tiled import STREAM_IN, STREAM_OUT, header_shape, needs_tiling
+    from imgconv.bands import header_shape, needs_tiling
 
-    if src.suffix.lower() not in STREAM_IN:
+    if not _format_of(src).streams:
         if force:
             raise ImageError(f"{src}: only TIFF and .npy images can be split across a cluster "
-                             "(--scheduler); convert it, or use 'imgconv batch --scheduler'")
+                             "(scheduler=); convert it, or use 'imgconv batch --scheduler'",
+                             param="scheduler")
         return False  # read whole (the format cannot be streamed)
     try:
         shape, dt, pages = header_shape(src, page)
@@ -161,15 +175,20 @@ def _tiled_route(src: Path, dst: Path, options: FilterOptions, limit: int, page:
         return False  # let the ordinary reader report what is wrong
     if pages > 1 and page is None:
         if needs_tiling((pages, *shape), dt, options.precision, limit):
-            raise ImageError(f"{src}: a multi-page TIFF over --memory-limit: filter one page "
-                             "at a time with --page N")
+            raise ImageError(f"{src}: a multi-page TIFF over memory_limit=: filter one page "
+                             "at a time with page=N", param="page")
         return False
     if not force and not needs_tiling(shape, dt, options.precision, limit):
         return False
-    if dst.suffix.lower() not in STREAM_OUT:
-        raise ImageError(f"{src}: needs more than --memory-limit, so it is filtered in bands; "
+    if not _format_of(dst).streams:
+        raise ImageError(f"{src}: needs more than memory_limit=, so it is filtered in bands; "
                          f"write the result as .tif or .npy (not {dst.suffix}), or raise "
-                         "--memory-limit")
+                         "memory_limit=", param="memory_limit")
     if gray:
-        raise ImageError(f"{src}: --gray is not available for images over --memory-limit")
+        raise ImageError(f"{src}: gray=True is not available for images over memory_limit=",
+                         param="gray")
     return True
+
+
+def _format_of(path: Path) -> Format:
+    return FORMATS.get(path.suffix.lower()) or FORMATS[".png"]  # unknown: not streamed

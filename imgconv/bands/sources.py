@@ -1,0 +1,221 @@
+"""Row sources: the rows of an image read band by band (``.npy``, TIFF) or from memory.
+
+A band reads the input rows its kernel reaches (its *halo*); rows beyond the true
+image edge come from the boundary mode's own index rule
+(:attr:`imgconv.boundary.BoundaryMode.index`), so a band equals the same rows of the
+whole image extended by :func:`imgconv.boundary.pad`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.boundary import CVAL_INDEX
+from imgconv.errors import ImageError, ImgconvError
+from imgconv.formats import _quiet_tifffile, guard_pixels
+
+
+class RowSource(Protocol):
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+
+    def read(self, y0: int, y1: int) -> npt.NDArray[Any]: ...
+
+    def close(self) -> None: ...
+
+    def location(self) -> tuple[Path, int | None]: ...
+
+
+class ArraySource:
+    """Rows of an array already in memory (cannot be sent to a cluster by path)."""
+
+    def __init__(self, array: npt.NDArray[Any]):
+        self.array = array
+        self.shape = tuple(array.shape)
+        self.dtype = array.dtype
+
+    def read(self, y0: int, y1: int) -> npt.NDArray[Any]:
+        return np.asarray(self.array[y0:y1])
+
+    def close(self) -> None:
+        pass
+
+    def location(self) -> tuple[Path, int | None]:
+        raise ImgconvError("an image in memory cannot be filtered on a cluster")
+
+
+class NpySource:
+    """Rows of a C-ordered ``.npy`` file, read with plain file reads (no mapping)."""
+
+    def __init__(self, path: Path):
+        self.fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+        version = np.lib.format.read_magic(self.fh)
+        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = reader(self.fh)
+        if fortran or dtype.hasobject or len(shape) not in (2, 3):
+            self.fh.close()
+            raise ImageError(f"{path}: a .npy image must be a C-ordered H×W or H×W×C array")
+        self.offset = self.fh.tell()
+        self.path = path
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.row = int(np.prod(shape[1:])) * dtype.itemsize
+
+    def read(self, y0: int, y1: int) -> npt.NDArray[Any]:
+        self.fh.seek(self.offset + y0 * self.row)
+        data = self.fh.read((y1 - y0) * self.row)
+        if len(data) != (y1 - y0) * self.row:
+            raise ImageError(f"{self.fh.name}: truncated: the header promises "
+                             f"{self.shape} but the file ends early")
+        return np.frombuffer(data, dtype=self.dtype).reshape((y1 - y0,) + self.shape[1:])
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def location(self) -> tuple[Path, int | None]:
+        return self.path, None
+
+
+class TiffSource:
+    """Rows of one TIFF page: by offset when uncompressed and contiguous, else by
+    decoding only the strips or tiles a band needs."""
+
+    def __init__(self, path: Path, page: int = 0):
+        tifffile = _quiet_tifffile()
+        self.path = path
+        self.page_index = page
+        self.tif = tifffile.TiffFile(path)
+        pages = self.tif.pages
+        if not 0 <= page < len(pages):
+            self.tif.close()
+            raise ImageError(f"{path}: page={page} is out of range (0 to {len(pages) - 1})")
+        pg = pages[page]
+        self.page: Any = pg
+        shape = tuple(pg.shape)
+        if len(shape) not in (2, 3) or getattr(pg, "planarconfig", 1) == 2 and len(shape) == 3:
+            self.tif.close()
+            raise ImageError(f"{path}: cannot stream this TIFF layout {shape}")
+        self.shape = shape
+        self.dtype = np.dtype(pg.dtype)
+        contiguous = pg.is_contiguous  # a bool, or (offset, bytecount) in older tifffile
+        self.offset: int | None = None
+        if isinstance(contiguous, tuple):
+            self.offset = int(contiguous[0])
+        elif contiguous and pg.compression == 1:
+            self.offset = int(pg.dataoffsets[0])
+        self.has_alpha = bool(getattr(pg, "extrasamples", ())) and len(shape) == 3
+        self.row_values = int(np.prod(shape[1:]))
+
+    def read(self, y0: int, y1: int) -> npt.NDArray[Any]:
+        if self.offset is not None:
+            offset = self.offset
+            fh = self.tif.filehandle
+            dt = np.dtype(self.tif.byteorder + self.dtype.char)
+            fh.seek(offset + y0 * self.row_values * dt.itemsize)
+            data = fh.read((y1 - y0) * self.row_values * dt.itemsize)
+            if len(data) != (y1 - y0) * self.row_values * dt.itemsize:
+                raise ImageError(f"{self.path}: truncated: the header promises {self.shape} "
+                                 "but the file ends early")
+            arr = np.frombuffer(data, dtype=dt).reshape((y1 - y0,) + self.shape[1:])
+            return arr.astype(self.dtype, copy=False)
+        return self._decode_rows(y0, y1)
+
+    def _decode_rows(self, y0: int, y1: int) -> npt.NDArray[Any]:
+        pg = self.page
+        h, w = self.shape[:2]
+        out = np.empty((y1 - y0,) + self.shape[1:], dtype=self.dtype)
+        if pg.is_tiled:
+            th, tw = pg.tilelength, pg.tilewidth
+            ntx = math.ceil(w / tw)
+            seg_rows = [(ty, ty * th) for ty in range(y0 // th, (y1 - 1) // th + 1)]
+            indices = [(ty * ntx + tx, ty * th, tx * tw) for ty, _ in seg_rows
+                       for tx in range(ntx)]
+        else:
+            rps = min(pg.rowsperstrip or h, h)
+            indices = [(i, i * rps, 0) for i in range(y0 // rps, (y1 - 1) // rps + 1)]
+        fh = self.tif.filehandle
+        for index, sy, sx in indices:
+            if index >= len(pg.dataoffsets):
+                raise ImageError(f"{self.path}: damaged: segment {index} is missing")
+            fh.seek(pg.dataoffsets[index])
+            data = fh.read(pg.databytecounts[index])
+            try:
+                seg, _, _ = pg.decode(data, index, jpegtables=getattr(pg, "jpegtables", None))
+            except Exception as exc:
+                raise ImageError(f"{self.path}: damaged: cannot decode segment {index} "
+                                 f"({exc})") from exc
+            if seg is None:
+                raise ImageError(f"{self.path}: damaged: segment {index} is empty")
+            seg = np.asarray(seg)
+            dims: tuple[int, ...] = seg.shape[-3:] if len(self.shape) == 3 else seg.shape[-3:-1]
+            seg = seg.reshape(dims)
+            rows = seg.shape[0]
+            a0, a1 = max(sy, y0), min(sy + rows, y1, h)
+            if a1 <= a0:
+                continue
+            cols = min(seg.shape[1], w - sx)
+            out[a0 - y0 : a1 - y0, sx : sx + cols] = seg[a0 - sy : a1 - sy, :cols]
+        return out
+
+    def close(self) -> None:
+        self.tif.close()
+
+    def location(self) -> tuple[Path, int | None]:
+        return self.path, self.page_index
+
+
+def open_source(path: Path, page: int | None) -> RowSource:
+    ext = path.suffix.lower()
+    try:
+        if ext == ".npy":
+            return NpySource(path)
+        if ext in (".tif", ".tiff"):
+            return TiffSource(path, page or 0)
+    except ImgconvError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"{path}: cannot read as an image ({exc})") from exc
+    raise ImageError(f"{path}: {ext} files cannot be streamed")
+
+
+def gather(source: RowSource, rows: npt.NDArray[np.int64], cval: float,
+           dtype: type[np.floating]) -> npt.NDArray[np.floating]:
+    """The listed rows of ``source`` (as ``dtype``), reading each contiguous run once;
+    :data:`~imgconv.boundary.CVAL_INDEX` rows are ``cval``."""
+    out = np.empty((len(rows),) + source.shape[1:], dtype=dtype)
+    start = 0
+    while start < len(rows):
+        r = rows[start]
+        end = start + 1
+        if r == CVAL_INDEX:
+            while end < len(rows) and rows[end] == CVAL_INDEX:
+                end += 1
+            out[start:end] = cval
+        else:
+            step = 1 if end >= len(rows) or rows[end] >= r else -1
+            while end < len(rows) and rows[end] == rows[end - 1] + step and rows[end] != CVAL_INDEX:
+                end += 1
+            lo, hi = (r, rows[end - 1] + 1) if step == 1 else (rows[end - 1], r + 1)
+            block = source.read(int(lo), int(hi))
+            out[start:end] = block if step == 1 else block[::-1]
+        start = end
+    return out
+
+
+def header_shape(path: Path, page: int | None) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """(shape, dtype, pages) of a streamable file without reading its pixels."""
+    src = open_source(path, page)
+    try:
+        pages = 1
+        if isinstance(src, TiffSource):
+            pages = len(src.tif.pages)
+        guard_pixels(str(path), src.shape[0], src.shape[1])
+        return src.shape, src.dtype, pages
+    finally:
+        src.close()

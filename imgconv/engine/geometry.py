@@ -1,0 +1,42 @@
+"""Output geometry, in one place: the pads and the output shape of each ``size``.
+
+``same`` keeps the input's shape (pads: the anchor above and left, the rest of the
+kernel below and right); ``full`` is every overlap (``kh - 1`` and ``kw - 1`` on each
+side); ``valid`` only positions where the kernel lies wholly inside (no pads).  The
+engine's plan, the banded path and ``diff``'s interior/border split read it here
+(docs/semantics.md §1, "Output size").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgconv.errors import ImgconvError
+from imgconv.kernels import Kernel
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """``pads`` ((top, bottom), (left, right)) of the extended image; ``out_shape``."""
+
+    pads: Pads
+    out_shape: tuple[int, int]
+
+
+def output_geometry(image_shape: tuple[int, ...], kernel: Kernel, size: str) -> Geometry:
+    """The pads and output shape of correlating ``image_shape`` (H, W, ...) with
+    ``kernel`` (as correlated: anchor included) at ``size``."""
+    h, w = image_shape[:2]
+    kh, kw = kernel.shape
+    cy, cx = kernel.center
+    if size == "same":
+        return Geometry(((cy, kh - 1 - cy), (cx, kw - 1 - cx)), (h, w))
+    if size == "full":
+        return Geometry(((kh - 1, kh - 1), (kw - 1, kw - 1)), (h + kh - 1, w + kw - 1))
+    if kh > h or kw > w:
+        raise ImgconvError(
+            f"size='valid' needs a kernel no larger than the image: kernel {kh}x{kw}, "
+            f"image {h}x{w} (use size='same' or 'full')", param="size")
+    return Geometry(((0, 0), (0, 0)), (h - kh + 1, w - kw + 1))
