@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.engine import convolve, correlate
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel
 
@@ -29,8 +30,6 @@ Array = npt.NDArray[np.float64]
 
 def full_convolve(f: npt.ArrayLike, g: npt.ArrayLike) -> Array:
     """The full 2-D convolution of two kernels, ``(kh1+kh2-1) x (kw1+kw2-1)``, in float64."""
-    from imgconv.engine import convolve
-
     a = np.asarray(f, dtype=np.float64)
     b = np.asarray(g, dtype=np.float64)
     out = convolve(a, b, boundary="constant", cval=0.0, size="full", method="direct",
@@ -43,8 +42,6 @@ def full_correlate(f: npt.ArrayLike, g: npt.ArrayLike) -> Array:
 
     (scipy.signal.correlate2d(g, f, "full") in scipy's argument order.)
     """
-    from imgconv.engine import correlate
-
     a = np.asarray(f, dtype=np.float64)
     b = np.asarray(g, dtype=np.float64)
     out = correlate(b, a, boundary="constant", cval=0.0, size="full", method="direct",

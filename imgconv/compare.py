@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import ImgconvError
-from imgconv.pixels import dtype_max, quantize
+from imgconv.formats import dtype_max, quantize
 
 
 def _stats(diff: npt.NDArray[np.float64], differs: npt.NDArray[np.bool_], peak: float,

@@ -1,7 +1,7 @@
 """``imgconv diff``: two variants of the same filtering, their differences, a prediction.
 
 A variant is a set of options (mode, method, boundary, cval, precision, size) over
-the command's own; the prediction says what SPEC §1 implies before looking:
+the command's own; the prediction says what docs/semantics.md §1 implies before looking:
 
 - *equal* when the variants differ only in how (method, precision: round-off
   only), or only in the mode and every kernel equals its 180° rotation with a
@@ -21,15 +21,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.boundary import canonical_boundary
+from imgconv.algebra import compose
+from imgconv.boundary import boundary_mode, canonical_boundary
+from imgconv.chain import Result, normalized, run_filters
 from imgconv.compare import compare
-from imgconv.engine import METHODS, MODES, PRECISIONS, SIZES
+from imgconv.engine.geometry import pads
 from imgconv.errors import ImgconvError
-from imgconv.kernels import Kernel
-from imgconv.pipeline import Options, Result, run_filters
-from imgconv.pixels import dtype_max
+from imgconv.formats import dtype_max
+from imgconv.kernels import Kernel, load_filter
+from imgconv.options import CHOICES, VARIANT_KEYS, FilterOptions, choice, finite
 
-VARIANT_KEYS = ("mode", "method", "boundary", "cval", "precision", "size")
 EPS = {"single": 1e-4, "double": 1e-10}
 
 
@@ -98,35 +99,20 @@ def parse_variant(text: str, base: Variant, option: str = "--a") -> Variant:
 
 
 def _value(key: str, value: str, option: str, text: str) -> Any:
-    valid = {"mode": MODES, "method": METHODS, "precision": PRECISIONS, "size": SIZES}
-    if key in valid:
-        v = value.lower()
-        if v not in valid[key]:
-            raise ImgconvError(
-                f"{option} {text!r}: {key}={value!r} is not valid: use one of "
-                f"{', '.join(valid[key])}"
-            )
-        return v
-    if key == "boundary":
-        try:
-            return canonical_boundary(value)
-        except ImgconvError as exc:
-            raise ImgconvError(f"{option} {text!r}: {exc}") from None
+    """A variant's value, validated like :class:`~imgconv.options.FilterOptions`."""
     try:
-        f = float(value)
-    except ValueError:
-        raise ImgconvError(f"{option} {text!r}: cval={value!r} is not a number") from None
-    if not np.isfinite(f):
-        raise ImgconvError(f"{option} {text!r}: cval must be finite")
-    return f
+        if key in CHOICES:
+            return choice(key, value, CHOICES[key])
+        if key == "boundary":
+            return canonical_boundary(value)
+        return finite(key, value)
+    except ImgconvError as exc:
+        raise ImgconvError(f"{option} {text!r}: {exc}") from None
 
 
 def variant_kernels(v: Variant, kernels: Sequence[Kernel],
                     normalize: bool = False) -> list[Kernel]:
     """The variant's own filter chain, else the command's; ``--normalize`` applied."""
-    from imgconv.kernels import load_filter
-    from imgconv.pipeline import normalized
-
     ks = [load_filter(f) for f in v.filters] if v.filters else list(kernels)
     return [normalized(k) for k in ks] if normalize else ks
 
@@ -140,8 +126,6 @@ def _same_chain(ka: Sequence[Kernel], kb: Sequence[Kernel]) -> bool:
 def _predict_chains(a: Variant, b: Variant, ka: Sequence[Kernel],
                     kb: Sequence[Kernel]) -> tuple[str, str]:
     """Different filter chains: equal where a composition is exact, if they compose alike."""
-    from imgconv.algebra import compose
-
     others = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)} - {"method",
                                                                             "precision"}
     try:
@@ -152,8 +136,9 @@ def _predict_chains(a: Variant, b: Variant, ka: Sequence[Kernel],
         ca.array, cb.array, rtol=0, atol=1e-12 * max(ca.abs_sum, 1e-300)))
     if not same or others:
         return "different", "the variants apply different kernels"
-    exact = (a.size == "valid" or (a.boundary == "wrap" and a.size == "same")
-             or (a.size == "full" and a.boundary == "constant" and a.cval == 0))
+    mode = boundary_mode(a.boundary)
+    exact = (a.size == "valid" or (mode.periodic and a.size == "same")
+             or (a.size == "full" and mode.uses_cval and a.cval == 0))
     if exact:
         return "equal", ("both chains compose to the same kernel, and with "
                          f"boundary={a.boundary}, size={a.size} applying the composition is "
@@ -177,7 +162,7 @@ def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
     if kernels_b is not None and not _same_chain(kernels, kernels_b):
         return _predict_chains(a, b, kernels, kernels_b)
     differs = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)}
-    if a.boundary != "constant" and b.boundary != "constant":
+    if not (boundary_mode(a.boundary).uses_cval or boundary_mode(b.boundary).uses_cval):
         differs.discard("cval")  # cval only matters for the constant mode
     if a.size == "valid":
         differs -= {"boundary", "cval"}  # valid never reads beyond the edge
@@ -224,13 +209,9 @@ def reach(kernels: Sequence[Kernel], v: Variant) -> tuple[int, int, int, int]:
     top = left = sy = sx = 0
     for k in kernels:
         kk = k.flipped() if v.mode == "convolve" else k
-        kh, kw = kk.shape
-        cy, cx = kk.center
-        if v.size == "same":
-            top, left = top + cy, left + cx
-        elif v.size == "full":
-            top, left = top + kh - 1, left + kw - 1
-        sy, sx = sy + kh - 1, sx + kw - 1
+        (t, _), (lf, _) = pads(kk, v.size)
+        top, left = top + t, left + lf
+        sy, sx = sy + kk.shape[0] - 1, sx + kk.shape[1] - 1
     return top, left, sy, sx
 
 
@@ -251,7 +232,7 @@ def interior_mask(shape: tuple[int, int], in_shape: tuple[int, int],
 
 def tolerance(kernels: Sequence[Kernel], image: npt.NDArray[Any], variants: Sequence[Variant],
               image_dtype: np.dtype[Any]) -> float:
-    """SPEC §1's T for the chain: eps × Π sum|F| × max(max|I|, |cval|)."""
+    """docs/semantics.md §1's T for the chain: eps × Π sum|F| × max(max|I|, |cval|)."""
     single = any(v.precision == "single" or (v.precision == "auto" and image_dtype != np.float64)
                  for v in variants)
     eps = EPS["single" if single else "double"]
@@ -281,7 +262,7 @@ def run_diff(
     a: Variant,
     b: Variant,
     *,
-    base: Options,
+    base: FilterOptions,
     out_dtype: str,
     has_alpha: bool = False,
     alpha_max: float = 1.0,
@@ -294,13 +275,13 @@ def run_diff(
     """
     ka = variant_kernels(a, kernels, base.normalize)
     kb = variant_kernels(b, kernels, base.normalize)
-    base = replace(base, normalize=False)  # done once, above, for both variants
+    base = base.replace(normalize=False)  # done once, above, for both variants
     if not ka or not kb:
         raise ImgconvError("no filter given: add -f FILTER, or filter=... in both variants")
     prediction, reason = predict(a, b, ka, kb)
     results = []
     for v, ks in ((a, ka), (b, kb)):
-        opts = replace(base, **{k: getattr(v, k) for k in VARIANT_KEYS})
+        opts = base.replace(**{k: getattr(v, k) for k in VARIANT_KEYS})
         results.append(run_filters(image, ks, opts, has_alpha=has_alpha,
                                    alpha_max=alpha_max))
     ra, rb = results
@@ -344,7 +325,7 @@ def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]
             "method_used": "+".join(dict.fromkeys(r.methods)), "label": v.label()}
 
 
-def _final_float(r: Result, base: Options) -> npt.NDArray[np.floating]:
+def _final_float(r: Result, base: FilterOptions) -> npt.NDArray[np.floating]:
     """The float result after ``--abs`` and ``--offset`` (what gets rounded)."""
     v = r.values
     if base.abs:

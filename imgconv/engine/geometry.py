@@ -25,18 +25,26 @@ class Geometry:
     out_shape: tuple[int, int]
 
 
+def pads(kernel: Kernel, size: str) -> Pads:
+    """How far the image is extended on each side for ``kernel`` (as correlated) at
+    ``size``: output ``(y, x)`` reads input rows ``y - top .. y - top + kh - 1``."""
+    kh, kw = kernel.shape
+    cy, cx = kernel.center
+    if size == "same":
+        return (cy, kh - 1 - cy), (cx, kw - 1 - cx)
+    if size == "full":
+        return (kh - 1, kh - 1), (kw - 1, kw - 1)
+    return (0, 0), (0, 0)
+
+
 def output_geometry(image_shape: tuple[int, ...], kernel: Kernel, size: str) -> Geometry:
     """The pads and output shape of correlating ``image_shape`` (H, W, ...) with
     ``kernel`` (as correlated: anchor included) at ``size``."""
     h, w = image_shape[:2]
     kh, kw = kernel.shape
-    cy, cx = kernel.center
-    if size == "same":
-        return Geometry(((cy, kh - 1 - cy), (cx, kw - 1 - cx)), (h, w))
-    if size == "full":
-        return Geometry(((kh - 1, kh - 1), (kw - 1, kw - 1)), (h + kh - 1, w + kw - 1))
-    if kh > h or kw > w:
+    if size == "valid" and (kh > h or kw > w):
         raise ImgconvError(
             f"size='valid' needs a kernel no larger than the image: kernel {kh}x{kw}, "
             f"image {h}x{w} (use size='same' or 'full')", param="size")
-    return Geometry(((0, 0), (0, 0)), (h - kh + 1, w - kw + 1))
+    (t, b), (left, r) = pads(kernel, size)
+    return Geometry(((t, b), (left, r)), (h + t + b - kh + 1, w + left + r - kw + 1))
