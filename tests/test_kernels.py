@@ -1,4 +1,4 @@
-"""Tests for imgconv.kernels: parsers, generators, the shipped library (SPEC §2).
+"""Tests for imgconv.kernels: parsers, generators, the shipped library (docs/semantics.md §2).
 
 Expected values are hand-written matrices, scipy.ndimage results or mathematical
 properties; nothing expected is computed by the code under test.
@@ -9,13 +9,15 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -402,7 +404,7 @@ def test_yaml_generator() -> None:
     assert k.name == "soft"
     assert k.shape == (13, 13)  # radius int(6 + 0.5) = 6
     assert k.sum == pytest.approx(1.0, abs=1e-12)
-    assert k.description  # taken from the generator
+    assert k.description.startswith("Gaussian blur, sigma=1.5, 13x13")  # the generator's
     k2 = parse_yaml("generator: 'gaussian:sigma=1.5'\n")
     np.testing.assert_array_equal(k.weights, k2.weights)
     k3 = parse_yaml("generator:\n  type: box\n  size: 3\nscale: 9\n")
@@ -825,24 +827,35 @@ TXT_PIECES = st.sampled_from([
 INLINE = st.text(alphabet="0123456789 .,;/+-eE\t\n", max_size=40)
 
 
+def _kernel_or_error(parse: Callable[[], Kernel], source: str | None = None) -> Kernel | None:
+    """The kernel ``parse`` returns, or None when it raised a FilterError.
+
+    Any other exception escapes (and fails the test).  The error must say something,
+    and name ``source`` when one is given.
+    """
+    try:
+        return parse()
+    except FilterError as exc:
+        assert str(exc).strip()
+        if source is not None:
+            assert exc.source == source, str(exc)
+        return None
+
+
 @given(st.one_of(st.text(max_size=200), st.lists(TXT_PIECES, max_size=40).map("".join)))
 @settings(max_examples=300, deadline=None)
 def test_fuzz_parse_txt(text: str) -> None:
-    try:
-        k = parse_txt(text, "fuzz.txt")
-    except FilterError:
-        return
-    assert k.weights.ndim == 2 and np.all(np.isfinite(k.weights))
+    k = _kernel_or_error(lambda: parse_txt(text, "fuzz.txt"), "fuzz.txt")
+    if k is not None:
+        assert k.weights.ndim == 2 and np.all(np.isfinite(k.weights))
 
 
 @given(st.one_of(st.text(max_size=200), st.lists(YAML_PIECES, max_size=40).map("".join)))
 @settings(max_examples=400, deadline=None)
 def test_fuzz_parse_yaml(text: str) -> None:
-    try:
-        k = parse_yaml(text, "fuzz.yaml")
-    except FilterError:
-        return
-    assert k.weights.ndim == 2 and np.all(np.isfinite(k.array))
+    k = _kernel_or_error(lambda: parse_yaml(text, "fuzz.yaml"), "fuzz.yaml")
+    if k is not None:
+        assert k.weights.ndim == 2 and np.all(np.isfinite(k.array))
 
 
 @given(st.one_of(INLINE, st.text(max_size=60),
@@ -850,14 +863,12 @@ def test_fuzz_parse_yaml(text: str) -> None:
                                fullmatch=True)))
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_fuzz_load_filter_strings(text: str) -> None:
-    if "\x00" not in text and text.strip() and os.path.exists(text.strip()):
-        return  # an existing path in the working folder: not what this fuzzes
-    try:
-        k = load_filter(text)
-    except FilterError:
-        return
-    assert k.weights.ndim == 2 and np.all(np.isfinite(k.array))
-    assert max(k.shape) <= MAX_SIDE
+    # an existing path in the working folder is not what this fuzzes
+    assume("\x00" in text or not text.strip() or not os.path.exists(text.strip()))
+    k = _kernel_or_error(lambda: load_filter(text))
+    if k is not None:
+        assert k.weights.ndim == 2 and np.all(np.isfinite(k.array))
+        assert max(k.shape) <= MAX_SIDE
 
 
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6),
@@ -870,3 +881,13 @@ def test_kernel_to_yaml_round_trip(w: np.ndarray, scale: float, offset: float) -
     np.testing.assert_array_equal(back.weights, w)
     assert back.scale == scale and back.offset == offset
     assert back.center == k.center
+
+
+def test_importing_kernels_does_not_import_yaml() -> None:
+    # PyYAML is imported on first use: `imgconv --help` must not pay for it
+    code = ("import sys, imgconv.kernels as k; k.load_filter('1 2 1'); "
+            "print('yaml' in sys.modules); k.parse_yaml('kernel: [[1]]'); "
+            "print('yaml' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True"]

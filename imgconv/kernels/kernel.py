@@ -1,0 +1,186 @@
+"""The :class:`Kernel` value: weights, scale, offset, anchor, and what follows from them.
+
+A kernel is immutable; its derived facts (the applied array, the rank, the 180° rotation)
+are computed once per kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.errors import FilterError
+
+#: A kernel over this many pixels a side is refused.
+MAX_SIDE = 1025
+
+
+@dataclass(frozen=True, eq=False)
+class Kernel:
+    """A 2-D filter kernel with its scale, offset and anchor.
+
+    ``weights`` are the values as written (float64, 2-D); the kernel applied is
+    ``weights * scale`` (:attr:`array`), and ``offset`` is added after filtering.
+    ``anchor`` is ``(row, col)``; ``None`` means the default ``(kh // 2, kw // 2)``.
+    """
+
+    weights: npt.NDArray[np.float64]
+    scale: float = 1.0
+    offset: float = 0.0
+    anchor: tuple[int, int] | None = None
+    name: str = "kernel"
+    description: str = ""
+    source: str | None = None
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.weights, dtype=np.float64)
+        if w.ndim != 2 or w.size == 0:
+            raise FilterError(
+                f"a kernel must be a non-empty 2-D matrix, got shape {w.shape}", self.source
+            )
+        if not np.all(np.isfinite(w)):
+            raise FilterError("kernel values must be finite (no NaN or inf)", self.source)
+        if max(w.shape) > MAX_SIDE:
+            raise FilterError(
+                f"kernel of shape {w.shape} is larger than {MAX_SIDE} pixels a side: use a "
+                f"smaller kernel (at most {MAX_SIDE}x{MAX_SIDE})", self.source
+            )
+        if not np.isfinite(self.scale) or not np.isfinite(self.offset):
+            raise FilterError("scale and offset must be finite numbers", self.source)
+        w = w.copy()
+        w.flags.writeable = False
+        object.__setattr__(self, "weights", w)
+        if self.anchor is not None:
+            cy, cx = (int(v) for v in self.anchor)
+            kh, kw = w.shape
+            if not (0 <= cy < kh and 0 <= cx < kw):
+                raise FilterError(
+                    f"anchor {list(self.anchor)} is outside the {kh}x{kw} kernel: "
+                    f"use 0 <= row < {kh} and 0 <= col < {kw}",
+                    self.source,
+                )
+            object.__setattr__(self, "anchor", (cy, cx))
+
+    # -- the kernel as applied -------------------------------------------------
+    @cached_property
+    def array(self) -> npt.NDArray[np.float64]:
+        """The weights times the scale (read-only float64)."""
+        a = self.weights * self.scale
+        a.flags.writeable = False
+        return a
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        kh, kw = self.weights.shape
+        return int(kh), int(kw)
+
+    @property
+    def center(self) -> tuple[int, int]:
+        """The anchor actually used: the file's, else ``(kh // 2, kw // 2)``."""
+        if self.anchor is not None:
+            return self.anchor
+        kh, kw = self.shape
+        return kh // 2, kw // 2
+
+    @property
+    def anchor_is_centred(self) -> bool:
+        cy, cx = self.center
+        kh, kw = self.shape
+        return 2 * cy == kh - 1 and 2 * cx == kw - 1
+
+    def flipped(self) -> Kernel:
+        """The kernel rotated by 180° with the mirrored anchor (kh-1-cy, kw-1-cx).
+
+        ``convolve(I, K) == correlate(I, K.flipped())`` exactly (docs/semantics.md §1).
+        """
+        cached = self.__dict__.get("_flipped")
+        if cached is not None:  # one rotation per kernel: its rank (an SVD) is paid once
+            return cached  # type: ignore[no-any-return]
+        kh, kw = self.shape
+        cy, cx = self.center
+        flipped = Kernel(
+            self.weights[::-1, ::-1],
+            scale=self.scale,
+            offset=self.offset,
+            anchor=(kh - 1 - cy, kw - 1 - cx),
+            name=self.name,
+            description=self.description,
+            source=self.source,
+        )
+        if "rank" in self.__dict__:  # a rotation keeps the rank: do not pay the SVD again
+            flipped.__dict__["rank"] = self.__dict__["rank"]
+        self.__dict__["_flipped"] = flipped
+        flipped.__dict__["_flipped"] = self
+        return flipped
+
+    # -- properties ------------------------------------------------------------
+    @property
+    def sum(self) -> float:
+        return float(self.array.sum())
+
+    @property
+    def abs_sum(self) -> float:
+        return float(np.abs(self.array).sum())
+
+    @property
+    def is_zero_sum(self) -> bool:
+        """``|sum F| <= 1e-12 * sum|F|`` (docs/semantics.md §1)."""
+        return abs(float(self.weights.sum())) <= 1e-12 * float(np.abs(self.weights).sum())
+
+    @property
+    def symmetric(self) -> bool:
+        """True when the kernel equals its own 180° rotation (exactly)."""
+        return bool(np.array_equal(self.weights, self.weights[::-1, ::-1]))
+
+    @property
+    def correlate_equals_convolve(self) -> bool:
+        """True exactly when correlate and convolve agree: symmetric and centred.
+
+        See docs/semantics.md §1.
+        """
+        return self.symmetric and self.anchor_is_centred
+
+    @cached_property
+    def rank(self) -> int:
+        return int(np.linalg.matrix_rank(self.array))
+
+    @property
+    def separable(self) -> bool:
+        return self.rank == 1
+
+    def factors(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """For a rank-1 kernel, ``(col, row)`` with ``np.outer(col, row) == array``."""
+        if self.rank != 1:
+            raise FilterError(
+                f"kernel {self.name!r} has rank {self.rank}, not 1: it is not separable "
+                "(use --method direct, fft or auto)",
+                self.source,
+            )
+        # pivot factorisation: the row through the largest entry, and its column divided
+        # by that entry.  Exact for 1-row/1-column kernels and for integer kernels (an
+        # SVD's square roots are not: 0.5 + 0.5 must still round half to even).
+        a = self.array
+        i0, j0 = np.unravel_index(int(np.argmax(np.abs(a))), a.shape)
+        row = a[i0, :].copy()
+        col = a[:, j0] / a[i0, j0]
+        # sign convention: make the largest-magnitude entry of col positive
+        if col[np.argmax(np.abs(col))] < 0:
+            col, row = -col, -row
+        return col, row
+
+    def with_scale(self, scale: float) -> Kernel:
+        return Kernel(self.weights, scale=scale, offset=self.offset, anchor=self.anchor,
+                      name=self.name, description=self.description, source=self.source,
+                      meta=dict(self.meta))
+
+
+def as_kernel(obj: object) -> Kernel:
+    """A :class:`Kernel` from a Kernel (returned as is) or a 2-D array-like."""
+    if isinstance(obj, Kernel):
+        return obj
+    arr = np.asarray(obj, dtype=np.float64)
+    return Kernel(arr, name="array", source="array")
