@@ -6,6 +6,8 @@ import base64
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from imgconv import report
+from imgconv import report, viz
 from imgconv.diffing import Variant, parse_variant, run_diff
 from imgconv.errors import OutputError
 from imgconv.kernels import Kernel, load_filter
@@ -24,7 +26,7 @@ rng = np.random.default_rng(7)
 
 
 def lightness(rgb: np.ndarray) -> np.ndarray:
-    """CIE L* of sRGB 0..255 colours (written here, independently of report.py)."""
+    """CIE L* of sRGB 0..255 colours (written here, independently of imgconv.viz)."""
     c = np.asarray(rgb, dtype=np.float64) / 255.0
     lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
     y = lin @ np.array([0.2126, 0.7152, 0.0722])
@@ -67,7 +69,7 @@ def write(folder: Path, case: dict[str, Any], **kw: Any) -> list[Path]:
 def test_inferno_is_the_reference_table() -> None:
     import cv2
 
-    lut = report.INFERNO
+    lut = viz.INFERNO
     assert lut.shape == (256, 3) and lut.dtype == np.uint8
     ramp = np.arange(256, dtype=np.uint8).reshape(1, 256)
     ocv = cv2.applyColorMap(ramp, cv2.COLORMAP_INFERNO)[0, :, ::-1]
@@ -78,14 +80,14 @@ def test_inferno_is_the_reference_table() -> None:
 
 
 def test_inferno_lightness_increases_monotonically() -> None:
-    L = lightness(report.INFERNO)
+    L = lightness(viz.INFERNO)
     assert np.all(np.diff(L) > 0)
     assert L[0] < 2 and L[-1] > 95
-    np.testing.assert_allclose(report.srgb_to_lab(report.INFERNO)[:, 0], L, atol=0.05)
+    np.testing.assert_allclose(viz.srgb_to_lab(viz.INFERNO)[:, 0], L, atol=0.05)
 
 
 def test_diverging_map_white_centre_opposite_ends() -> None:
-    lut = report.DIVERGING
+    lut = viz.DIVERGING
     assert lut.shape == (257, 3)
     centre = lut[128].astype(int)
     assert centre.min() >= 240 and centre.max() - centre.min() <= 4  # white-ish, neutral
@@ -104,12 +106,12 @@ def test_heatmap_ends_are_the_lut_ends_and_legend_below() -> None:
     d[10, 20] = 7.0
     out = report.heatmap(d)
     assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
-    assert out.shape[0] > 20 and out.shape[1] >= report.LEGEND_MIN_WIDTH
-    np.testing.assert_array_equal(out[0, 0], report.INFERNO[0])
-    np.testing.assert_array_equal(out[10, 20], report.INFERNO[255])
-    np.testing.assert_array_equal(out[5, 7], report.INFERNO[128])
+    assert out.shape[0] > 20 and out.shape[1] >= viz.LEGEND_MIN_WIDTH
+    np.testing.assert_array_equal(out[0, 0], viz.INFERNO[0])
+    np.testing.assert_array_equal(out[10, 20], viz.INFERNO[255])
+    np.testing.assert_array_equal(out[5, 7], viz.INFERNO[128])
     legend = out[20:].reshape(-1, 3)
-    mid = report.INFERNO[128]
+    mid = viz.INFERNO[128]
     assert np.any(np.all(legend == mid, axis=1))  # the colour bar is drawn
 
 
@@ -117,44 +119,47 @@ def test_heatmap_channels_use_the_maximum() -> None:
     d = np.zeros((8, 9, 3))
     d[2, 3, 1] = 4.0
     d[2, 3, 0] = -1.0
-    out = report.colorize_abs(d)
-    np.testing.assert_array_equal(out[2, 3], report.INFERNO[255])
-    np.testing.assert_array_equal(out[0, 0], report.INFERNO[0])
+    out = viz.colorize_abs(d)
+    np.testing.assert_array_equal(out[2, 3], viz.INFERNO[255])
+    np.testing.assert_array_equal(out[0, 0], viz.INFERNO[0])
 
 
 def test_identical_heatmap_has_no_scale_bar() -> None:
     out = report.heatmap(np.zeros((30, 40)))
-    np.testing.assert_array_equal(out[:30, :40], np.broadcast_to(report.INFERNO[0], (30, 40, 3)))
+    np.testing.assert_array_equal(out[:30, :40], np.broadcast_to(viz.INFERNO[0], (30, 40, 3)))
     legend = out[30:].reshape(-1, 3)
     for i in (64, 128, 200, 255):  # no colour bar: none of the map's colours appear
-        assert not np.any(np.all(legend == report.INFERNO[i], axis=1))
+        assert not np.any(np.all(legend == viz.INFERNO[i], axis=1))
     sig = report.signed_image(np.zeros((30, 40)))
-    np.testing.assert_array_equal(sig[0, 0], report.DIVERGING[128])
+    np.testing.assert_array_equal(sig[0, 0], viz.DIVERGING[128])
 
 
 def test_signed_image_is_symmetric_about_zero() -> None:
     d = np.zeros((10, 12))
     d[1, 1], d[2, 2], d[3, 3] = -5.0, 5.0, 2.5
     out = report.signed_image(d)
-    np.testing.assert_array_equal(out[0, 0], report.DIVERGING[128])
-    np.testing.assert_array_equal(out[1, 1], report.DIVERGING[0])
-    np.testing.assert_array_equal(out[2, 2], report.DIVERGING[256])
-    np.testing.assert_array_equal(out[3, 3], report.DIVERGING[192])
+    np.testing.assert_array_equal(out[0, 0], viz.DIVERGING[128])
+    np.testing.assert_array_equal(out[1, 1], viz.DIVERGING[0])
+    np.testing.assert_array_equal(out[2, 2], viz.DIVERGING[256])
+    np.testing.assert_array_equal(out[3, 3], viz.DIVERGING[192])
     # channels: the value of largest magnitude, with its sign
     c = np.zeros((4, 4, 3))
     c[1, 1] = [1.0, -3.0, 2.0]
     c[2, 2] = [3.0, 0.0, 0.0]
-    cc = report.colorize_signed(c)
-    np.testing.assert_array_equal(cc[1, 1], report.DIVERGING[0])
-    np.testing.assert_array_equal(cc[2, 2], report.DIVERGING[256])
+    cc = viz.colorize_signed(c)
+    np.testing.assert_array_equal(cc[1, 1], viz.DIVERGING[0])
+    np.testing.assert_array_equal(cc[2, 2], viz.DIVERGING[256])
 
 
 def test_nan_differences_do_not_break_the_maps() -> None:
     d = np.array([[0.0, np.nan], [1.0, 2.0]])
-    out = report.colorize_abs(d)
-    assert tuple(out[0, 1]) == report.NAN_COLOUR
-    np.testing.assert_array_equal(out[1, 1], report.INFERNO[255])
-    assert report.signed_image(d).shape[2] == 3
+    out = viz.colorize_abs(d)
+    assert tuple(out[0, 1]) == viz.NAN_COLOUR
+    np.testing.assert_array_equal(out[1, 1], viz.INFERNO[255])
+    sig = report.signed_image(d)
+    assert tuple(sig[0, 1]) == viz.NAN_COLOUR
+    np.testing.assert_array_equal(sig[1, 1], viz.DIVERGING[256])
+    np.testing.assert_array_equal(sig[0, 0], viz.DIVERGING[128])
 
 
 def test_display_scaling() -> None:
@@ -184,7 +189,7 @@ def test_write_report_files_json_and_self_contained_html(tmp_path: Path,
     np.testing.assert_array_equal(np.asarray(Image.open(folder / "b.png")), sobel_case["b_out"])
     heat = np.asarray(Image.open(folder / "heatmap.png").convert("RGB"))
     np.testing.assert_array_equal(
-        heat[:24, :30], report.colorize_abs(sobel_case["a_float"] - sobel_case["b_float"]))
+        heat[:24, :30], viz.colorize_abs(sobel_case["a_float"] - sobel_case["b_float"]))
 
     back = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert back == sobel_case["report"]
@@ -246,7 +251,8 @@ def test_check_folder_refuses_a_file(tmp_path: Path) -> None:
     f.write_text("")
     with pytest.raises(OutputError, match="not a folder"):
         report.check_folder(f, overwrite=True)
-    report.check_folder(tmp_path / "a" / "b")  # missing folders are created later
+    report.check_folder(tmp_path / "a" / "b")  # missing folders are fine: created later,
+    assert not (tmp_path / "a").exists()  # by write_report, not by the check
 
 
 # -- terminal and robustness -------------------------------------------------------------
@@ -272,34 +278,98 @@ def test_print_report_identical_and_failed_prediction() -> None:
     assert "∞ (identical)" in text and "✗" in text and "identical" in text
 
 
+def table_row(text: str, label: str) -> str:
+    """The cells of the terminal table's row ``label`` (rich draws cells apart with │)."""
+    rows = [line for line in text.splitlines() if line.startswith(label + " ")]
+    assert len(rows) == 1, (label, text)
+    return " ".join(c.strip() for c in rows[0][len(label):].split("│") if c.strip())
+
+
 def test_minimal_reports_render() -> None:
     con = Console(record=True, width=100)
-    report.print_report({"max_abs_diff": 0.0, "psnr": None}, con)
     report.print_report({}, con)
-    assert "max" in con.export_text()
+    text = con.export_text()
+    assert text.splitlines()[0].strip() == "imgconv diff"  # no image, filter or shape
+    for label in ("pixels", "max abs diff", "RMSE", "differing pixels"):
+        assert table_row(text, label) == "—"
+    assert table_row(text, "bbox of differences") == "none"
+    assert "A and B differ" in text
+    assert "the two variants" not in text and "kernel" not in text  # nothing to show
+    assert "prediction" not in text and "held" not in text
+
+    con = Console(record=True, width=100)
+    report.print_report({"max_abs_diff": 0.0, "psnr": None}, con)
+    text = con.export_text()
+    assert table_row(text, "max abs diff") == "0"
+    assert table_row(text, "PSNR") == "∞ (identical)"
+
     z = np.zeros((3, 3))
     page = report.render_html({}, input_image=z, a_out=z, b_out=z, a_float=z, b_float=z)
     assert page.startswith("<!DOCTYPE html>") and "http" not in strip_data_uris(page)
+    assert "<h1>difference report</h1>" in page and "identical: |A − B| = 0" in page
+    assert 'class="kernels"' not in page  # no kernel, no kernel panel
 
 
-def test_kernel_picture_and_show_png(tmp_path: Path) -> None:
+def test_frequency_response() -> None:
+    # the frequency response of a box is a Dirichlet kernel: 0 dB at DC, nulls elsewhere
+    db = viz.frequency_response(load_filter("box3").array, n=64)
+    assert db.shape == (64, 64)
+    assert db[32, 32] == 0.0 and db.min() == viz.FLOOR_DB
+    # a one-hot (shift) kernel passes every frequency equally
+    assert np.allclose(viz.frequency_response(load_filter("shift-right").array), 0.0)
+    # a first difference [1, -1], worked out by hand: |H(f)| = 2 |sin(pi f)|, columns
+    # centred (column j is f = (j - 32) / 64), every row alike, 0 dB at f = 1/2
+    db = viz.frequency_response(np.array([[1.0, -1.0]]), n=64)
+    f = (np.arange(64) - 32) / 64
+    with np.errstate(divide="ignore"):
+        expected = np.maximum(20 * np.log10(np.abs(np.sin(np.pi * f))), viz.FLOOR_DB)
+    np.testing.assert_allclose(db, np.broadcast_to(expected, (64, 64)), atol=1e-9)
+    assert db[0, 0] == 0.0 and db[0, 32] == viz.FLOOR_DB  # f = -1/2; DC (the sum is 0)
+
+
+def test_kernel_picture_panels() -> None:
+    gap, margin = 24, 16  # between panels, around them
+
+    def panels(name: str, mode: str) -> int:
+        """How many weight panels the picture holds, from its width."""
+        k = load_filter(name)
+        pic = viz.kernel_picture(k, mode)
+        assert pic.dtype == np.uint8 and pic.ndim == 3 and pic.shape[2] == 3
+        weights = viz.weights_panel(k.array, k.center, "").shape[1]
+        response = viz.response_panel(k.array).shape[1]
+        n, rest = divmod(pic.shape[1] - 2 * margin - response, weights + gap)
+        assert rest == 0
+        return n
+
+    # an asymmetric kernel under convolve: as written and as applied (rotated)
+    assert panels("emboss", "convolve") == 2
+    assert panels("emboss", "correlate") == 1
+    assert panels("box3", "convolve") == 1  # symmetric: convolve applies it unchanged
+    assert panels("gaussian:sigma=3", "convolve") == 1
+
+
+def test_show_png(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from imgconv.cli import app
-    from imgconv.kernelplot import FLOOR_DB, frequency_response
-    from imgconv.kernels import load_filter
 
-    # the frequency response of a box is a Dirichlet kernel: 0 dB at DC, nulls elsewhere
-    db = frequency_response(load_filter("box3").array, n=64)
-    assert db[32, 32] == 0.0 and db.min() == FLOOR_DB
-    # a one-hot (shift) kernel passes every frequency equally
-    assert np.allclose(frequency_response(load_filter("shift-right").array), 0.0)
     out = tmp_path / "k.png"
     r = CliRunner().invoke(app, ["show", "emboss", "--png", str(out)])
     assert r.exit_code == 0, r.stderr
-    from PIL import Image
-
     with Image.open(out) as im:
-        assert im.mode == "RGB" and im.width > 600  # three panels for an asymmetric kernel
+        assert im.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(im),
+                                      viz.kernel_picture(load_filter("emboss"), "convolve"))
     r = CliRunner().invoke(app, ["show", "emboss", "--png", str(out)])
     assert r.exit_code == 2 and "already exists" in r.stderr
+
+
+def test_viz_imports_neither_report_nor_cli_and_report_stays_light() -> None:
+    code = ("import sys, imgconv.viz; "
+            "assert not [m for m in sys.modules if m.startswith(('imgconv.report', "
+            "'imgconv.cli'))], sorted(sys.modules); "
+            "import imgconv.report; "
+            "assert not [m for m in sys.modules if m.split('.')[0] in "
+            "('PIL', 'rich', 'scipy', 'cv2', 'yaml', 'typer')], sorted(sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

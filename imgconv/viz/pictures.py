@@ -6,10 +6,19 @@ Used by ``imgconv show FILTER --png OUT`` and embedded in ``diff``'s report.html
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.kernels import Kernel
+from imgconv.viz.colormaps import DIVERGING, INFERNO, colorize_abs, colorize_signed
+from imgconv.viz.legends import INK, default_font, tick_label, with_legend
+
+if TYPE_CHECKING:
+    from imgconv.kernels import Kernel
+
+__all__ = ["FLOOR_DB", "PANEL", "frequency_response", "kernel_picture", "response_panel",
+           "weights_panel"]
 
 FLOOR_DB = -60.0  # the frequency response is shown from this level up to 0 dB
 PANEL = 256  # pixels a side of each panel's picture
@@ -19,13 +28,15 @@ def _cell(kernel_side: int) -> int:
     return max(2, PANEL // max(kernel_side, 1))
 
 
+def _weight_label(v: float) -> str:
+    return f"{v:.3g}" if not v.is_integer() else str(int(v))
+
+
 def weights_panel(weights: npt.NDArray[np.float64], anchor: tuple[int, int],
                   title: str) -> npt.NDArray[np.uint8]:
     """The weights as cells in blue–white–red (symmetric about 0), the anchor outlined,
     the values written in the cells when they fit; a colour bar below."""
     from PIL import Image, ImageDraw
-
-    from imgconv.report import DIVERGING, _fmt_tick, _font, _with_legend, colorize_signed
 
     kh, kw = weights.shape
     top = float(np.abs(weights).max()) or 1.0
@@ -39,26 +50,30 @@ def weights_panel(weights: npt.NDArray[np.float64], anchor: tuple[int, int],
             draw.line((0, i * cell, kw * cell, i * cell), fill=(255, 255, 255))
         for j in range(1, kw):
             draw.line((j * cell, 0, j * cell, kh * cell), fill=(255, 255, 255))
-        font = _font(max(9, min(cell // 3, 22)))
-        labels = {(i, j): (f"{float(weights[i, j]):.3g}" if not float(weights[i, j]).is_integer()
-                           else str(int(weights[i, j]))) for i in range(kh) for j in range(kw)}
+        font = default_font(max(9, min(cell // 3, 22)))
+        labels = {(i, j): _weight_label(float(weights[i, j]))
+                  for i in range(kh) for j in range(kw)}
         fits = all(draw.textlength(t, font=font) <= cell - 4 for t in labels.values())
         for (i, j), text in labels.items() if fits else ():  # every value, or none
             v = float(weights[i, j])
             tw = draw.textlength(text, font=font)
             dark = abs(v) > 0.6 * top
             draw.text((j * cell + (cell - tw) / 2, i * cell + cell / 2 - cell // 6),
-                      text, fill=(255, 255, 255) if dark else (34, 40, 52), font=font)
+                      text, fill=(255, 255, 255) if dark else INK, font=font)
     cy, cx = anchor
     draw.rectangle((cx * cell, cy * cell, (cx + 1) * cell - 1, (cy + 1) * cell - 1),
                    outline=(0, 0, 0), width=max(1, cell // 8))
-    ticks = [_fmt_tick(-top), "0", _fmt_tick(top, signed=True)]
-    return _with_legend(np.asarray(img, dtype=np.uint8), DIVERGING, ticks, title, None)
+    ticks = [tick_label(-top), "0", tick_label(top, signed=True)]
+    return with_legend(np.asarray(img, dtype=np.uint8), DIVERGING, ticks, title, None)
 
 
 def frequency_response(weights: npt.NDArray[np.float64], n: int | None = None,
                        ) -> npt.NDArray[np.float64]:
-    """|H| in dB relative to its maximum, centred (zero frequency in the middle), n x n."""
+    """|H| in dB relative to its maximum, centred (zero frequency in the middle), n x n.
+
+    ``n`` defaults to a power of two at least 64 and at least 4 times the kernel side;
+    values are clipped below at :data:`FLOOR_DB`.
+    """
     kh, kw = weights.shape
     size = n or max(64, 1 << int(np.ceil(np.log2(4 * max(kh, kw)))))
     spectrum = np.abs(np.fft.fftshift(np.fft.fft2(weights, s=(size, size))))
@@ -71,24 +86,21 @@ def frequency_response(weights: npt.NDArray[np.float64], n: int | None = None,
 
 
 def response_panel(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
-    from imgconv.report import INFERNO, _with_legend, colorize_abs
-
+    """:func:`frequency_response` through the inferno map, with a dB colour bar."""
     db = frequency_response(weights)
     rgb = colorize_abs(db - FLOOR_DB, -FLOOR_DB)
     f = max(1, PANEL // db.shape[0])
     big = np.repeat(np.repeat(rgb, f, axis=0), f, axis=1)
     ticks = [f"{FLOOR_DB:g} dB", f"{FLOOR_DB / 2:g}", "0 dB"]
-    return _with_legend(big, INFERNO, ticks,
-                        "|H(f)|, centred: low frequencies in the middle", None)
+    return with_legend(big, INFERNO, ticks,
+                       "|H(f)|, centred: low frequencies in the middle", None)
 
 
 def kernel_picture(kernel: Kernel, mode: str = "convolve") -> npt.NDArray[np.uint8]:
     """Side by side: the kernel as written, as applied (convolve, when it differs), and
     the magnitude of its frequency response (the same for correlate and convolve: the
-    180° rotation changes only the phase)."""
+    180° rotation changes only the phase).  Returns an RGB uint8 image."""
     from PIL import Image, ImageDraw
-
-    from imgconv.report import _font
 
     w = kernel.array
     panels = [weights_panel(w, kernel.center, "as written (correlate slides it so)")]
@@ -105,7 +117,7 @@ def kernel_picture(kernel: Kernel, mode: str = "convolve") -> npt.NDArray[np.uin
     kh, kw = kernel.shape
     draw.text((margin, 10), f"{kernel.name}  {kh}x{kw}  anchor {kernel.center}  sum "
               f"{0.0 if kernel.is_zero_sum else kernel.sum:.4g}  rank {kernel.rank}",
-              fill=(34, 40, 52), font=_font(18))
+              fill=INK, font=default_font(18))
     x = margin
     for p in panels:
         canvas.paste(Image.fromarray(np.ascontiguousarray(p), "RGB"), (x, title_h))

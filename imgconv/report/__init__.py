@@ -1,0 +1,48 @@
+"""The ``imgconv diff`` report: a terminal table, heat-maps and an HTML page.
+
+The numbers come from :func:`imgconv.compare.compare` and :mod:`imgconv.diffing`; this
+package only renders them:
+
+- :mod:`~imgconv.report.terminal`: :func:`print_report`, a rich table (the two variants
+  side by side, the statistics over all pixels, the interior and the border, the
+  prediction and whether it held);
+- :mod:`~imgconv.report.html`: :func:`render_html`, one self-contained page (inline CSS,
+  every image a base64 ``data:`` URI, no network);
+- :mod:`~imgconv.report.folder`: :func:`write_report` (``a.png``/``b.png``, ``.tif`` for
+  float outputs, ``heatmap.png``, ``signed.png``, ``report.json``, ``report.html``),
+  :func:`check_folder`, :func:`heatmap` and :func:`signed_image`;
+- :mod:`~imgconv.report.display`: how images are shown (:func:`display_image`);
+- :mod:`~imgconv.report.numbers`: the statistics as text, for the table and the page.
+
+Colour maps, legends and kernel pictures live in :mod:`imgconv.viz` (re-exported here:
+:data:`INFERNO`, :data:`DIVERGING`, :func:`colorize_abs`, :func:`colorize_signed`,
+:func:`srgb_to_lab`).
+"""
+
+from __future__ import annotations
+
+from imgconv.report.display import display_image, display_range
+from imgconv.report.folder import REPORT_FILES, check_folder, heatmap, signed_image, write_report
+from imgconv.report.html import render_html
+from imgconv.report.numbers import stat_sections, variant_rows
+from imgconv.report.terminal import print_report
+from imgconv.viz import DIVERGING, INFERNO, colorize_abs, colorize_signed, srgb_to_lab
+
+__all__ = [
+    "DIVERGING",
+    "INFERNO",
+    "REPORT_FILES",
+    "check_folder",
+    "colorize_abs",
+    "colorize_signed",
+    "display_image",
+    "display_range",
+    "heatmap",
+    "print_report",
+    "render_html",
+    "signed_image",
+    "srgb_to_lab",
+    "stat_sections",
+    "variant_rows",
+    "write_report",
+]

@@ -1,0 +1,502 @@
+"""The ``diff`` report as one self-contained HTML page: inline CSS, every image a base64
+``data:`` URI, no network, no script.
+
+The page: a header (image, filters, the two variants), the verdict (the headline and
+the prediction), cards of the main numbers, the gallery (input, A, B, ``|A - B|`` and
+``A - B``, see :mod:`imgconv.report.display` for how they are shown), a closer look at
+the largest difference for large images, the statistics and variant tables, the kernel
+(its weights as tables and :func:`imgconv.viz.kernel_picture`), ``report.json`` and a
+footer that says how to read it all.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.options import VARIANT_KEYS
+from imgconv.report.display import (
+    data_uri,
+    difference,
+    display_image,
+    display_range,
+    shrink_abs,
+    shrink_factor,
+    shrink_mean,
+    shrink_signed,
+)
+from imgconv.report.numbers import (
+    headline,
+    num,
+    pct,
+    pixel_count,
+    psnr_text,
+    report_json,
+    stat_sections,
+    variant_rows,
+)
+from imgconv.report.style import CSS
+from imgconv.viz import (
+    DIVERGING,
+    INFERNO,
+    collapse_abs,
+    collapse_signed,
+    colorize_abs,
+    colorize_signed,
+    finite_max,
+    kernel_picture,
+    srgb_to_lab,
+    tick_label,
+)
+
+if TYPE_CHECKING:
+    from imgconv.kernels import Kernel
+
+__all__ = ["TABLE_SIDE", "render_html"]
+
+TABLE_SIDE = 15  # kernels larger than this are drawn, not listed cell by cell
+
+
+def _e(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+# -- the gallery ------------------------------------------------------------------------
+def _legend_html(table: npt.NDArray[np.uint8], ticks: Sequence[str], empty: str | None) -> str:
+    if empty:
+        return f'<div class="legend"><div class="ident">{_e(empty)}</div></div>'
+    bar = data_uri(np.ascontiguousarray(table[None, :, :]))
+    spans = "".join(f"<span>{_e(t)}</span>" for t in ticks)
+    return (f'<div class="legend"><img alt="colour scale" src="{bar}">'
+            f'<div class="ticks">{spans}</div></div>')
+
+
+def _figure(rgb: npt.NDArray[np.uint8], title: str, meta: Sequence[str], *,
+            legend: str = "", pixelated: bool | None = None, alt: str = "") -> str:
+    w = rgb.shape[1]
+    px = (w < 300) if pixelated is None else pixelated
+    cls = "pic px" if px else "pic"
+    lines = "".join(f'<span class="m">{m}</span>' for m in meta if m)
+    return (f'<figure><img class="{cls}" alt="{_e(alt or title)}" src="{data_uri(rgb)}">'
+            f'<figcaption><span class="t">{title}</span>{lines}</figcaption>{legend}</figure>')
+
+
+def _shape_text(a: npt.NDArray[Any]) -> str:
+    dims = "×".join(str(s) for s in a.shape[:2])
+    ch = f"×{a.shape[2]}" if a.ndim == 3 else ""
+    return f"{dims}{ch} {a.dtype}"
+
+
+def _scaling_note(a: npt.NDArray[Any], rng: tuple[float, float] | None) -> str:
+    if a.dtype == np.uint8:
+        return ""
+    if a.dtype == np.uint16:
+        return "16-bit shown by its top 8 bits"
+    if rng is None:
+        rng = display_range(a)
+    return f"shown {num(rng[0])} … {num(rng[1])} → black … white"
+
+
+def _shrunk(a: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], str]:
+    f = shrink_factor(a.shape)
+    return shrink_mean(a, f), (f"shown at 1/{f} size" if f > 1 else "")
+
+
+def _variant_caption(v: Any, other: Any) -> list[str]:
+    """The options where this variant differs from the other one, and the method run."""
+    if not isinstance(v, dict):
+        return []
+    o = other if isinstance(other, dict) else {}
+    parts = [f"{k} {v[k]}" for k in VARIANT_KEYS
+             if k in v and k != "mode" and v.get(k) != o.get(k)]
+    used = v.get("method_used") or v.get("method")
+    if used:
+        parts.append(f"method {used}")
+    return [_e(" · ".join(parts))] if parts else []
+
+
+Shown = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]  # an array and its display image
+
+
+def _image_figures(report: dict[str, Any], source: Shown, a: Shown, b: Shown,
+                   shared: tuple[float, float] | None) -> list[str]:
+    """The input (when there is one), A and B, with what sets them apart."""
+    img, d_in = source
+    a_info, b_info = report.get("a"), report.get("b")
+    a_mode = a_info.get("mode", "") if isinstance(a_info, dict) else ""
+    b_mode = b_info.get("mode", "") if isinstance(b_info, dict) else ""
+    figs = []
+    if img.size:
+        s, note = _shrunk(d_in)
+        name = Path(str(report["image"])).name if report.get("image") else "input"
+        figs.append(_figure(s, "Input", [_e(name), _e(_shape_text(img)),
+                                         _e(_scaling_note(img, None)), note]))
+    for label, mode, (q, disp), info, other in (("A", a_mode, a, a_info, b_info),
+                                                ("B", b_mode, b, b_info, a_info)):
+        s, note = _shrunk(disp)
+        figs.append(_figure(s, f"{label} · {_e(mode)}" if mode else label,
+                            _variant_caption(info, other) + [_e(_shape_text(q)),
+                                                      _e(_scaling_note(q, shared)), note]))
+    return figs
+
+
+def _difference_figures(diff: npt.NDArray[np.float64], top: float) -> list[str]:
+    """``|A - B|`` and ``A - B`` (block maxima when large), each with its colour scale."""
+    dabs, dsig = collapse_abs(diff), collapse_signed(diff)
+    fd = shrink_factor(dabs.shape)
+    heat = colorize_abs(shrink_abs(dabs, fd), top)
+    sig = colorize_signed(shrink_signed(dsig, fd), top)
+    small = f"shown at 1/{fd} size (block maximum)" if fd > 1 else ""
+    chans = " (max over channels)" if diff.ndim == 3 and diff.shape[2] > 1 else ""
+    if top > 0:
+        heat_leg = _legend_html(INFERNO, [tick_label(0), tick_label(top / 2), tick_label(top)],
+                                None)
+        sig_leg = _legend_html(DIVERGING, [tick_label(-top).replace("-", "−", 1), "0",
+                                           tick_label(top, True)], None)
+    else:
+        heat_leg = _legend_html(INFERNO, (), "identical: |A − B| = 0 everywhere")
+        sig_leg = _legend_html(DIVERGING, (), "identical: A − B = 0 everywhere")
+    return [_figure(heat, "|A − B|", [f"before rounding{chans} · 0 … max", small],
+                    legend=heat_leg),
+            _figure(sig, "A − B", ["blue: A &lt; B · white: equal · red: A &gt; B", small],
+                    legend=sig_leg)]
+
+
+def _zoom_html(diff: npt.NDArray[np.float64], top: float, tiles: list[tuple[str, Any]]) -> str:
+    """Crops around the largest difference, for images too large to see it at a glance."""
+    d = collapse_abs(diff)
+    h, w = d.shape
+    if top <= 0 or max(h, w) <= 160:
+        return ""
+    y, x = np.unravel_index(int(np.argmax(np.where(np.isfinite(d), d, -1.0))), d.shape)
+    side = 40
+    y0 = int(min(max(y - side // 2, 0), max(h - side, 0)))
+    x0 = int(min(max(x - side // 2, 0), max(w - side, 0)))
+    sl = (slice(y0, y0 + side), slice(x0, x0 + side))
+    figs = []
+    for title, rgb in tiles:
+        if rgb is None or rgb.shape[:2] != (h, w):
+            continue
+        figs.append(_figure(np.ascontiguousarray(rgb[sl]), title, [], pixelated=True))
+    ch, cw = min(side, h), min(side, w)
+    return (f'<section class="zoom"><h2>Closer look: {ch}×{cw} pixels around the largest '
+            f"difference, at (y {int(y)}, x {int(x)})</h2>"
+            f'<div class="gallery">{"".join(figs)}</div></section>')
+
+
+def _gallery_html(report: dict[str, Any], img: npt.NDArray[Any], qa: npt.NDArray[Any],
+                  qb: npt.NDArray[Any], diff: npt.NDArray[np.float64]) -> tuple[str, str]:
+    """The gallery's figures, and the closer look at the largest difference."""
+    top = finite_max(collapse_abs(diff))
+    shared: tuple[float, float] | None = None
+    if qa.dtype not in (np.uint8, np.uint16) or qb.dtype not in (np.uint8, np.uint16):
+        shared = display_range(qa, qb)
+    kwargs: dict[str, float] = {} if shared is None else {"lo": shared[0], "hi": shared[1]}
+    d_in = display_image(img)
+    d_a = display_image(qa, **kwargs)
+    d_b = display_image(qb, **kwargs)
+    figs = _image_figures(report, (img, d_in), (qa, d_a), (qb, d_b), shared)
+    figs += _difference_figures(diff, top)
+    same_shape = d_in.shape[:2] == diff.shape[:2]
+    zoom = _zoom_html(diff, top, [
+        ("Input", d_in if same_shape else None), ("A", d_a), ("B", d_b),
+        ("|A − B|", colorize_abs(diff, top)), ("A − B", colorize_signed(diff, top))])
+    return "".join(figs), zoom
+
+
+# -- the verdict, the numbers ---------------------------------------------------------------
+def _verdict_html(report: dict[str, Any]) -> str:
+    held = report.get("prediction_held")
+    cls = "ok" if held is True else "bad" if held is False else ""
+    icon = "✓" if held is True else "✗" if held is False else "="
+    pred = report.get("prediction")
+    pred_html = ""
+    if pred is not None:
+        fate = ("the prediction held" if held else "the prediction did not hold"
+                if held is False else "")
+        pred_html = (f'<div class="pred">Predicted <span class="tag">{_e(pred)}</span>'
+                     + (f' — <span class="held">{fate}</span>' if fate else "") + "</div>")
+        if report.get("reason"):
+            pred_html += f'<div class="reason">{_e(report["reason"])}</div>'
+    return (f'<section class="verdict {cls}"><div class="icon">{icon}</div><div>'
+            f'<div class="what">{_e(headline(report))}</div>{pred_html}</div></section>')
+
+
+def _cards_html(report: dict[str, Any]) -> str:
+    peak = report.get("psnr_peak")
+    px_n = pixel_count(report)
+    cards = [
+        ("max |A − B|", num(report.get("max_abs_diff")), "largest difference, pixel units"),
+        ("mean |A − B|", num(report.get("mean_abs_diff")), "over every sample"),
+        ("RMSE", num(report.get("rmse")), "root mean square difference"),
+        ("PSNR", psnr_text(report.get("psnr"), px_n),
+         f"peak {num(peak)}" if peak is not None else ""),
+        ("differing pixels", num(report.get("differing_pixels")),
+         f"{pct(report.get('differing_fraction'))} of {num(px_n)}"
+         + (f" after rounding to {report['dtype']}" if report.get("dtype") else "")),
+    ]
+    return "".join(
+        f'<div class="card"><div class="label">{_e(label)}</div>'
+        f'<div class="value">{_e(value)}</div><div class="note">{_e(note)}</div></div>'
+        for label, value, note in cards)
+
+
+def _stats_html(report: dict[str, Any]) -> str:
+    heads, sections = stat_sections(report)
+    body = []
+    for name, rows in sections:
+        body.append(f'<tr class="sec"><td colspan="{len(heads) + 1}">{_e(name)}</td></tr>')
+        for label, cells in rows:
+            body.append("<tr><td>" + _e(label) + "</td>"
+                        + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+    return ('<div class="panel"><h2 style="margin-top:12px">The numbers</h2>'
+            '<table class="num"><thead><tr><th></th>'
+            + "".join(f"<th>{_e(h)}</th>" for h in heads)
+            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+
+
+def _variants_html(report: dict[str, Any]) -> str:
+    vrows = variant_rows(report)
+    if not vrows:
+        return ""
+    return ('<div class="panel"><h2 style="margin-top:12px">The two variants</h2>'
+            '<table class="num vars"><thead><tr><th></th><th>A</th><th>B</th></tr></thead>'
+            "<tbody>" + "".join(
+                f'<tr class="{"diff" if d else ""}"><td>{_e(k)}</td><td>{_e(a)}</td>'
+                f"<td>{_e(b)}</td></tr>" for k, a, b, d in vrows)
+            + "</tbody></table></div>")
+
+
+# -- the kernel ---------------------------------------------------------------------------
+def _cell_colours(w: npt.NDArray[np.float64]) -> list[list[tuple[str, str]]]:
+    top = float(np.abs(w).max()) if w.size else 0.0
+    half = (len(DIVERGING) - 1) // 2
+    out = []
+    for row in w:
+        cells = []
+        for v in row:
+            i = half + round(float(v) / top * half * 0.8) if top > 0 else half
+            rgb = DIVERGING[i]
+            light = float(srgb_to_lab(rgb)[0])
+            cells.append(("#" + "".join(f"{int(c):02x}" for c in rgb),
+                          "#ffffff" if light < 55 else "#1c2230"))
+        out.append(cells)
+    return out
+
+
+def _num_kernel(v: float) -> str:
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def _kernel_table(weights: npt.NDArray[np.float64], anchor: tuple[int, int]) -> str:
+    colours = _cell_colours(weights)
+    rows = []
+    for i, row in enumerate(weights):
+        tds = []
+        for j, v in enumerate(row):
+            bg, fg = colours[i][j]
+            cls = ' class="anchor"' if (i, j) == tuple(anchor) else ""
+            title = f' title="row {i}, col {j}' + (' (anchor)"' if cls else '"')
+            tds.append(f'<td{cls}{title} style="background:{bg};color:{fg}">'
+                       f"{_e(_num_kernel(float(v)))}</td>")
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    return '<table class="kernel">' + "".join(rows) + "</table>"
+
+
+def _kernel_boxes(kernel: Kernel, modes: set[str]) -> list[str]:
+    """The weights as written and as convolve applies them, as tables (small kernels)."""
+    kh, kw = kernel.shape
+    if max(kernel.shape) > TABLE_SIDE:
+        return [f'<div class="kbox"><div class="cap">The {kh}×{kw} weights are too many to '
+                "list: they are drawn below, and written in report.json.</div></div>"]
+    scale = f" × {kernel.scale:g}" if kernel.scale != 1 else ""
+    boxes = ['<div class="kbox"><div class="cap"><b>as written</b>'
+             + (" (correlate slides it like this)" if "correlate" in modes else "")
+             + f"{_e(scale)}; anchor (row, col) {tuple(kernel.center)} outlined</div>"
+             + _kernel_table(kernel.weights, kernel.center) + "</div>"]
+    if "convolve" in modes:
+        fl = kernel.flipped()
+        if kernel.correlate_equals_convolve:
+            boxes.append('<div class="kbox"><div class="cap"><b>as applied by '
+                         "convolve</b>: unchanged (it equals its 180° rotation and "
+                         "the anchor is centred)</div></div>")
+        else:
+            boxes.append(
+                '<div class="kbox"><div class="cap"><b>as applied by convolve</b>: '
+                f"rotated 180°, anchor {tuple(fl.center)}; slid over the image like a "
+                "correlation</div>" + _kernel_table(fl.weights, fl.center) + "</div>")
+    return boxes
+
+
+def _kernel_props(kernel: Kernel) -> list[tuple[str, str]]:
+    kh, kw = kernel.shape
+    props = [("name", kernel.name), ("shape", f"{kh}×{kw}"),
+             ("anchor", f"{tuple(kernel.center)}"
+              + ("" if kernel.anchor_is_centred else " (not centred)")),
+             ("sum", _num_kernel(kernel.sum)),
+             ("symmetric", "yes: equals its 180° rotation" if kernel.symmetric
+              else "no: differs from its 180° rotation"),
+             ("rank", f"{kernel.rank}" + (" (separable)" if kernel.rank == 1 else "")),
+             ("correlate = convolve", "yes" if kernel.correlate_equals_convolve
+              else "no")]
+    if kernel.description:
+        props.append(("about", kernel.description))
+    return props
+
+
+def _info_props(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """The kernel's properties from the report alone (no :class:`Kernel` at hand)."""
+    props = []
+    for key in ("name", "shape", "anchor", "symmetric", "rank"):
+        v = info.get(key)
+        if v is None:
+            continue
+        if key == "shape":
+            v = "×".join(str(s) for s in v)
+        elif key == "anchor":
+            v = str(tuple(v))
+        elif key == "symmetric":
+            v = "yes" if v else "no"
+        props.append((key, str(v)))
+    if isinstance(info.get("chain"), list):
+        props.append(("chain", " → ".join(
+            f"{c.get('name')} ({'×'.join(str(s) for s in c.get('shape') or [])})"
+            for c in info["chain"] if isinstance(c, dict))))
+    return props
+
+
+def _kernel_figure(kernel: Kernel, modes: set[str]) -> str:
+    pic = kernel_picture(kernel, "convolve" if "convolve" in modes else "correlate")
+    return (f'<figure style="margin:14px 0 0"><img alt="the kernel and its frequency '
+            f'response" style="max-width:100%" src="{data_uri(pic)}">'
+            '<figcaption class="cap">The weights (blue negative, red positive), the '
+            "kernel as convolve applies it, and the magnitude of its frequency response "
+            "in dB — the same for correlate and convolve, since the 180° rotation only "
+            "changes the phase (the convolution theorem).</figcaption></figure>")
+
+
+def _kernel_html(report: dict[str, Any], kernel: Kernel | None) -> str:
+    info = report.get("kernel") if isinstance(report.get("kernel"), dict) else {}
+    assert isinstance(info, dict)
+    modes = {str(v.get("mode")) for v in (report.get("a"), report.get("b"))
+             if isinstance(v, dict)}
+    boxes = _kernel_boxes(kernel, modes) if kernel is not None else []
+    props = _kernel_props(kernel) if kernel is not None else _info_props(info)
+    if not props and not boxes:
+        return ""
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in props)
+    picture = _kernel_figure(kernel, modes) if kernel is not None else ""
+    return (f'<div class="panel"><h2 style="margin-top:12px">Kernel</h2>'
+            f'<div class="kernels">{"".join(boxes)}'
+            f'<table class="props">{rows}</table></div>{picture}</div>')
+
+
+# -- the page ---------------------------------------------------------------------------
+def _titles(report: dict[str, Any]) -> tuple[str, str, str]:
+    """The page's ``<title>``, its ``<h1>`` (HTML) and the "A vs B" line (HTML or "")."""
+    filters = report.get("filters") or []
+    kinfo = report.get("kernel")
+    fname = " → ".join(str(f) for f in filters) or (
+        str(kinfo.get("name", "")) if isinstance(kinfo, dict) else "")
+    image_name = Path(str(report["image"])).name if report.get("image") else ""
+    title_bits = [b for b in (image_name, fname) if b]
+    a_info, b_info = report.get("a"), report.get("b")
+    a_label = a_info.get("label") if isinstance(a_info, dict) else None
+    b_label = b_info.get("label") if isinstance(b_info, dict) else None
+    sub = ""
+    if a_label or b_label:
+        sub = (f'<p class="sub"><b>A</b> {_e(a_label or "—")} &nbsp;vs&nbsp; '
+               f'<b>B</b> {_e(b_label or "—")}</p>')
+    h1 = " · ".join(_e(t) for t in title_bits) or "difference report"
+    shape = report.get("shape")
+    if shape:
+        h1 += (f' <span class="dim">{_e("×".join(str(s) for s in shape))} '
+               f'{_e(report.get("dtype", ""))}</span>')
+    page_title = "imgconv diff — " + (" · ".join(title_bits) or "report")
+    return page_title, h1, sub
+
+
+_HOW_TO_READ = """\
+<p><b>How to read this.</b> max abs diff, mean abs diff, RMSE and PSNR are computed on the
+float results before rounding (PSNR = 10·log10(peak² / MSE), ∞ when A and B are equal);
+differing pixels count the pixels where any channel differs after rounding to the output
+dtype (for float outputs: by more than the tolerance ε·Σ|F|·max(max|I|, |cval|), with
+ε = 1e-4 in single and 1e-10 in double precision). <i>interior</i> are the positions
+where both variants' kernels lie wholly inside the image, <i>border</i> the rest.
+A bbox <code>y 0:10</code> includes row 0 and excludes row 10.</p>
+<p><b>Display.</b> 8-bit images are shown as they are, 16-bit ones by their top 8 bits,
+float ones stretched from their min … max to black … white (A and B share one range); alpha
+is not shown. The heat-map uses inferno (dark = no difference); the signed map is
+blue–white–red, symmetric about 0. The files beside this page keep the real values.</p>"""
+
+
+def _page(report: dict[str, Any], *, gallery: str, zoom: str, kernel_html: str,
+          files: Sequence[str]) -> str:
+    import imgconv
+
+    page_title, h1, sub = _titles(report)
+    files_html = ""
+    if files:
+        files_html = ("<p>Files in this folder: "
+                      + ", ".join(f"<code>{_e(f)}</code>" for f in files) + ".</p>")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(page_title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+<header><div class="kicker">imgconv diff report</div><h1>{h1}</h1>{sub}</header>
+{_verdict_html(report)}
+<section class="cards">{_cards_html(report)}</section>
+<h2>Input, A, B and their difference</h2>
+<section class="gallery">{gallery}</section>
+{zoom}
+<h2>Details</h2>
+<section class="cols"><div>{_stats_html(report)}</div><div>{_variants_html(report)}</div></section>
+{kernel_html}
+<details><summary>report.json</summary><pre>{_e(report_json(report))}</pre></details>
+<footer>
+{_HOW_TO_READ}
+{files_html}
+<p>imgconv {_e(imgconv.__version__)}</p>
+</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def render_html(
+    report: dict[str, Any],
+    *,
+    input_image: npt.ArrayLike,
+    a_out: npt.ArrayLike,
+    b_out: npt.ArrayLike,
+    a_float: npt.ArrayLike,
+    b_float: npt.ArrayLike,
+    kernel: Kernel | None = None,
+    files: Sequence[str] = (),
+) -> str:
+    """The report as one self-contained HTML page (inline CSS, images as data: URIs).
+
+    ``report`` is the diff report; ``input_image`` the image both variants filtered
+    (empty: not shown); ``a_out``/``b_out`` the outputs as written; ``a_float``/``b_float``
+    the results before rounding (their difference is drawn); ``kernel`` the filter, when
+    there is one, drawn with its frequency response; ``files`` the report folder's files,
+    listed in the footer.
+    """
+    gallery, zoom = _gallery_html(report, np.asarray(input_image), np.asarray(a_out),
+                                  np.asarray(b_out), difference(a_float, b_float))
+    return _page(report, gallery=gallery, zoom=zoom, kernel_html=_kernel_html(report, kernel),
+                 files=files)
