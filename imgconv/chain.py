@@ -57,8 +57,8 @@ def identity_like(kernel: Kernel) -> Kernel:
     return Kernel(w, anchor=kernel.center, name="identity")
 
 
-def _per_pixel(a01: Array, like: Array) -> Array:
-    """An H×W factor shaped to multiply ``like`` (H×W or H×W×C)."""
+def _per_pixel(a01: npt.NDArray[Any], like: Array) -> npt.NDArray[Any]:
+    """An H×W factor (or mask) shaped to multiply ``like`` (H×W or H×W×C)."""
     return a01[:, :, None] if like.ndim == 3 else a01
 
 
@@ -271,10 +271,11 @@ def filter_image(
     arr = np.asarray(image)
     opts = (options or FilterOptions()).replace(**option_values) if option_values else (
         options or FilterOptions())
+    chain: Sequence[Kernel | str | npt.ArrayLike]
     if isinstance(filters, (Kernel, str)) or _is_matrix(filters):
-        chain: Sequence[Kernel | str | npt.ArrayLike] = [filters]  # one kernel, not a chain
+        chain = [filters]  # type: ignore[list-item]  # one kernel, not a chain
     else:
-        chain = filters  # type: ignore[assignment]
+        chain = filters
     amax = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
     res = run_filters(arr, chain, opts, has_alpha=has_alpha, alpha_max=amax)
     keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale

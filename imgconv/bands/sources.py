@@ -184,7 +184,7 @@ def open_source(path: Path, page: int | None) -> RowSource:
     raise ImageError(f"{path}: {ext} files cannot be streamed")
 
 
-def gather(source: RowSource, rows: npt.NDArray[np.int64], cval: float,
+def gather(source: RowSource, rows: npt.NDArray[np.integer[Any]], cval: float,
            dtype: type[np.floating]) -> npt.NDArray[np.floating]:
     """The listed rows of ``source`` (as ``dtype``), reading each contiguous run once;
     :data:`~imgconv.boundary.CVAL_INDEX` rows are ``cval``."""
