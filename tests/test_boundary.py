@@ -1,7 +1,8 @@
-"""The boundary-mode table and ``pad`` (SPEC §1, boundary table).
+"""The boundary-mode table, each mode's ``index`` and ``pad`` (docs/semantics.md §1).
 
-``pad`` is compared with numpy.pad, with scipy.ndimage's own extension (read out
-through ``correlate1d`` with one-hot kernels) and with the SPEC's ``a b c d`` rows.
+``pad`` is built on the modes' ``index`` rules, not on numpy.pad, so numpy.pad,
+scipy.ndimage's own extension (read out through ``correlate1d`` with one-hot
+kernels) and the table's ``a b c d`` rows are independent oracles for both.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import cv2
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imgconv import boundary as bd
 from imgconv.errors import ImgconvError
 
-# SPEC §1 table, transcribed: name -> (extension row, scipy, OpenCV, numpy.pad, aliases)
+# docs/semantics.md §1 table, transcribed:
+# name -> (extension row, scipy, OpenCV, numpy.pad, aliases)
 SPEC_TABLE = {
     "reflect": ("d c b a [a b c d] d c b a", "reflect", "BORDER_REFLECT", "symmetric",
                 ("symmetric",)),
@@ -43,10 +47,62 @@ def test_table_row_matches_spec(name):
     extension, scipy_mode, opencv, numpy_mode, aliases = SPEC_TABLE[name]
     assert row.scipy == scipy_mode
     assert row.numpy == numpy_mode
-    assert row.opencv == opencv
-    assert hasattr(cv2, row.opencv)
     assert set(aliases) <= set(row.aliases)
     assert row.extension.split("(")[0].strip() == extension
+    # the OpenCV column shows the documented constant; ``opencv`` is the one filter2D takes
+    shown = row.opencv_display or row.opencv
+    assert shown.split(" (")[0] == opencv
+    assert hasattr(cv2, opencv)
+    assert row.opencv == (None if name == "wrap" else opencv)  # filter2D refuses wrap
+
+
+@pytest.mark.parametrize("name", BOUNDARIES)
+def test_opencv_constant_is_one_filter2d_accepts(name):
+    """``opencv`` is None exactly for the border filter2D refuses (BORDER_WRAP)."""
+    row = bd.boundary_mode(name)
+    image = np.arange(20.0, dtype=np.float32).reshape(4, 5)
+    border = getattr(cv2, SPEC_TABLE[name][2])
+    if row.opencv is None:
+        with pytest.raises(cv2.error):
+            cv2.filter2D(image, -1, np.ones((3, 3), np.float32), borderType=border)
+        assert "filter2D rejects it" in row.opencv_display
+    else:
+        out = cv2.filter2D(image, -1, np.ones((3, 3), np.float32), borderType=border)
+        assert out.shape == image.shape
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("name", BOUNDARIES)
+def test_index_is_the_table_rule(name, n, ref):
+    """``index`` against the rule transcribed in conftest, far beyond both edges."""
+    positions = np.arange(-6 * n - 5, 7 * n + 5)
+    expected = [ref.ext_index(int(k), n, name) for k in positions]
+    expected = np.array([bd.CVAL_INDEX if e is None else e for e in expected])
+    np.testing.assert_array_equal(bd.boundary_mode(name).index(positions, n), expected)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+@pytest.mark.parametrize("name", BOUNDARIES)
+def test_index_is_what_numpy_pad_does(name, n):
+    """numpy.pad of ``0..n-1`` (the cval: -1) is the source index of each position."""
+    before, after = 4 * n + 3, 5 * n + 2
+    kwargs = {"constant_values": -1} if name == "constant" else {}
+    expected = np.pad(np.arange(n), (before, after), mode=SPEC_TABLE[name][3], **kwargs)
+    got = bd.boundary_mode(name).index(np.arange(-before, n + after), n)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", BOUNDARIES)
+def test_flags_say_what_the_index_does(name):
+    """``periodic``: the extension repeats with the image's own period; ``uses_cval``:
+    some position takes the cval."""
+    row = bd.boundary_mode(name)
+    n = 5
+    i = np.arange(-3 * n, 3 * n)
+    assert row.periodic == bool(np.array_equal(row.index(i + n, n), row.index(i, n)))
+    assert row.uses_cval == bool(np.any(row.index(i, n) == bd.CVAL_INDEX))
+    assert row.periodic == (name == "wrap")
+    assert row.uses_cval == (name == "constant")
 
 
 @pytest.mark.parametrize("name", BOUNDARIES)
@@ -82,15 +138,19 @@ def test_unknown_mode_names_the_valid_ones(bad):
         bd.canonical_boundary(bad)
     for name in BOUNDARIES:
         assert name in str(info.value)
+    assert info.value.param == "boundary"
     with pytest.raises(ImgconvError):
         bd.pad(np.ones((2, 2)), ((1, 1), (1, 1)), bad)
 
 
 # --------------------------------------------------------------------------------------
-# pad() vs numpy.pad, scipy.ndimage and the SPEC rows
+# pad() vs numpy.pad, scipy.ndimage and the table's rule
 # --------------------------------------------------------------------------------------
 SHAPES = [(1, 1), (1, 5), (5, 1), (2, 3), (4, 4), (3, 7)]
-WIDTHS = [((0, 0), (0, 0)), ((1, 2), (3, 0)), ((7, 9), (11, 8)), ((0, 13), (13, 0))]
+# "many": margins of many short runs (wrap/mirror on 2 or 3 pixels), filled by one gather
+WIDTHS = [((0, 0), (0, 0)), ((1, 2), (3, 0)), ((7, 9), (11, 8)), ((0, 13), (13, 0)),
+          ((30, 1), (2, 40))]
+WIDTH_IDS = ["zero", "small", "large", "one-sided", "many"]
 
 
 def make_image(shape: tuple[int, ...]) -> np.ndarray:
@@ -118,7 +178,7 @@ def scipy_extend_axis(a: np.ndarray, before: int, after: int, mode: str, cval: f
     return np.concatenate(slices, axis=axis)
 
 
-@pytest.mark.parametrize("widths", WIDTHS, ids=["zero", "small", "large", "one-sided"])
+@pytest.mark.parametrize("widths", WIDTHS, ids=WIDTH_IDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{h}x{w}" for h, w in SHAPES])
 @pytest.mark.parametrize("name", BOUNDARIES)
 def test_pad_matches_numpy_pad(name, shape, widths):
@@ -129,7 +189,7 @@ def test_pad_matches_numpy_pad(name, shape, widths):
     np.testing.assert_array_equal(bd.pad(image, widths, name, cval=K), expected)
 
 
-@pytest.mark.parametrize("widths", WIDTHS, ids=["zero", "small", "large", "one-sided"])
+@pytest.mark.parametrize("widths", WIDTHS, ids=WIDTH_IDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{h}x{w}" for h, w in SHAPES])
 @pytest.mark.parametrize("name", BOUNDARIES)
 def test_pad_matches_scipy_ndimage_extension(name, shape, widths):
@@ -141,7 +201,7 @@ def test_pad_matches_scipy_ndimage_extension(name, shape, widths):
     np.testing.assert_array_equal(bd.pad(image, widths, name, cval=K), expected)
 
 
-@pytest.mark.parametrize("widths", WIDTHS, ids=["zero", "small", "large", "one-sided"])
+@pytest.mark.parametrize("widths", WIDTHS, ids=WIDTH_IDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{h}x{w}" for h, w in SHAPES])
 @pytest.mark.parametrize("name", BOUNDARIES)
 def test_pad_matches_spec_rule(name, shape, widths, ref):
@@ -171,6 +231,54 @@ def test_long_extension_repeats(name):
     period = {"reflect": [3, 2, 1, 1, 2, 3], "mirror": [2, 1, 2, 3], "wrap": [1, 2, 3]}[name]
     expected = np.resize(np.array(period, dtype=float), 30)
     np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(BOUNDARIES), h=st.integers(1, 9), w=st.integers(1, 9),
+       channels=st.sampled_from([0, 1, 3]), widths=st.tuples(*[st.integers(0, 25)] * 4),
+       single=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_pad_equals_numpy_pad_everywhere(name, h, w, channels, widths, single, seed):
+    rng = np.random.default_rng(seed)
+    image = rng.uniform(-1, 1, (h, w) + ((channels,) if channels else ()))
+    image = image.astype(np.float32 if single else np.float64)
+    t, b, left, r = widths
+    full = [(t, b), (left, r)] + [(0, 0)] * (image.ndim - 2)
+    kwargs = {"constant_values": K} if name == "constant" else {}
+    expected = np.pad(image, full, mode=SPEC_TABLE[name][3], **kwargs)
+    got = bd.pad(image, ((t, b), (left, r)), name, cval=K)
+    assert got.dtype == image.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(BOUNDARIES), n=st.integers(1, 9),
+       positions=st.lists(st.integers(-40, 40), min_size=1, max_size=30),
+       sorted_=st.booleans())
+def test_index_runs_rebuild_the_indices(name, n, positions, sorted_):
+    """Copying each run's slice (the cval for a cval run) rebuilds ``source[idx]``."""
+    if sorted_:
+        positions = list(range(min(positions), max(positions) + 1))
+    idx = bd.boundary_mode(name).index(np.array(positions), n)
+    source = np.arange(10.0, 10.0 + n)
+    expected = np.where(idx == bd.CVAL_INDEX, K, source[np.maximum(idx, 0)])
+    rebuilt = np.full(len(idx), np.nan)
+    runs = bd.index_runs(idx)
+    for run in runs:
+        values = K if run.step is None else source[run.source]
+        rebuilt[run.i0:run.i1] = values
+        if run.step is not None:
+            assert len(range(n)[run.source]) == (1 if run.step == 0 else run.i1 - run.i0)
+            assert (run.lo, run.hi - 1) == (min(idx[run.i0:run.i1]), max(idx[run.i0:run.i1]))
+    np.testing.assert_array_equal(rebuilt, expected)
+    assert [r.i0 for r in runs[1:]] == [r.i1 for r in runs[:-1]]
+    assert bd.index_runs(idx.tolist()) == runs
+
+
+def test_index_runs_of_a_reflected_margin_are_one_slice():
+    idx = bd.boundary_mode("reflect").index(np.arange(-5, 0), 100)
+    assert bd.index_runs(idx) == [bd.Run(0, 5, 0, 5, -1)]
+    assert bd.index_runs([7, 7, 7, -1, -1, 3, 4]) == [
+        bd.Run(0, 3, 7, 8, 0), bd.Run(3, 5, -1, -1, None), bd.Run(5, 7, 3, 5, 1)]
 
 
 def test_negative_width_is_refused():

@@ -1,13 +1,14 @@
-"""The engine against oracles written by others (SPEC §1).
+"""The engine against oracles written by others (docs/semantics.md §1).
 
 scipy.ndimage (correlate/convolve, every boundary mode), OpenCV ``filter2D`` (a
 correlation) for the modes it has, scipy.signal for ``full``/``valid`` output
-sizes, and the literal SPEC formula (``conftest.brute``) where neither applies.
-No expected value here is computed by imgconv.
+sizes, and the literal formula of docs/semantics.md §1 (``conftest.brute``) where
+neither applies.  No expected value here is computed by imgconv.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable
 
@@ -49,7 +50,7 @@ SMALL_IDS = [c[0] for c in SMALL_KERNEL_CASES]
 
 def tol(kernel: np.ndarray, image: np.ndarray, cval: float = 0.0,
         precision: str = "double") -> float:
-    """SPEC §1: ``T = eps * sum|F| * max(max|I|, |cval|)``."""
+    """docs/semantics.md §1: ``T = eps * sum|F| * max(max|I|, |cval|)``."""
     scale = max(float(np.abs(np.asarray(image, dtype=np.float64)).max()), abs(cval))
     return EPS[precision] * float(np.abs(kernel).sum()) * scale
 
@@ -78,7 +79,8 @@ def make_problem(name: str, image_shape: tuple[int, int], kshape: tuple[int, int
 def scipy_origin(kshape: tuple[int, int], anchor: tuple[int, int] | None) -> tuple[int, int]:
     """scipy.ndimage's origin for an imgconv anchor: anchor minus the default centre.
 
-    (Verified against the SPEC formula by ``test_scipy_origin_convention``.)
+    (Verified against the docs/semantics.md §1 formula by
+    ``test_scipy_origin_convention``.)
     """
     if anchor is None:
         return (0, 0)
@@ -235,7 +237,7 @@ def test_full_matches_scipy_signal(boundary, cval, signal_boundary, method, op, 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("boundary", ["mirror", "nearest"])
 def test_full_other_modes_match_spec_formula(boundary, method, op, case, channels, ref):
-    """scipy.signal has no mirror/nearest: the literal SPEC §1 full formula instead."""
+    """scipy.signal has no mirror/nearest: the literal full formula of docs/semantics.md §1."""
     name, ishape, kshape = case
     image, kernel = make_problem(name, ishape, kshape, channels, rank_one=method == "separable")
     expected = ref.brute(image, kernel, op=op, boundary=boundary, size="full")
@@ -282,8 +284,12 @@ def test_valid_matches_scipy_signal_for_every_boundary(method, op, case, channel
                                            ((20, 5), (21, 3)), ((1, 1), (2, 1))])
 def test_valid_with_kernel_larger_than_image_is_an_error(ishape, kshape, method, op):
     image = np.ones(ishape)
-    with pytest.raises(ImgconvError):
+    with pytest.raises(ImgconvError) as info:
         API[op](image, np.ones(kshape), size="valid", method=method)
+    assert info.value.param == "size"
+    assert str(info.value) == (
+        f"size='valid' needs a kernel no larger than the image: kernel {kshape[0]}x{kshape[1]}, "
+        f"image {ishape[0]}x{ishape[1]} (use size='same' or 'full')")
 
 
 def test_valid_with_kernel_equal_to_image_is_one_pixel():
@@ -322,7 +328,7 @@ def test_wrap_same_large_kernel_matches_scipy(ishape, kshape, method, op, channe
                                            ((4, 6), (0, 0)), ((4, 6), (3, 5)),
                                            ((4, 6), (1, 4)), ((1, 4), (0, 0))])
 def test_scipy_origin_convention(kshape, anchor, op, ref):
-    """Derive origin = anchor - (kh//2, kw//2) with one-hot kernels against the SPEC formula.
+    """Derive origin = anchor - (kh//2, kw//2) with one-hot kernels against the §1 formula.
 
     correlate with a one-hot at (p, q): out(y, x) = I~(y + p - cy, x + q - cx);
     convolve:                           out(y, x) = I~(y - p + cy, x - q + cx).
@@ -412,6 +418,7 @@ def test_unknown_value_is_refused_naming_the_valid_ones(keyword, valid, op):
         API[op](np.ones((4, 4)), np.ones((3, 3)), **{keyword: "bogus"})
     message = str(info.value)
     assert "bogus" in message
+    assert info.value.param == keyword
     for name in valid:
         assert name in message, f"{name!r} missing from {message!r}"
 
@@ -431,13 +438,36 @@ GAUSS_17471 = np.array([[1, 4, 7, 4, 1], [4, 16, 26, 16, 4], [7, 26, 41, 26, 7],
                                     np.eye(3), np.zeros((3, 3))],
                          ids=["2x2-rank2", "gaussian5-rank3", "eye3", "zeros"])
 def test_separable_refuses_kernel_that_is_not_rank_one(kernel, op):
-    with pytest.raises(ImgconvError):
+    with pytest.raises(ImgconvError) as info:
         API[op](np.ones((8, 8)), kernel, method="separable")
+    assert info.value.param == "method"
+    rank = np.linalg.matrix_rank(kernel)
+    assert re.fullmatch(rf"method='separable' needs a rank-1 kernel; '\w+' has rank {rank} "
+                        r"\(use method='auto', 'direct' or 'fft'\)", str(info.value))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fft_refuses_an_image_with_nan_or_inf_and_auto_avoids_it(bad):
+    """A NaN spreads over the whole image through an FFT; direct keeps it local."""
+    image = np.ones((40, 40))
+    image[3, 4] = bad
+    kernel = np.random.default_rng(13).uniform(size=(21, 21))  # auto would pick fft
+    assert filter_array(np.ones((40, 40)), kernel, method="auto")[1] == "fft"
+    with pytest.raises(ImgconvError) as info:
+        filter_array(image, kernel, method="fft")
+    assert info.value.param == "method"
+    assert str(info.value) == ("the image has NaN or infinite pixels, which method='fft' would "
+                               "spread over the whole image: use method='direct' (or 'auto')")
+    out, used = filter_array(image, kernel, method="auto", boundary="constant")
+    assert used == "direct"
+    finite = ~np.isfinite(ndimage_oracle(image, kernel, "convolve", "constant"))
+    np.testing.assert_array_equal(~np.isfinite(out), finite)
 
 
 @pytest.mark.parametrize("boundary", ["wrap", "constant"])
 def test_separable_accepts_rank_one_kernel_over_256_a_side(boundary):
-    """SPEC: separable applies to every rank-1 kernel (it once refused those > 256 a side).
+    """docs/semantics.md §1: separable applies to every rank-1 kernel (it once refused
+    those > 256 a side).
 
     (scipy.ndimage's n-D ``reflect`` is wrong for kernels >= 8x the image in scipy 1.17,
     hence wrap/constant as the oracle here.)

@@ -1,4 +1,4 @@
-"""Properties of correlation and convolution (SPEC §1), checked with hypothesis.
+"""Properties of correlation and convolution (docs/semantics.md §1), with hypothesis.
 
 Small arrays (images up to 12x12, kernels up to 15x15, so often larger than the
 image), every boundary mode, odd and even kernels, random anchors.  Array values
@@ -15,7 +15,8 @@ import scipy.signal as ss
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from imgconv.engine import convolve, correlate, filter_array
+from imgconv.boundary import boundary_mode
+from imgconv.engine import convolve, correlate, filter_array, filter_band
 from imgconv.kernels import Kernel
 
 BOUNDARIES = ("reflect", "mirror", "nearest", "wrap", "constant")
@@ -28,7 +29,8 @@ SOME = settings(max_examples=60, deadline=None)
 
 def tol(kernel: np.ndarray, image: np.ndarray, cval: float = 0.0,
         precision: str = "double", factor: float = 1.0) -> float:
-    """SPEC §1 ``T = eps * sum|F| * max(max|I|, |cval|)`` (times ``factor`` for sums of results)."""
+    """docs/semantics.md §1 ``T = eps * sum|F| * max(max|I|, |cval|)`` (times ``factor``
+    for sums of results)."""
     scale = max(float(np.abs(image).max()), abs(cval))
     return factor * EPS[precision] * float(np.abs(kernel).sum()) * scale + 1e-300
 
@@ -259,7 +261,7 @@ def test_chain_equals_composed_kernel_with_wrap(p: Problem, op: str, method: str
 def test_chain_equals_composed_kernel_full_zero_and_valid(p: Problem, op: str, size: str,
                                                           method: str,
                                                           data: st.DataObject) -> None:
-    """SPEC §4 compose: exact for constant 0 with full, and for valid."""
+    """docs/semantics.md §4 compose: exact for constant 0 with full, and for valid."""
     g = p.rng.uniform(-1, 1, (data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6))))
     composed = ss.convolve2d(p.weights, g, mode="full")
     h, w = p.image.shape[:2]
@@ -307,7 +309,7 @@ def test_symmetric_even_kernel_is_shifted_by_one_pixel(p: Problem, method: str,
 
 
 # --------------------------------------------------------------------------------------
-# full size with a one-hot kernel shows the extension of the SPEC table
+# full size with a one-hot kernel shows the extension of the boundary table
 # --------------------------------------------------------------------------------------
 @FEW
 @given(p=problems(channels=False), op=st.sampled_from(OPS), data=st.data())
@@ -327,3 +329,32 @@ def test_full_with_one_hot_is_the_spec_extension(p: Problem, op: str, data: st.D
     got = API[op](p.image, onehot, boundary=p.boundary, cval=p.cval, size="full",
                   method="direct", precision="double")
     np.testing.assert_array_equal(got, expected)
+
+
+# --------------------------------------------------------------------------------------
+# banded == whole: rows gathered by the mode's index rule, then filter_band
+# --------------------------------------------------------------------------------------
+@FEW
+@given(p=problems(), op=st.sampled_from(OPS), method=st.sampled_from(["direct", "fft", "auto"]),
+       size=st.sampled_from(["same", "full", "valid"]), data=st.data())
+def test_band_equals_the_rows_of_the_whole(p: Problem, op: str, method: str, size: str,
+                                           data: st.DataObject) -> None:
+    """Output rows y0..y1 from a band of source rows (halo included, extended at the true
+    edges by ``BoundaryMode.index``) equal those rows of the whole image's output."""
+    kh, kw = p.weights.shape
+    h, w = p.image.shape[:2]
+    assume(size != "valid" or (kh <= h and kw <= w))
+    kernel = p.kernel if op == "correlate" else mirrored(p.weights, p.centre)  # as correlated
+    cy = kernel.center[0]
+    top, rows_out = {"same": (cy, h), "full": (kh - 1, h + kh - 1),
+                     "valid": (0, h - kh + 1)}[size]
+    y0 = data.draw(st.integers(0, rows_out - 1))
+    y1 = data.draw(st.integers(y0 + 1, rows_out))
+    src = boundary_mode(p.boundary).index(np.arange(y0 - top, y1 - top + kh - 1), h)
+    band = np.where((src >= 0)[:, None, None] if p.image.ndim == 3 else (src >= 0)[:, None],
+                    p.image[np.maximum(src, 0)], p.cval)
+    common = dict(boundary=p.boundary, cval=p.cval, method=method, size=size,
+                  precision="double")
+    got, _ = filter_band(band, p.kernel, mode=op, **common)
+    whole = API[op](p.image, p.kernel, **common)
+    close(got, whole[y0:y1], tol(p.weights, p.image, p.cval, factor=2))

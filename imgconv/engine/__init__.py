@@ -1,52 +1,45 @@
-"""The filtering engine: ``correlate`` and ``convolve`` with every method (SPEC §1).
+"""The filtering engine: ``correlate`` and ``convolve`` with every method (docs/semantics.md §1).
 
-Arguments are normalised once here, before dispatch.  Convolution is correlation
-with the kernel rotated by 180° and the anchor mirrored — in one place
-(:meth:`imgconv.kernels.Kernel.flipped`), not a second engine.  Every method
-works on the image already extended by the boundary mode (``imgconv.boundary.pad``)
-and returns the valid part, except the circular FFT used for ``wrap`` + ``same``.
+Arguments are normalised once (:func:`_prepare`).  Convolution is correlation with
+the kernel rotated by 180° and the anchor mirrored — in one place
+(:meth:`imgconv.kernels.Kernel.flipped`), not a second engine.  Whole images
+(:func:`filter_array`) and the bands of the tiled path (:func:`filter_band`) are
+both planned (:class:`Plan`: pads, output shape, method, backend) and then run by
+one function: the image extended by the boundary mode (:func:`imgconv.boundary.pad`)
+and correlated *valid* by the plan's backend, or, when the plan says so, the
+backend's own ``same`` path (see :mod:`imgconv.engine.backends`).
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.boundary import canonical_boundary, pad
+from imgconv.boundary import BoundaryMode, boundary_mode, pad
+from imgconv.engine import backends as _backends
 from imgconv.engine import choose as _choose
-from imgconv.engine import cv as _cv
-from imgconv.engine import direct as _direct
-from imgconv.engine import fft as _fft
-from imgconv.engine import separable as _separable
+from imgconv.engine.geometry import Pads, output_geometry
+from imgconv.engine.geometry import pads as size_pads
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel, as_kernel
-
-MODES = ("correlate", "convolve")
-METHODS = ("auto", "direct", "separable", "fft")
-SIZES = ("same", "valid", "full")
-PRECISIONS = ("auto", "single", "double")
+from imgconv.options import METHODS, MODES, PRECISIONS, SIZES, choice
 
 Array = npt.NDArray[np.floating]
 
 
 def set_threads(n: int) -> None:
-    """Threads for OpenCV and scipy.fft (``batch`` workers use 1; default: all cores)."""
-    _fft.WORKERS = n if n > 0 else -1
-    _cv.set_threads(n)
-
-
-def _check(value: str, valid: tuple[str, ...], what: str) -> str:
-    v = str(value).strip().lower()
-    if v not in valid:
-        raise ImgconvError(f"unknown {what} {value!r}: use one of {', '.join(valid)}")
-    return v
+    """Threads for every backend (OpenCV, scipy.fft; ``batch`` workers use 1; 0: all cores)."""
+    for b in _backends.BACKENDS:
+        b.set_threads(n)
 
 
 def working_dtype(image_dtype: np.dtype[np.generic], precision: str) -> type[np.floating]:
     """float64 for float64 images under ``auto`` (or always under ``double``), else float32."""
-    p = _check(precision, PRECISIONS, "precision")
+    p = choice("precision", precision, PRECISIONS)
     if p == "double" or (p == "auto" and image_dtype == np.float64):
         return np.float64
     return np.float32
@@ -67,11 +60,28 @@ def as_working(image: npt.ArrayLike, precision: str = "auto") -> Array:
 
 @dataclass(frozen=True)
 class Plan:
-    """What will be computed: pad widths, output shape, the method that runs."""
+    """What will be computed and who computes it.
 
-    pads: tuple[tuple[int, int], tuple[int, int]]
+    Attributes
+    ----------
+    pads : ((top, bottom), (left, right))
+        How far the image is extended by the boundary mode.
+    out_shape : (int, int)
+        The output's rows and columns.
+    method : str
+        ``direct``, ``separable`` or ``fft`` (``auto`` resolved).
+    backend : str
+        The name of the backend that runs it (:data:`imgconv.engine.backends.BACKENDS`).
+    native_same : bool
+        The backend computes ``same`` from the unpadded image with its own border
+        (``pads`` are then not materialised).
+    """
+
+    pads: Pads
     out_shape: tuple[int, int]
     method: str
+    backend: str
+    native_same: bool
 
 
 def plan(
@@ -82,32 +92,35 @@ def plan(
     method: str = "auto",
     size: str = "same",
     dtype: type[np.floating] = np.float32,
+    cval: float = 0.0,
 ) -> Plan:
-    """Decide pads, output shape and method for correlating ``image_shape`` with ``kernel``."""
-    method = _check(method, METHODS, "method")
-    size = _check(size, SIZES, "output size")
-    boundary = canonical_boundary(boundary)
-    h, w = image_shape[:2]
+    """Decide pads, output shape, method and backend for correlating ``image_shape``
+    (H×W or H×W×C) with ``kernel`` (as correlated) in the working ``dtype``."""
+    method = choice("method", method, METHODS)
+    size = choice("size", size, SIZES)
+    return _plan_image(image_shape, kernel, boundary_mode(boundary), method, size, dtype,
+                       float(cval))
+
+
+def _plan_image(shape: tuple[int, ...], kernel: Kernel, mode: BoundaryMode, method: str,
+                size: str, dtype: type[np.floating], cval: float) -> Plan:
+    pads = output_geometry(shape, kernel, size).pads
+    return _plan(shape, kernel, pads, method, mode, dtype, cval, native=size == "same")
+
+
+def _plan(shape: tuple[int, ...], kernel: Kernel, pads: Pads, method: str, mode: BoundaryMode,
+          dtype: type[np.floating], cval: float, *, native: bool) -> Plan:
+    """The plan of a valid correlation of the image ``shape`` extended by ``pads``
+    (``native``: a backend's own ``same`` path may replace the extension)."""
     kh, kw = kernel.shape
-    cy, cx = kernel.center
-    if size == "same":
-        pads = ((cy, kh - 1 - cy), (cx, kw - 1 - cx))
-        out_shape = (h, w)
-    elif size == "full":
-        pads = ((kh - 1, kh - 1), (kw - 1, kw - 1))
-        out_shape = (h + kh - 1, w + kw - 1)
-    else:
-        if kh > h or kw > w:
-            raise ImgconvError(
-                f"--size valid needs a kernel no larger than the image: kernel {kh}x{kw}, "
-                f"image {h}x{w} (use --size same or full)"
-            )
-        pads = ((0, 0), (0, 0))
-        out_shape = (h - kh + 1, w - kw + 1)
-    padded = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1])
-    channels = image_shape[2] if len(image_shape) == 3 else 1
+    (t, b), (left, r) = pads
+    padded = (shape[0] + t + b, shape[1] + left + r)
+    out_shape = (padded[0] - kh + 1, padded[1] - kw + 1)
+    channels = shape[2] if len(shape) == 3 else 1
     method = _resolve(method, kernel, out_shape, padded, channels, dtype)
-    return Plan(pads, out_shape, method)
+    backend, same = _backends.pick_backend(shape, np.dtype(dtype), kernel, method, mode,
+                                           cval, native=native)
+    return Plan(pads, out_shape, method, backend.name, same)
 
 
 def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
@@ -115,9 +128,8 @@ def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
     """Refuse ``separable`` for a kernel that is not rank 1; resolve ``auto``."""
     if method == "separable" and kernel.rank != 1:
         raise ImgconvError(
-            f"--method separable needs a rank-1 kernel; {kernel.name!r} has rank {kernel.rank} "
-            "(use --method auto, direct or fft)"
-        )
+            f"method='separable' needs a rank-1 kernel; {kernel.name!r} has rank {kernel.rank} "
+            "(use method='auto', 'direct' or 'fft')", param="method")
     if method != "auto":
         return method
     rank = kernel.rank if max(kernel.shape) <= _choose.RANK_SIDE_LIMIT else None
@@ -125,14 +137,39 @@ def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
 
 
 def _prepare(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, mode: str, boundary: str,
-             precision: str) -> tuple[Array, Kernel, str]:
+             precision: str) -> tuple[Array, Kernel, BoundaryMode]:
     """Normalise the arguments once: the working image, the kernel as correlated (rotated
-    for convolve), the canonical boundary name."""
-    mode = _check(mode, MODES, "mode")
+    for convolve), the boundary mode's table row."""
+    mode = choice("mode", mode, MODES)
     k = as_kernel(kernel)
     if mode == "convolve":
         k = k.flipped()
-    return as_working(image, precision), k, canonical_boundary(boundary)
+    return as_working(image, precision), k, boundary_mode(boundary)
+
+
+def _execute(img: Array, k: Kernel, p: Plan, mode: BoundaryMode, cval: float) -> Array:
+    """Run a plan: the backend's own ``same`` path, or pad then its valid correlation."""
+    backend = _backends.backend_named(p.backend)
+    if p.native_same:
+        return backend.correlate_same(img, k, p.method, mode, cval)
+    return backend.correlate_valid(pad(img, p.pads, mode, cval), k, p.method)
+
+
+class Options(TypedDict, total=False):
+    """The keywords of :func:`correlate` and :func:`convolve` (defaults: those of
+    :func:`filter_array`)."""
+
+    boundary: str
+    cval: float
+    method: str
+    size: str
+    precision: str
+
+
+class PassOptions(Options, total=False):
+    """The keywords of one filter pass (:func:`filter_array`, :func:`filter_band`)."""
+
+    mode: str
 
 
 def filter_array(
@@ -149,96 +186,66 @@ def filter_array(
     """Correlate or convolve; return ``(result, method_used)``.
 
     The kernel's ``scale`` is applied; its ``offset`` is *not* (see
-    :func:`imgconv.pipeline.filter_image` for the whole order of operations).
+    :func:`imgconv.chain.apply_kernel` for the whole order of operations).
+    Parameters as :func:`correlate`, plus ``mode`` (``convolve`` or ``correlate``).
     """
-    floating = np.asarray(image).dtype.kind == "f"
-    img, k, boundary = _prepare(image, kernel, mode, boundary, precision)
-    p = plan(img.shape, k, boundary=boundary, method=method, size=size, dtype=img.dtype.type)
-    if p.method == "fft" and floating and not np.isfinite(img).all():
-        # a NaN or inf multiplies into every frequency: it would spread over the whole image
-        if str(method).strip().lower() == "fft":
-            raise ImgconvError(
-                "the image has NaN or infinite pixels, which --method fft would spread over "
-                "the whole image: use --method direct (or auto)"
-            )
-        p = Plan(p.pads, p.out_shape, "direct")
-    return _run(img, k, p, boundary, float(cval), size), p.method
+    return _one_pass(image, kernel, band=False, mode=mode, boundary=boundary, cval=cval,
+                     method=method, size=size, precision=precision)
 
 
-def _run(img: Array, k: Kernel, p: Plan, boundary: str, cval: float, size: str) -> Array:
-    """Dispatch a planned correlation to its backend (OpenCV where it can, else numpy/scipy)."""
-    weights = k.array.astype(img.dtype)
-    taps = weights.size
-    fast = _cv.usable(img)
-    spatial = taps < _cv.dft_threshold(img.dtype)
-    if p.method == "fft" and boundary == "wrap" and size == "same":
-        return _fft.correlate_circular(img, weights, k.center)
-    if fast and size == "same":
-        border = _cv.native_border(boundary, cval, img.shape, k.shape)
-        if border is not None:
-            if p.method == "separable":
-                col, row = k.factors()
-                return _cv.correlate_same_separable(img, col, row, k.center, border)
-            if (p.method == "direct" and spatial) or (p.method == "fft" and not spatial):
-                return _cv.correlate_same(img, weights, k.center, border)
-    padded = pad(img, p.pads, boundary, cval)
-    if p.method == "direct":
-        if fast:
-            return _cv.correlate_valid_spatial(padded, weights)
-        return _direct.correlate_valid(padded, weights)
-    if p.method == "separable":
-        col, row = k.factors()
-        if fast:
-            return _cv.correlate_valid_separable(padded, col, row)
-        return _separable.correlate_valid(padded, col.astype(img.dtype), row.astype(img.dtype))
-    if fast and not spatial:
-        return _cv.correlate_valid_dft(padded, weights)
-    return _fft.correlate_valid(padded, weights)
-
-
-def filter_band(
-    band: npt.ArrayLike,
-    kernel: Kernel | npt.ArrayLike,
-    *,
-    mode: str = "convolve",
-    boundary: str = "reflect",
-    cval: float = 0.0,
-    method: str = "auto",
-    size: str = "same",
-    precision: str = "auto",
-) -> tuple[Array, str]:
+def filter_band(band: npt.ArrayLike, kernel: Kernel | npt.ArrayLike,
+                **options: Unpack[PassOptions]) -> tuple[Array, str]:
     """Filter a horizontal band that already holds its vertical halo (tiled filtering).
 
     ``band`` has the rows the output band reads, already extended at the true image
-    edges by the boundary mode; it is extended horizontally here, as the whole image
-    would be, and correlated *valid* vertically: ``kh - 1`` fewer rows come out.
+    edges by the boundary mode (:attr:`imgconv.boundary.BoundaryMode.index` maps them);
+    it is extended horizontally here, as the whole image would be, and correlated
+    *valid* vertically: ``kh - 1`` fewer rows come out.  ``options`` are the keywords
+    of :func:`filter_array`, with its defaults (the two are interchangeable passes).
     """
-    size = _check(size, SIZES, "output size")
-    img, k, boundary = _prepare(band, kernel, mode, boundary, precision)
-    kh, kw = k.shape
-    cx = k.center[1]
-    left, right = {"same": (cx, kw - 1 - cx), "full": (kw - 1, kw - 1), "valid": (0, 0)}[size]
-    wo = img.shape[1] + left + right - kw + 1
-    if img.shape[0] < kh or wo < 1:
-        raise ImgconvError(f"a band of {img.shape[0]} rows is too small for a {kh}x{kw} kernel")
-    out_shape = (img.shape[0] - kh + 1, wo)
-    channels = img.shape[2] if img.ndim == 3 else 1
-    method = _resolve(_check(method, METHODS, "method"), k, out_shape,
-                      (img.shape[0], img.shape[1] + left + right), channels, img.dtype.type)
-    p = Plan(((0, 0), (left, right)), out_shape, method)
-    return _run(img, k, p, boundary, float(cval), "band"), p.method
+    keywords: dict[str, Any] = {**_PASS_DEFAULTS, **options}
+    return _one_pass(band, kernel, band=True, **keywords)
 
 
-def correlate(
-    image: npt.ArrayLike,
-    kernel: Kernel | npt.ArrayLike,
-    *,
-    boundary: str = "reflect",
-    cval: float = 0.0,
-    method: str = "auto",
-    size: str = "same",
-    precision: str = "auto",
-) -> Array:
+#: the keywords of one filter pass and their defaults: filter_array's signature
+_PASS_DEFAULTS: dict[str, Any] = {
+    name: p.default for name, p in inspect.signature(filter_array).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def _one_pass(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, *, band: bool, mode: str,
+              boundary: str, cval: float, method: str, size: str,
+              precision: str) -> tuple[Array, str]:
+    """One filter pass over a whole image or (``band``) a band with its halo."""
+    size = choice("size", size, SIZES)
+    floating = np.asarray(image).dtype.kind == "f"
+    img, k, bmode = _prepare(image, kernel, mode, boundary, precision)
+    method = choice("method", method, METHODS)
+    cval = float(cval)
+    plan_of = _plan_band if band else _plan_image
+    p = plan_of(img.shape, k, bmode, method, size, img.dtype.type, cval)
+    if p.method == "fft" and not band and floating and not np.isfinite(img).all():
+        # a NaN or inf multiplies into every frequency: it would spread over the whole image
+        if method == "fft":
+            raise ImgconvError(
+                "the image has NaN or infinite pixels, which method='fft' would spread over "
+                "the whole image: use method='direct' (or 'auto')", param="method")
+        p = _plan_image(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
+    return _execute(img, k, p, bmode, cval), p.method
+
+
+def _plan_band(shape: tuple[int, ...], kernel: Kernel, mode: BoundaryMode, method: str,
+               size: str, dtype: type[np.floating], cval: float) -> Plan:
+    """The plan of a band: extended horizontally only, never by a native ``same`` path."""
+    kh, kw = kernel.shape
+    if shape[0] < kh or (size == "valid" and shape[1] < kw):
+        raise ImgconvError(f"a band of {shape[0]} rows is too small for a {kh}x{kw} kernel")
+    pads = ((0, 0), size_pads(kernel, size)[1])
+    return _plan(shape, kernel, pads, method, mode, dtype, cval, native=False)
+
+
+def correlate(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike,
+              **options: Unpack[Options]) -> Array:
     """Correlate ``image`` with ``kernel``: ``out(y,x) = sum F(i,j) I~(y+i-cy, x+j-cx)``.
 
     Parameters
@@ -247,45 +254,34 @@ def correlate(
         Channels are filtered one by one with the same kernel.
     kernel : Kernel or 2-D array
         A plain array gets the default anchor ``(kh // 2, kw // 2)``.
-    boundary : str
+    boundary : str, keyword-only
         ``reflect`` (default), ``mirror``, ``nearest``, ``wrap``, ``constant`` or an alias.
-    cval : float
-        The value beyond the edges for ``constant``.
-    method : str
-        ``auto``, ``direct``, ``separable`` or ``fft``: how, never what.
-    size : str
-        ``same``, ``valid`` or ``full``.
-    precision : str
-        ``auto`` (float64 for float64 images, else float32), ``single`` or ``double``.
+    cval : float, keyword-only
+        The value beyond the edges for ``constant`` (default 0).
+    method : str, keyword-only
+        ``auto`` (default), ``direct``, ``separable`` or ``fft``: how, never what.
+    size : str, keyword-only
+        ``same`` (default), ``valid`` or ``full``.
+    precision : str, keyword-only
+        ``auto`` (default: float64 for float64 images, else float32), ``single`` or
+        ``double``.
 
     Returns
     -------
     array of float32 or float64
     """
-    out, _ = filter_array(image, kernel, mode="correlate", boundary=boundary, cval=cval,
-                          method=method, size=size, precision=precision)
-    return out
+    return filter_array(image, kernel, mode="correlate", **options)[0]
 
 
-def convolve(
-    image: npt.ArrayLike,
-    kernel: Kernel | npt.ArrayLike,
-    *,
-    boundary: str = "reflect",
-    cval: float = 0.0,
-    method: str = "auto",
-    size: str = "same",
-    precision: str = "auto",
-) -> Array:
+def convolve(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike,
+             **options: Unpack[Options]) -> Array:
     """Convolve ``image`` with ``kernel``: ``out(y,x) = sum F(i,j) I~(y-i+cy, x-j+cx)``.
 
     Same parameters as :func:`correlate`; equal to correlating with the kernel
     rotated by 180° and the anchor mirrored.
     """
-    out, _ = filter_array(image, kernel, mode="convolve", boundary=boundary, cval=cval,
-                          method=method, size=size, precision=precision)
-    return out
+    return filter_array(image, kernel, mode="convolve", **options)[0]
 
 
-__all__ = ["METHODS", "MODES", "PRECISIONS", "SIZES", "Plan", "as_working", "convolve",
-           "correlate", "filter_array", "filter_band", "plan", "set_threads", "working_dtype"]
+__all__ = ["Options", "PassOptions", "Plan", "as_working", "convolve", "correlate",
+           "filter_array", "filter_band", "plan", "set_threads", "working_dtype"]

@@ -3,7 +3,15 @@
 Costs are nanoseconds per output sample on one 2-core x86-64 machine, measured with
 ``benchmarks/bench.py`` on 2048×2048 float32 (OpenCV 4/5 ``filter2D`` spatial path,
 ``sepFilter2D``, OpenCV's DFT filter / scipy.fft).  Every method computes the same
-thing (SPEC §1), so the choice changes speed only; the model only has to rank them.
+thing (docs/semantics.md §1), so the choice changes speed only; the model only has to
+rank them.
+
+One model for every backend, here rather than a cost row per backend: ``auto`` picks
+*what method* before the plan picks *which backend* runs it, and the backend of a method
+depends on the method (OpenCV runs ``fft`` only from its DFT size, scipy.fft below), so
+the rows above are those of the method as the preferred CPU backends run it.  The numpy
+backend is a fallback (more than 512 channels, no cv2) and a choice tuned to it would
+change results' bits, not only speed.
 """
 
 from __future__ import annotations
@@ -13,13 +21,14 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.engine.cv import dft_threshold
+from imgconv.engine.backends.opencv import dft_threshold
 
 RANK_SIDE_LIMIT = 256  # do not pay an SVD for larger kernels just to test separability
 
 
 def is_rank_one(k: npt.NDArray[np.floating]) -> bool:
-    """Rank 1 by numpy's ``matrix_rank`` (SPEC §1); kernels over 256 a side are not tried."""
+    """Rank 1 by numpy's ``matrix_rank`` (docs/semantics.md §1); kernels over 256 a side
+    are not tried."""
     kh, kw = k.shape
     if kh == 1 or kw == 1:
         return bool(np.any(k != 0))
