@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -271,11 +271,8 @@ def filter_image(
     arr = np.asarray(image)
     opts = (options or FilterOptions()).replace(**option_values) if option_values else (
         options or FilterOptions())
-    chain: Sequence[Kernel | str | npt.ArrayLike]
-    if isinstance(filters, (Kernel, str)) or _is_matrix(filters):
-        chain = [filters]  # type: ignore[list-item]  # one kernel, not a chain
-    else:
-        chain = filters
+    one = isinstance(filters, (Kernel, str)) or _is_matrix(filters)  # one kernel, not a chain
+    chain = cast("Sequence[Kernel | str | npt.ArrayLike]", [filters] if one else filters)
     amax = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
     res = run_filters(arr, chain, opts, has_alpha=has_alpha, alpha_max=amax)
     keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale

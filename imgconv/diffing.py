@@ -50,7 +50,7 @@ class Variant:
         parts = [self.mode, f"method={self.method}", f"boundary={self.boundary}"]
         if self.filters:
             parts.insert(0, "filter=" + "+".join(self.filters))
-        if self.boundary == "constant":
+        if boundary_mode(self.boundary).uses_cval:
             parts.append(f"cval={self.cval:g}")
         if self.precision != "auto":
             parts.append(f"precision={self.precision}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,35 +74,128 @@ def max_pixels() -> int:
     return value if value > 0 else MAX_PIXELS_DEFAULT
 
 
-def guard_pixels(name: str, h: int, w: int) -> None:
+@dataclass(frozen=True)
+class Header:
+    """What a file's header says, before any pixel is decoded: the (height, width) of
+    every page or frame."""
+
+    frames: tuple[tuple[int, int], ...]
+
+    @property
+    def pages(self) -> int:
+        return len(self.frames)
+
+    def decoded(self, page: int | None) -> int:
+        """Pixels decoded to read ``page`` (None: every page)."""
+        if page is not None and 0 <= page < self.pages:
+            return self.frames[page][0] * self.frames[page][1]
+        return sum(h * w for h, w in self.frames)
+
+
+def guard(name: str, header: Header, page: int | None = None) -> None:
+    """The decompression-bomb guard, from the header: every page and plane that will be
+    decoded counts, before any is."""
     limit = max_pixels()
-    if h * w > limit:
+    total = header.decoded(page)
+    if total > limit:
+        h, w = max(header.frames, key=lambda f: f[0] * f[1])
+        what = f"{w}x{h}" + (f" in {header.pages} pages" if page is None and
+                             header.pages > 1 else "")
         raise ImageError(
-            f"{name}: {w}x{h} = {h * w:,} pixels is over the limit of {limit:,} "
+            f"{name}: {what} = {total:,} pixels is over the limit of {limit:,} "
             "(a guard against decompression bombs); raise it with IMGCONV_MAX_PIXELS if the "
             "image is genuine"
         )
 
 
-def page_count(path: str | os.PathLike[str]) -> int:
-    """Pages (TIFF) or frames (GIF, WebP) in an image file; 1 for everything else."""
-    ext = _ext(path)
+def probe(path: str | os.PathLike[str]) -> Header:
+    """The header of an image file (a regular file of a known format); any failure is an
+    :class:`ImageError` naming the file."""
+    p = Path(path)
+    fmt = input_format(p)
     try:
-        if ext in (".tif", ".tiff"):
-            with _quiet_tifffile().TiffFile(path) as tif:
-                return len(tif.pages)
-        if ext in (".gif", ".webp"):
-            from PIL import Image as PILImage
-
-            PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
-            with PILImage.open(path) as im:
-                guard_pixels(str(path), im.height, im.width)
-                return int(getattr(im, "n_frames", 1))
+        return fmt.probe(p)
     except ImgconvError:
         raise
     except Exception as exc:
-        raise ImageError(f"{path}: cannot read as an image ({_reason(exc)})") from exc
-    return 1
+        raise ImageError(f"{p}: cannot read as an image ({_reason(exc)}): the file is "
+                         "damaged or not an image; re-export it") from exc
+
+
+def page_count(path: str | os.PathLike[str]) -> int:
+    """Pages (TIFF) or frames (GIF, WebP) in an image file; 1 for everything else.
+    The pixel guard applies."""
+    header = probe(path)
+    guard(str(path), header)
+    return header.pages
+
+
+def input_format(p: Path) -> Format:
+    """The format of an input file, after checking that it is a non-empty regular file:
+    a FIFO, device or socket is refused before anything could block on it."""
+    name = str(p)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file (check the path)") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot open ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageError(f"{name}: is a folder, not an image (use 'imgconv batch' for folders)")
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageError(f"{name}: is not a regular file (a pipe, device or socket): save the "
+                         "image to a file first")
+    ext = _ext(p)
+    if ext not in FORMATS:
+        raise ImageError(
+            f"{name}: unsupported image extension {ext or '(none)'!r}: "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    if st.st_size == 0:
+        raise ImageError(f"{name}: the file is empty (0 bytes): nothing to filter")
+    return FORMATS[ext]
+
+
+def _probe_pillow(p: Path) -> Header:
+    from PIL import Image as PILImage
+
+    PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
+    with PILImage.open(p) as im:
+        return Header(((im.height, im.width),) * int(getattr(im, "n_frames", 1)))
+
+
+def _probe_tiff(p: Path) -> Header:
+    """Every page's (height, width) from its tags (planar layouts too: not its shape)."""
+    with _quiet_tifffile().TiffFile(p) as tif:
+        return Header(tuple((int(pg.imagelength), int(pg.imagewidth)) for pg in tif.pages))
+
+
+def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """(shape, dtype, data offset) of a ``.npy`` file, from its header alone; a header
+    promising more data than the file holds is refused before anything is read."""
+    with open(p, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read(fh, max_header_size=10_000)
+        offset = fh.tell()
+    if dtype.hasobject:
+        raise ImageError(f"{p}: holds Python objects (a pickle), which imgconv never loads: "
+                         "save a numeric array with np.save")
+    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if offset + need > os.path.getsize(p):
+        raise ImageError(f"{p}: truncated: the header promises more data than the file holds")
+    if fortran:
+        raise ImageError(f"{p}: a Fortran-ordered array: save it C-ordered (np.save of "
+                         "np.ascontiguousarray)")
+    return tuple(shape), dtype, offset
+
+
+def _probe_npy(p: Path) -> Header:
+    shape, _, _ = npy_header(p)
+    if len(shape) not in (2, 3):
+        raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
+    return Header(((shape[0], shape[1]),))
 
 
 def _reason(exc: BaseException) -> str:
@@ -118,19 +212,10 @@ def read_image(path: str | os.PathLike[str], page: int | None = None) -> Image:
     p = Path(path)
     name = str(path)
     ext = _ext(p)
-    if not p.exists():
-        raise ImageError(f"{name}: no such file (check the path)")
-    if p.is_dir():
-        raise ImageError(f"{name}: is a folder, not an image (use 'imgconv batch' for folders)")
-    if ext not in FORMATS:
-        raise ImageError(
-            f"{name}: unsupported image extension {ext or '(none)'!r}: "
-            f"use one of {', '.join(FORMATS)}"
-        )
-    if p.stat().st_size == 0:
-        raise ImageError(f"{name}: the file is empty (0 bytes): nothing to filter")
+    fmt = input_format(p)
+    guard(name, probe(p), page)
     try:
-        img = FORMATS[ext].read(p, page)
+        img = fmt.read(p, page)
     except ImageError:
         raise
     except Exception as exc:  # every reader's own failure becomes one readable error
@@ -179,7 +264,6 @@ def _read_npy(p: Path, page: int | None) -> Image:
         raise
     if arr.ndim not in (2, 3):
         raise ImageError(f"{name}: a .npy image must be H×W or H×W×C, got shape {arr.shape}")
-    guard_pixels(name, arr.shape[0], arr.shape[1])
     return Image(np.array(arr), name)
 
 
@@ -191,10 +275,6 @@ def _read_png(p: Path, page: int | None) -> Image:
         raise ImageError(f"{name}: not a PNG file (bad signature)")
     bits, ctype = depth
     if bits == 16 and ctype in (2, 4, 6):
-        with open(p, "rb") as fh:
-            head = fh.read(24)
-        guard_pixels(name, int.from_bytes(head[20:24], "big"),
-                     int.from_bytes(head[16:20], "big"))
         return _read_png16(p, ctype)
     return _read_pillow(p, page)
 
@@ -206,9 +286,8 @@ def _read_pillow(p: Path, page: int | None) -> Image:
     from PIL import Image as PILImage
 
     name = str(p)
-    PILImage.MAX_IMAGE_PIXELS = None  # our own guard below, with our own message
+    PILImage.MAX_IMAGE_PIXELS = None  # guarded from the header by read_image
     with PILImage.open(p) as im:
-        guard_pixels(name, im.height, im.width)
         frames = int(getattr(im, "n_frames", 1))
         if frames > 1 and page is None:
             raise ImageError(f"{name}: has {frames} frames: pick one with --page N "
@@ -276,8 +355,6 @@ def _read_tiff(p: Path, page: int | None) -> Image:
         pages = tif.pages
         n = len(pages)
         first = pages.first
-        shape = first.shape
-        guard_pixels(name, shape[0], shape[1] if len(shape) > 1 else 1)
         alpha = bool(getattr(first, "extrasamples", ()))
 
         def pixels(pg: Any) -> npt.NDArray[Any]:
@@ -458,6 +535,7 @@ class Format:
     name: str
     read: Reader
     write: Writer
+    probe: Callable[[Path], Header]
     dtypes: tuple[str, ...]  # the output dtypes it holds
     channels: tuple[int, ...] | None = None  # channel counts it holds (None: any)
     frames: bool = False  # holds several pages (written as one multi-page file)
@@ -469,24 +547,26 @@ def _pillow(fmt: str, **options: Any) -> Writer:
     return functools.partial(_write_pillow, fmt=fmt, **options)
 
 
-_JPEG = Format("JPEG", _read_pillow, _pillow("JPEG", quality=JPEG_QUALITY), INT8, (1, 3),
+_JPEG = Format("JPEG", _read_pillow, _pillow("JPEG", quality=JPEG_QUALITY), _probe_pillow,
+               INT8, (1, 3),
                metadata=("icc_profile", "dpi"))
-_TIFF = Format("TIFF", _read_tiff, _write_tiff, ALL, frames=True, streams=True)
+_TIFF = Format("TIFF", _read_tiff, _write_tiff, _probe_tiff, ALL, frames=True, streams=True)
 #: extension → format; the order is the one error messages list
 FORMATS: dict[str, Format] = {
-    ".png": Format("PNG", _read_png, _write_png, ("uint8", "uint16"), (1, 2, 3, 4),
+    ".png": Format("PNG", _read_png, _write_png, _probe_pillow, ("uint8", "uint16"), (1, 2, 3, 4),
                    metadata=("icc_profile", "dpi")),
     ".jpg": _JPEG,
     ".jpeg": _JPEG,
     ".tif": _TIFF,
     ".tiff": _TIFF,
-    ".bmp": Format("BMP", _read_pillow, _pillow("BMP"), INT8, (1, 3, 4),
+    ".bmp": Format("BMP", _read_pillow, _pillow("BMP"), _probe_pillow, INT8, (1, 3, 4),
                    metadata=("dpi",)),
-    ".gif": Format("GIF", _read_pillow, _pillow("GIF"), INT8, (1, 3, 4)),
+    ".gif": Format("GIF", _read_pillow, _pillow("GIF"), _probe_pillow, INT8, (1, 3, 4)),
     # nothing lost: lossless WebP
-    ".webp": Format("WebP", _read_pillow, _pillow("WEBP", lossless=True), INT8, (1, 3, 4),
+    ".webp": Format("WebP", _read_pillow, _pillow("WEBP", lossless=True), _probe_pillow, INT8,
+                    (1, 3, 4),
                     metadata=("icc_profile",)),
-    ".npy": Format("NumPy", _read_npy, _write_npy, ALL, frames=True, streams=True),
+    ".npy": Format("NumPy", _read_npy, _write_npy, _probe_npy, ALL, frames=True, streams=True),
 }
 READ_EXTENSIONS: tuple[str, ...] = tuple(FORMATS)
 STREAMING: tuple[str, ...] = tuple(e for e, f in FORMATS.items() if f.streams)

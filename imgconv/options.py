@@ -85,7 +85,7 @@ class FilterOptions:
     def __post_init__(self) -> None:
         for name, valid in CHOICES.items():
             object.__setattr__(self, name, choice(name, getattr(self, name), valid))
-        object.__setattr__(self, "boundary", _boundary(self.boundary))
+        object.__setattr__(self, "boundary", canonical_boundary(self.boundary))
         object.__setattr__(self, "cval", finite("cval", self.cval))
         object.__setattr__(self, "offset", finite("offset", self.offset))
         if self.dtype is not None:
@@ -102,10 +102,3 @@ class FilterOptions:
         """The keywords of :func:`imgconv.engine.filter_array` (what one filter pass needs)."""
         return {"mode": self.mode, "method": self.method, "boundary": self.boundary,
                 "cval": self.cval, "size": self.size, "precision": self.precision}
-
-
-def _boundary(name: str) -> str:
-    try:
-        return canonical_boundary(name)
-    except ImgconvError as exc:
-        raise ImgconvError(str(exc), param="boundary") from None

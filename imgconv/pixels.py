@@ -21,10 +21,11 @@ from imgconv.formats import (  # noqa: F401 - re-exported while callers move to 
     check_output_channels,
     check_output_dtype,
     dtype_max,
-    guard_pixels,
+    guard,
     max_pixels,
     output_format,
     page_count,
+    probe,
     quantize,
     read_image,
 )

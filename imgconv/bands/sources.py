@@ -15,9 +15,9 @@ from typing import Any, BinaryIO, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.boundary import CVAL_INDEX
+from imgconv.boundary import index_runs
 from imgconv.errors import ImageError, ImgconvError
-from imgconv.formats import _quiet_tifffile, guard_pixels
+from imgconv.formats import _quiet_tifffile, guard, probe
 
 
 class RowSource(Protocol):
@@ -189,33 +189,22 @@ def gather(source: RowSource, rows: npt.NDArray[np.integer[Any]], cval: float,
     """The listed rows of ``source`` (as ``dtype``), reading each contiguous run once;
     :data:`~imgconv.boundary.CVAL_INDEX` rows are ``cval``."""
     out = np.empty((len(rows),) + source.shape[1:], dtype=dtype)
-    start = 0
-    while start < len(rows):
-        r = rows[start]
-        end = start + 1
-        if r == CVAL_INDEX:
-            while end < len(rows) and rows[end] == CVAL_INDEX:
-                end += 1
-            out[start:end] = cval
+    for run in index_runs(rows):
+        if run.step is None:
+            out[run.i0:run.i1] = cval
         else:
-            step = 1 if end >= len(rows) or rows[end] >= r else -1
-            while end < len(rows) and rows[end] == rows[end - 1] + step and rows[end] != CVAL_INDEX:
-                end += 1
-            lo, hi = (r, rows[end - 1] + 1) if step == 1 else (rows[end - 1], r + 1)
-            block = source.read(int(lo), int(hi))
-            out[start:end] = block if step == 1 else block[::-1]
-        start = end
+            block = source.read(run.lo, run.hi)
+            out[run.i0:run.i1] = block[::-1] if run.step < 0 else block
     return out
 
 
 def header_shape(path: Path, page: int | None) -> tuple[tuple[int, ...], np.dtype[Any], int]:
-    """(shape, dtype, pages) of a streamable file without reading its pixels."""
+    """(shape, dtype, pages) of a streamable file without reading its pixels; the pixel
+    guard applies to what would be decoded."""
+    header = probe(path)
+    guard(str(path), header, page)
     src = open_source(path, page)
     try:
-        pages = 1
-        if isinstance(src, TiffSource):
-            pages = len(src.tif.pages)
-        guard_pixels(str(path), src.shape[0], src.shape[1])
-        return src.shape, src.dtype, pages
+        return src.shape, src.dtype, header.pages
     finally:
         src.close()

@@ -283,5 +283,19 @@ def convolve(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike,
     return filter_array(image, kernel, mode="convolve", **options)[0]
 
 
+def _show_keywords(func: Any) -> None:
+    """Let ``help()`` and IDEs show ``func``'s keywords as ``filter_array`` declares them
+    (``mode`` aside): the typed ``**options`` hides them from ``inspect.signature``."""
+    base = inspect.signature(filter_array)
+    own = inspect.signature(func)
+    keep = [p for n, p in own.parameters.items() if p.kind is not p.VAR_KEYWORD]
+    keep += [p for n, p in base.parameters.items()
+             if p.kind is p.KEYWORD_ONLY and n != "mode"]
+    func.__signature__ = own.replace(parameters=keep)
+
+
+for _f in (correlate, convolve):
+    _show_keywords(_f)
+
 __all__ = ["Options", "PassOptions", "Plan", "as_working", "convolve", "correlate",
            "filter_array", "filter_band", "plan", "set_threads", "working_dtype"]

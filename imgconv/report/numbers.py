@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from imgconv.boundary import boundary_mode
 from imgconv.options import VARIANT_KEYS
 
 __all__ = [
@@ -167,7 +168,7 @@ def variant_rows(report: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     b = report.get("b") if isinstance(report.get("b"), dict) else {}
     assert isinstance(a, dict) and isinstance(b, dict)
     rows = []
-    constant = "constant" in (a.get("boundary"), b.get("boundary"))
+    constant = any(boundary_mode(str(v.get("boundary", "reflect"))).uses_cval for v in (a, b))
     for key in VARIANT_KEYS:
         if key not in a and key not in b:
             continue
