@@ -93,20 +93,28 @@ def test_apply_correlate_vs_scipy_rgb(rgb_png: Path, tmp_path: Path) -> None:
 
 def test_apply_inline_and_generator(gray_png: Path, tmp_path: Path) -> None:
     o1, o2 = tmp_path / "a.png", tmp_path / "b.png"
-    assert run("apply", str(gray_png), "-f", "0 -1 0; -1 5 -1; 0 -1 0", "-o", str(o1))[0] == 0
+    assert run("apply", str(gray_png), "-f", "0 -1 0; -1 6 -2; 0 -1 0", "-o", str(o1))[0] == 0
     assert run("apply", str(gray_png), "-f", "gaussian:sigma=2", "-o", str(o2))[0] == 0
     img = iio.imread(gray_png).astype(np.float64)
-    ref = np.clip(np.rint(ndi.gaussian_filter(img, 2.0, mode="reflect")), 0, 255)
-    assert np.abs(iio.imread(o2).astype(int) - ref.astype(int)).max() <= 1
+    # an inline kernel that differs from its 180° rotation: convolve must rotate it
+    k = np.array([[0, -1, 0], [-1, 6, -2], [0, -1, 0]], dtype=float)
+    ref1 = np.clip(np.rint(ndi.convolve(img, k, mode="reflect")), 0, 255)
+    got1 = iio.imread(o1)
+    assert got1.dtype == np.uint8 and got1.shape == img.shape
+    assert np.abs(got1.astype(int) - ref1.astype(int)).max() <= 1
+    assert np.abs(ref1 - np.clip(np.rint(ndi.correlate(img, k, mode="reflect")), 0, 255)).max() > 1
+    ref2 = np.clip(np.rint(ndi.gaussian_filter(img, 2.0, mode="reflect")), 0, 255)
+    assert np.abs(iio.imread(o2).astype(int) - ref2.astype(int)).max() <= 1
 
 
 def test_apply_json_reports_method(gray_png: Path, tmp_path: Path) -> None:
     o = tmp_path / "j.png"
-    code, out, _ = run("apply", str(gray_png), "-f", "box3", "--json", "-o", str(o))
+    code, out, _ = run("apply", str(gray_png), "-f", "box3", "--method", "separable", "--json",
+                       "-o", str(o))
     assert code == 0
     rec = json.loads(out)["outputs"][0]
     assert rec["output"] == str(o) and rec["input"] == str(gray_png)
-    assert rec["method"] in ("direct", "separable", "fft")
+    assert rec["method"] == "separable"
     assert rec["shape"] == [24, 31] and rec["dtype"] == "uint8"
     assert set(rec) >= {"filters", "mode", "boundary", "seconds"}
 
@@ -121,7 +129,7 @@ def test_never_overwrites_input(gray_png: Path) -> None:
     assert code == 2 and "is an input" in err
     other = str(gray_png.parent / "." / ".." / gray_png.parent.name / "gray.png")
     code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", other, "--overwrite")
-    assert code == 2
+    assert code == 2 and "is an input" in err and "(choose another output with -o)" in err
     assert gray_png.read_bytes() == before
 
 
@@ -211,6 +219,7 @@ def test_filters_lists_library() -> None:
     for name in ("gaussian5", "sobel-x", "laplacian4", "emboss", "identity"):
         assert name in out
     code, out, _ = run("filters", "--json")
+    assert code == 0
     names = {f["name"] for f in json.loads(out)}
     assert {"gaussian5", "sobel-y", "prewitt-x", "scharr-x", "box3", "box5"} <= names
 
@@ -222,6 +231,7 @@ def test_show_gaussian5_and_sobel() -> None:
     assert code == 0 and "no: differs from its 180° rotation" in out
     assert "rank        1" in out and "column    [1 2 1]" in out and "row       [-1 0 1]" in out
     code, out, _ = run("show", "sobel-x", "--json")
+    assert code == 0
     props = json.loads(out)
     assert props["symmetric"] is False and props["correlate_equals_convolve"] is False
     assert props["rank"] == 1
@@ -237,7 +247,10 @@ def test_show_convolve_prints_flipped_kernel() -> None:
     # default anchor (1, 1) of a 2x2 kernel mirrors to (0, 0)
     assert props["anchor"] == [1, 1] and props["as_applied"]["anchor"] == [0, 0]
     code, out, _ = run("show", "1 2; 3 4", "--mode", "convolve")
-    assert "as applied by convolve" in out
+    assert code == 0 and "as applied by convolve" in out
+    code, out, _ = run("show", "1 2; 3 4", "--mode", "correlate")
+    assert code == 0 and "as applied by convolve" not in out
+    assert "correlate slides it as written" in out
 
 
 def test_python_m_imgconv() -> None:
@@ -312,3 +325,158 @@ def test_diff_fail_on_diff_and_tolerance(gray_png: Path) -> None:
     assert code == 0
     code, _, err = run("diff", str(gray_png), "-f", "sobel-x", "--tolerance", "-1")
     assert code == 2 and "--tolerance" in err
+
+
+# -- library errors name parameters; the CLI spells them as its flags ----------------------
+@pytest.mark.parametrize(
+    ("message", "param", "expected"),
+    [
+        ("size='valid' needs a kernel no larger than the image",
+         "size", "--size valid needs a kernel no larger than the image"),
+        ("has 3 pages: pick one with page=N", "page", "has 3 pages: pick one with --page N"),
+        ("o.png: already exists (use overwrite=True to replace it)",
+         "overwrite", "o.png: already exists (use --overwrite to replace it)"),
+        ("is an input (choose another output with output=...)",
+         "output", "is an input (choose another output with -o)"),
+        ("memory_limit='1KB' is too small; raise memory_limit=, or not",
+         "memory_limit", "--memory-limit 1KB is too small; raise --memory-limit, or not"),
+        ("gray=True needs an RGB image", "gray", "--gray needs an RGB image"),
+        ("cval=inf is not a finite number", "cval", "--cval inf is not a finite number"),
+        ("fmt='bmp2' is not a format", "fmt", "--format bmp2 is not a format"),
+        ("filter='1 2; 3' is ragged", "filter", "-f '1 2; 3' is ragged"),
+        # only the error's own parameter; not a longer name that ends like it
+        ("mode='x' with size='valid' and outsize=3", "size",
+         "mode='x' with --size valid and outsize=3"),
+    ],
+)
+def test_translate_spells_the_param_as_its_flag(message: str, param: str, expected: str) -> None:
+    from imgconv.cli.common import translate
+    from imgconv.errors import ImgconvError
+
+    assert translate(ImgconvError(message, param=param)) == expected
+
+
+def test_translate_leaves_a_message_without_param() -> None:
+    from imgconv.cli.common import translate
+    from imgconv.errors import ImgconvError
+
+    assert translate(ImgconvError("size='valid' stays")) == "size='valid' stays"
+
+
+def test_library_error_with_param_is_shown_with_the_flag(
+    gray_png: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgconv.files
+    from imgconv.errors import ImgconvError
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ImgconvError("precision='single' cannot hold this; use precision='double'",
+                           param="precision")
+
+    monkeypatch.setattr(imgconv.files, "process_file", refuse)
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", str(tmp_path / "o.png"))
+    assert code == 2
+    assert err.strip() == ("imgconv: error: --precision single cannot hold this; use "
+                           "--precision double")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--mode", "corelate"], "--mode corelate is not valid: use one of correlate, convolve"),
+        (["--size", "big"], "--size big is not valid: use one of same, valid, full"),
+        (["--dtype", "int8"],
+         "--dtype int8 is not valid: use one of uint8, uint16, float32, float64"),
+        (["--memory-limit", "lots"], "--memory-limit lots: use a size like"),
+    ],
+)
+def test_option_errors_name_the_flag(gray_png: Path, args: list[str], line: str) -> None:
+    code, _, err = run("apply", str(gray_png), "-f", "box3", *args)
+    assert code == 2
+    assert err.startswith("imgconv: error: " + line)
+    assert "=" not in err.split(":", 2)[2].split(" is not")[0]
+
+
+def test_output_errors_name_the_flags(gray_png: Path, rgb_png: Path, tmp_path: Path) -> None:
+    import tifffile
+
+    o = tmp_path / "o.png"
+    o.write_bytes(b"keep me")
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", str(o))
+    assert code == 2 and err.strip() == (f"imgconv: error: {o}: already exists (use "
+                                         "--overwrite to replace it)")
+    missing = tmp_path / "missing"
+    code, _, err = run("apply", str(gray_png), str(rgb_png), "-f", "box3", "-o", str(missing))
+    assert code == 2 and err.strip() == (f"imgconv: error: {missing}: with several images, -o "
+                                         f"must be an existing folder: create it first (mkdir "
+                                         f"{missing})")
+    stack = tmp_path / "stack.tif"
+    tifffile.imwrite(stack, np.zeros((2, 8, 9), dtype=np.uint8), photometric="minisblack")
+    code, _, err = run("apply", str(stack), "-f", "box3", "-o", str(tmp_path / "s.png"))
+    assert code == 2 and err.strip() == (f"imgconv: error: {stack}: has 2 pages: write them to "
+                                         "a .tif (every page is filtered), or pick one with "
+                                         "--page N")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gray.png", "o.png", "rgb.png",
+                                                         "stack.tif"]
+
+
+def test_cval_note_names_the_modes_that_use_it(gray_png: Path, tmp_path: Path) -> None:
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "--cval", "3", "--boundary", "wrap",
+                       "-o", str(tmp_path / "o.png"))
+    assert code == 0
+    assert err.strip() == ("note: --cval 3 has no effect with --boundary wrap (it is the value "
+                           "beyond the edges for --boundary constant)")
+    code, _, err = run("apply", str(gray_png), "-f", "box3", "--cval", "3", "--boundary", "zero",
+                       "-o", str(tmp_path / "p.png"))
+    assert code == 0 and "note" not in err
+
+
+# -- imgconv.outputs: names and the checks on outputs (library) ----------------------------
+def test_default_name_and_chain_name() -> None:
+    from imgconv.kernels import load_filter
+    from imgconv.outputs import chain_name, default_name, safe_name
+
+    assert safe_name("a b/c:d+e-f.g") == "a_b_c_d+e-f.g"
+    ks = [load_filter("gaussian3"), load_filter("0 1 0; 1 -4 1; 0 1 0")]
+    assert chain_name(ks) == f"gaussian3+{safe_name(ks[1].name)}"
+    assert default_name(Path("x/Photo.PNG"), "box3", "correlate") == "Photo.box3.correlate.png"
+
+
+def test_plan_targets_places_and_refuses(gray_png: Path, rgb_png: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgconv.errors import ImageError, OutputError
+    from imgconv.outputs import plan_targets
+
+    kw = {"chain": "box3", "mode": "convolve"}
+    assert plan_targets([gray_png], **kw) == [tmp_path / "gray.box3.convolve.png"]
+    out = tmp_path / "out"
+    out.mkdir()
+    assert plan_targets([gray_png, rgb_png], output=out, **kw) == [
+        out / "gray.box3.convolve.png", out / "rgb.box3.convolve.png"]
+    monkeypatch.chdir(out)
+    assert plan_targets([gray_png], in_cwd=[gray_png], **kw) == [
+        out / "gray.box3.convolve.png"]
+    with pytest.raises(OutputError, match="has no extension") as e1:
+        plan_targets([gray_png], output=tmp_path / "noext", **kw)
+    with pytest.raises(OutputError, match="is an input") as e2:
+        plan_targets([gray_png], output=tmp_path / "." / "gray.png", overwrite=True, **kw)
+    with pytest.raises(OutputError, match=r"overwrite=True") as e3:
+        plan_targets([gray_png], output=rgb_png, **kw)
+    twin = tmp_path / "sub" / "gray.png"
+    twin.parent.mkdir()
+    twin.write_bytes(gray_png.read_bytes())
+    with pytest.raises(OutputError, match="two inputs would be written to the same output"):
+        plan_targets([gray_png, twin], output=out, **kw)
+    with pytest.raises(OutputError, match="float32"):
+        plan_targets([gray_png], output=tmp_path / "f.png", dtype="float32", **kw)
+    assert (e1.value.param, e2.value.param, e3.value.param) == (None, "output", "overwrite")
+    assert str(e2.value).endswith("(choose another output with output=...)")
+    assert str(e3.value).endswith("already exists (use overwrite=True to replace it)")
+    import tifffile
+
+    stack = tmp_path / "stack.tif"
+    tifffile.imwrite(stack, np.zeros((3, 8, 9), dtype=np.uint8), photometric="minisblack")
+    with pytest.raises(ImageError, match="page=N") as e4:
+        plan_targets([stack], output=tmp_path / "s.png", **kw)
+    assert e4.value.param == "page"
+    assert plan_targets([stack], output=tmp_path / "s.png", page=1, **kw) == [tmp_path / "s.png"]

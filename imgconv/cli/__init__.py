@@ -1,0 +1,88 @@
+"""The command line: parse, call the library, render with rich, map errors to exit codes.
+
+One module per command group: :mod:`~imgconv.cli.apply`, :mod:`~imgconv.cli.batch`,
+:mod:`~imgconv.cli.diff` and :mod:`~imgconv.cli.kernels` (``filters``, ``show``,
+``compose``); :mod:`~imgconv.cli.common` holds the options they share and the
+translation of library errors to flags.  Heavy modules (numpy, scipy, imageio,
+OpenCV, rich) are imported inside the commands that need them, so ``imgconv --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from imgconv import __version__
+from imgconv.cli import apply as _apply
+from imgconv.cli import batch as _batch
+from imgconv.cli import diff as _diff
+from imgconv.cli import kernels as _kernels
+from imgconv.cli.common import fail
+
+app = typer.Typer(
+    name="imgconv",
+    help=(
+        "Filter images with kernels: exact correlation, convolution and FFT filtering, "
+        "with selectable boundary modes.\n\n"
+        "convolve (the default) rotates the kernel by 180° before sliding it; correlate "
+        "(what deep-learning libraries call 'convolution') does not. They agree only for "
+        "kernels equal to their own 180° rotation."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"imgconv {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Filter images with kernels: correlation, convolution, FFT; exact boundary modes."""
+
+
+app.command()(_apply.apply)
+app.command()(_batch.batch)
+app.command()(_diff.diff)
+app.command()(_kernels.compose)
+app.command("filters")(_kernels.filters_cmd)
+app.command()(_kernels.show)
+
+
+def _usage_error(exc: BaseException) -> bool:
+    """Click's usage errors (bad option value, unknown option, missing argument)."""
+    return any(c.__name__ == "UsageError" for c in type(exc).__mro__)
+
+
+def main() -> None:
+    """Entry point of the ``imgconv`` command: usage errors on one line, exit code 2."""
+    import sys
+
+    try:
+        code = app(standalone_mode=False)
+    except Exception as exc:
+        if not _usage_error(exc):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())  # a bare command: its help is the answer
+            sys.exit(0)
+        where = f"{ctx.command_path} --help" if ctx is not None else "imgconv --help"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = " ".join(message.split())
+        fail(f"{message} (see '{where}')", 2)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["app", "main"]

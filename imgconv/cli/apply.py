@@ -1,0 +1,227 @@
+"""``imgconv apply``: filter one or more images; every check before any work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+import imgconv.cli.common as common
+from imgconv.errors import ImgconvError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from imgconv.files import FileRecord
+    from imgconv.kernels import Kernel
+    from imgconv.options import FilterOptions
+
+def sample_path() -> Path:
+    """The built-in sample photo (256×256 RGB PNG)."""
+    return Path(__file__).resolve().parent.parent / "data" / "sample.png"
+
+
+@dataclass
+class Plan:
+    """One ``apply`` run, checked: what to read, write, and how."""
+
+    inputs: list[Path]
+    targets: list[Path]
+    kernels: list[Kernel]
+    options: FilterOptions
+    gray: bool = False
+    page: int | None = None
+    overwrite: bool = False
+    limit: int | None = None
+    scheduler: str | None = None
+    reports: dict[Path, Path] = field(default_factory=dict)
+
+
+@common.handle_errors
+@common.filter_args()
+def apply(
+    images: Annotated[list[Path] | None, typer.Argument(
+        help="Image files (PNG, JPEG, TIFF, BMP, GIF, WebP, .npy).", show_default=False)] = None,
+    filters: common.FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Output file (one image) or existing folder (several). "
+        "Default: STEM.FILTER.MODE.EXT beside each input.")] = None,
+    given: common.FilterArgs = common.DEFAULT_ARGS,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Filter a TIFF/.npy image in bands on a Dask cluster at this "
+        "address (tcp://host:8786); workers must see the same files.",
+        show_default=False)] = None,
+    sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
+                                         "(outputs go to the current folder).")] = False,
+    overwrite: common.OverwriteOpt = False,
+    report_dir: Annotated[Path | None, typer.Option(
+        "--report", help="Also write the diff report of correlate vs convolve for this run "
+        "into this folder (one sub-folder per image when there are several).",
+        show_default=False)] = None,
+    json_: common.JsonOpt = False,
+    verbose: common.VerboseOpt = False,
+    quiet: common.QuietOpt = False,
+) -> None:
+    """Filter one or more images with one or more kernels (applied in sequence).
+
+    Example: imgconv apply photo.png -f sobel-x --mode correlate -o edges.png
+    """
+    if not filters:
+        raise ImgconvError(common.NO_FILTER)
+    inputs = ([sample_path()] if sample else []) + list(images or [])
+    if not inputs:
+        raise ImgconvError("no image given: name one or more images, or use --sample")
+    opts = given.options()
+    plan = _plan(inputs, filters, opts, given, output=output, scheduler=scheduler,
+                 sample=sample, report_dir=report_dir, overwrite=overwrite)
+    records = _run(plan, talk=not quiet and not json_)
+    if json_:
+        common.print_json({"outputs": [r.to_json() for r in records]})
+
+
+def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
+          given: common.FilterArgs, *, output: Path | None, scheduler: str | None,
+          sample: bool, report_dir: Path | None, overwrite: bool) -> Plan:
+    """Every check before any work: filters load, inputs exist, outputs are new and not inputs."""
+    from imgconv.kernels import load_filter
+    from imgconv.outputs import chain_name, plan_targets
+
+    limit = common.memory_bytes(given.memory_limit)
+    if scheduler is not None:
+        from imgconv.bands.cluster import check_scheduler
+
+        check_scheduler(scheduler)
+    kernels = [load_filter(f) for f in filters]
+    for p in inputs:
+        _existing_input(p)
+    targets = plan_targets(inputs, chain=chain_name(kernels), mode=opts.mode, output=output,
+                           overwrite=overwrite, page=given.page, dtype=opts.dtype,
+                           in_cwd=(sample_path(),) if sample else ())
+    reports = _report_folders(report_dir, inputs, overwrite)
+    return Plan(inputs, targets, kernels, opts, gray=given.gray, page=given.page,
+                overwrite=overwrite, limit=limit, scheduler=scheduler, reports=reports)
+
+
+def _existing_input(path: Path) -> None:
+    """Refuse a missing input, or a folder, before any work."""
+    if not path.exists():
+        raise ImgconvError(f"{path}: no such file (check the path)")
+    if path.is_dir():
+        raise ImgconvError(f"{path}: is a folder (use 'imgconv batch' for folders)")
+
+
+def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
+    """Filter each input into its target; an error after the first output is exit 1."""
+    import sys
+
+    from imgconv.files import process_file
+
+    records: list[FileRecord] = []
+    bar = _BandProgress(common.stdout() if talk and sys.stdout.isatty() else None)
+    for p, t in zip(plan.inputs, plan.targets, strict=True):
+        with bar.for_file(p):
+            try:
+                rec = process_file(p, t, plan.kernels, plan.options, dtype=plan.options.dtype,
+                                   gray=plan.gray, page=plan.page, overwrite=plan.overwrite,
+                                   protect=tuple(plan.inputs), memory_limit=plan.limit,
+                                   progress=bar.update, scheduler=plan.scheduler)
+            except ImgconvError as exc:
+                if not records:
+                    raise
+                from imgconv.errors import WorkError  # work had started: exit 1, not 2
+
+                raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
+                                f"{', '.join(r.output for r in records)})",
+                                param=exc.param) from None
+        if talk:
+            _render(rec, plan)
+        if p in plan.reports:
+            rec.report = str(_apply_report(p, plan.reports[p], plan))
+            if talk:
+                common.stdout().print(f"report (correlate vs convolve) written to {rec.report}")
+        records.append(rec)
+    return records
+
+
+def _render(rec: FileRecord, plan: Plan) -> None:
+    """The notes of one file, then its ``wrote ...`` line."""
+    for text in rec.notes:
+        common.note(text)
+    opts = plan.options
+    shape = "x".join(str(v) for v in rec.shape)
+    bands = ", in bands (over --memory-limit)" if rec.tiled else ""
+    common.stdout().print(f"wrote {rec.output}  ({'+'.join(k.name for k in plan.kernels)}, "
+                   f"{opts.mode}, {rec.method}, {opts.boundary}, {shape} {rec.dtype}, "
+                   f"{rec.seconds:.3f} s{bands})")
+
+
+class _BandProgress:
+    """A progress bar over the bands of one large image, shown only when it is tiled."""
+
+    def __init__(self, console: Any):
+        self.console = console
+        self.progress: Any = None
+        self.task: Any = None
+        self.name = ""
+
+    def for_file(self, path: Path) -> Any:
+        import contextlib
+
+        self.name = path.name
+
+        @contextlib.contextmanager
+        def scope() -> Iterator[_BandProgress]:
+            try:
+                yield self
+            finally:
+                if self.progress is not None:
+                    self.progress.stop()
+                self.progress = None
+
+        return scope()
+
+    def update(self, done: int, total: int) -> None:
+        if self.console is None:
+            return
+        if self.progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import TimeRemainingColumn as Eta
+
+            self.progress = Progress(TextColumn(f"[bold]{self.name}[/] bands"), BarColumn(),
+                                     MofNCompleteColumn(), Eta(), console=self.console)
+            self.progress.start()
+            self.task = self.progress.add_task("bands", total=total)
+        self.progress.update(self.task, completed=done, total=total)
+
+
+def _report_folders(report_dir: Path | None, inputs: list[Path],
+                    overwrite: bool) -> dict[Path, Path]:
+    """Where ``apply --report`` writes each input's report; refused before any work."""
+    if report_dir is None:
+        return {}
+    from imgconv import report
+    from imgconv.outputs import safe_name
+
+    if len(inputs) == 1:
+        folders = {inputs[0]: report_dir}
+    else:
+        folders = {p: report_dir / safe_name(p.stem) for p in inputs}
+    for f in folders.values():
+        report.check_folder(f, overwrite=overwrite)
+    return folders
+
+
+def _apply_report(image: Path, folder: Path, plan: Plan) -> Path:
+    """The ``diff`` report of correlate vs convolve for the same run of ``apply``."""
+    from imgconv.cli.diff import DiffRun, write_report
+    from imgconv.diffing import Variant, parse_variant
+
+    opts = plan.options
+    base = Variant(opts.mode, opts.method, opts.boundary, opts.cval, opts.precision, opts.size)
+    run = DiffRun.compute(image, plan.kernels, parse_variant("mode=correlate", base),
+                          parse_variant("mode=convolve", base), opts, gray=plan.gray,
+                          page=plan.page)
+    write_report(folder, run, plan.kernels, overwrite=plan.overwrite)
+    return folder / "report.html"

@@ -1,0 +1,210 @@
+"""``imgconv batch``: filter every image in a folder, in parallel; the output tree mirrors it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+import imgconv.cli.common as common
+from imgconv.errors import ImgconvError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from imgconv.batch import Job, Outcome, Work
+    from imgconv.options import FilterOptions
+
+STATUSES = ("written", "skipped", "failed")
+
+@common.handle_errors
+@common.filter_args()
+def batch(
+    in_dir: Annotated[Path, typer.Argument(help="The folder of images.", show_default=False)],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="The output folder; the input tree is mirrored inside it.",
+        show_default=False)],
+    filters: common.FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into "
+                                            "sub-folders.")] = False,
+    glob: Annotated[str | None, typer.Option(
+        "--glob", help="Only files matching this pattern (default: every image extension "
+        "imgconv reads).", show_default=False)] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="Convert outputs to this format (png, tif, npy, ...); default: the "
+        "input's.", show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-j", help="Worker processes (default: the machine's cores).",
+        show_default=False)] = None,
+    skip_existing: Annotated[bool, typer.Option(
+        "--skip-existing", help="Leave outputs that exist (resume an interrupted "
+        "batch).")] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Run on a Dask distributed cluster at this address "
+        "(tcp://host:8786); workers must see the same files.", show_default=False)] = None,
+    given: common.FilterArgs = common.DEFAULT_ARGS,
+    overwrite: common.OverwriteOpt = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the outcome of every file "
+                                        "as JSON.")] = False,
+    verbose: common.VerboseOpt = False,
+    quiet: common.QuietOpt = False,
+) -> None:
+    """Filter every image in a folder, in parallel; the output tree mirrors the input.
+
+    A file that fails is named in the summary and the others go on (exit 1 if any
+    failed). Example: imgconv batch photos/ -o blurred/ -f gaussian5 -r
+    """
+    from imgconv import batch as batchmod
+
+    existing = _existing(filters, skip_existing, overwrite, workers)
+    opts = given.options()
+    jobs, refused, work = _plan(in_dir, output, filters, opts, given, recursive=recursive,
+                                glob=glob, fmt=fmt, existing=existing,
+                                share=1 if scheduler else _cores(workers))
+    if scheduler:
+        from imgconv.bands.cluster import check_scheduler
+
+        check_scheduler(scheduler)
+    outcomes = refused + _run(jobs, work, workers=workers, scheduler=scheduler,
+                              bar=not quiet and not json_)
+    counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
+    stale = batchmod.stale_parts(jobs)
+    if stale and not quiet:
+        common.note(f"{len(stale)} temporary file(s) left by an earlier, killed run (e.g. "
+                    f"{stale[0]}): safe to delete")
+    if json_:
+        common.print_json({**counts, "files": [o.as_dict() for o in outcomes]})
+    elif not quiet:
+        _summary(outcomes, counts, in_dir, output)
+    elif counts["failed"]:
+        err = common.stderr()
+        for o in outcomes:
+            if o.status == "failed":
+                err.print(f"[red]failed:[/] {o.error}", markup=True)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+def _existing(filters: list[str], skip_existing: bool, overwrite: bool,
+              workers: int | None) -> str:
+    """What to do with existing outputs (``fail``, ``skip``, ``overwrite``), once the
+    arguments that contradict each other are refused."""
+    if not filters:
+        raise ImgconvError(common.NO_FILTER)
+    if skip_existing and overwrite:
+        raise ImgconvError("--skip-existing and --overwrite contradict each other: pick one")
+    if workers is not None and workers < 1:
+        raise ImgconvError(f"--workers {workers}: use 1 or more")
+    return "skip" if skip_existing else "overwrite" if overwrite else "fail"
+
+
+def _cores(workers: int | None) -> int:
+    import os
+
+    return workers or os.cpu_count() or 1
+
+
+def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
+          given: common.FilterArgs, *, recursive: bool, glob: str | None, fmt: str | None,
+          existing: str, share: int) -> tuple[list[Job], list[Outcome], Work]:
+    """The jobs, the files refused up front, and what every worker needs; checked before
+    any work (an output dtype is checked once per output format)."""
+    from imgconv import batch as batchmod
+    from imgconv.kernels import load_filter
+
+    kernels = tuple(load_filter(f) for f in filters)
+    jobs, refused = batchmod.discover(in_dir, output, recursive=recursive, pattern=glob,
+                                      fmt=fmt)
+    if opts.dtype is not None:
+        from imgconv.formats import check_output_dtype
+
+        firsts = {j.dst.suffix.lower(): j.dst for j in reversed(jobs)}
+        for _, dst in sorted(firsts.items()):
+            try:
+                check_output_dtype(dst, opts.dtype)
+            except ImgconvError as exc:
+                raise ImgconvError(f"{exc} (with batch: --format tif or npy)",
+                                   param=exc.param) from None
+    work = batchmod.Work(kernels, opts, dtype=opts.dtype, gray=given.gray, page=given.page,
+                         existing=existing,
+                         memory_limit=common.memory_bytes(given.memory_limit, share))
+    return jobs, refused, work
+
+
+def _run(jobs: Sequence[Job], work: Work, *, workers: int | None, scheduler: str | None,
+         bar: bool) -> list[Outcome]:
+    """Run the jobs, with a progress bar on a terminal; an interruption says how to resume."""
+    from imgconv import batch as batchmod
+
+    con = common.stdout()
+    if bar and con.is_terminal and jobs:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(TextColumn("[bold]filtering"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                            TextColumn("ETA"), TimeRemainingColumn(), console=con)
+        t0 = time.perf_counter()
+        with progress:
+            task = progress.add_task("files", total=len(jobs), rate="")
+
+            def tick(_: Outcome) -> None:
+                done = progress.tasks[0].completed + 1
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                progress.update(task, advance=1, rate=f"{rate:.1f} files/s")
+
+            return batchmod.run(jobs, work, workers=workers, scheduler=scheduler, on_done=tick)
+    done: list[Outcome] = []
+    try:
+        return batchmod.run(jobs, work, workers=workers, scheduler=scheduler,
+                            on_done=done.append)
+    except KeyboardInterrupt:
+        written = sum(o.status == "written" for o in done)
+        raise ImgconvError(f"interrupted: {written} of {len(jobs)} files written, no "
+                           "partial file left; resume with the same command and "
+                           "--skip-existing") from None
+
+
+def _summary(outcomes: Sequence[Outcome], counts: dict[str, int], in_dir: Path,
+             output: Path) -> None:
+    """The counts, the failures (those not about an existing output), notes, existing outputs."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = common.stdout()
+    if not outcomes:
+        con.print(f"no images found in {escape(str(in_dir))} (use --recursive for "
+                  "sub-folders, or --glob PATTERN)")
+        return
+    table = Table(title=f"batch {escape(str(in_dir))} -> {escape(str(output))}",
+                  title_justify="left")
+    for status, colour in zip(STATUSES, ("green", "yellow", "red"), strict=True):
+        table.add_column(status, justify="right", style=colour)
+    table.add_row(*(str(counts[s]) for s in STATUSES))
+    con.print(table)
+    failed = [o for o in outcomes if o.status == "failed"]
+    exists = [o for o in failed if o.error and "already exists" in o.error]
+    broken = [o for o in failed if o not in exists]
+    if broken:
+        t2 = Table(title="failures", title_justify="left", show_lines=False)
+        t2.add_column("file")
+        t2.add_column("reason")
+        for o in broken:
+            t2.add_row(escape(o.input), escape(o.error or ""))
+        con.print(t2)
+    noted = [o for o in outcomes if o.notes]
+    if noted:
+        con.print(f"[yellow]note:[/] {len(noted)} file(s) with notes, e.g. "
+                  f"{escape(noted[0].input)}: {escape(noted[0].notes[0])} (--json lists them)")
+    if exists:
+        con.print(f"[yellow]{len(exists)} output(s) already exist[/] and were left as they "
+                  "are: --skip-existing to resume, --overwrite to replace them "
+                  "(--json lists them)")

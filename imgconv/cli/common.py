@@ -1,0 +1,287 @@
+"""What every command shares: the option annotations, consoles, errors → one line + exit code.
+
+The library names *parameters* in its messages (``size='valid'``, ``page=N``,
+``overwrite=True``) and sets :attr:`~imgconv.errors.ImgconvError.param`;
+:func:`translate` rewrites them to this command line's flags (``--size valid``,
+``--page N``, ``--overwrite``) using one table, :data:`FLAGS`.
+
+Only typer, :mod:`imgconv.errors` and :mod:`imgconv.boundary` are imported at module
+level: rich, numpy and the rest are imported by the functions that use them, so
+``imgconv --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from imgconv.boundary import MODES as BOUNDARY_MODES
+from imgconv.boundary import boundary_mode
+from imgconv.errors import ImgconvError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from imgconv.options import FilterOptions
+
+NO_FILTER = "no filter given: add -f FILTER (see 'imgconv filters')"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_BOUNDARY_HELP = "Boundary mode: " + "; ".join(
+    f"{m.name} ({m.extension}{', alias ' + '/'.join(m.aliases) if m.aliases else ''})"
+    for m in BOUNDARY_MODES
+)
+
+# -- the common options, one definition each -----------------------------------------------
+FilterOpt = Annotated[
+    list[str],
+    typer.Option("-f", "--filter", help="Filter: a .yaml/.txt/.npy/.csv file, a shipped name "
+                 "(see 'imgconv filters'), an inline matrix \"1 2 1; 2 4 2; 1 2 1\" or a "
+                 "generator like gaussian:sigma=2. Repeat to apply several in sequence."),
+]
+ModeOpt = Annotated[str, typer.Option("--mode", help="correlate or convolve (kernel rotated "
+                                      "by 180°).")]
+MethodOpt = Annotated[str, typer.Option("--method", help="How it is computed (never what): "
+                                        "auto, direct, separable (rank-1 kernels) or fft.")]
+BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", help=_BOUNDARY_HELP)]
+# diff has --a/--b for its variants: no -b there, it would read as --b
+BoundaryLongOpt = Annotated[str, typer.Option("--boundary", help=_BOUNDARY_HELP)]
+CvalOpt = Annotated[float, typer.Option("--cval", help="Value beyond the edges for "
+                                        "--boundary constant (pixel units).")]
+SizeOpt = Annotated[str, typer.Option("--size", help="Output size: same, valid (kernel "
+                                      "wholly inside) or full (every overlap).")]
+DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="Output pixel type: uint8, "
+                                              "uint16, float32 or float64 (default: the "
+                                              "input's).")]
+PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto (float64 for float64 "
+                                           "images, else float32), single or double.")]
+AbsOpt = Annotated[bool, typer.Option("--abs", help="Take the absolute value of the result.")]
+OffsetOpt = Annotated[float, typer.Option("--offset", help="Add this to the result (pixel "
+                                          "units), after any filter-file offset.")]
+RescaleOpt = Annotated[bool, typer.Option("--rescale", help="Stretch the result's min..max "
+                                          "onto the output range.")]
+NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide each kernel by its "
+                                            "sum (zero-sum kernels are left as they are).")]
+AlphaOpt = Annotated[str, typer.Option("--alpha", help="Alpha channel: keep (untouched), "
+                                       "filter (like colour) or premultiply.")]
+GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to gray "
+                                       "(luma 0.299 R + 0.587 G + 0.114 B) first.")]
+MemoryOpt = Annotated[str | None, typer.Option(
+    "--memory-limit", help="Working memory for one image (256MB, 2GB: decimal; 512MiB, 2GiB: "
+    "binary). A larger TIFF or .npy is filtered in bands and streamed to a .tif/.npy output. "
+    "Default: half of the memory available.", show_default=False)]
+PageOpt = Annotated[int | None, typer.Option(
+    "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
+    "default every TIFF page is filtered into a multi-page TIFF.", show_default=False)]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", "--force", help="Replace existing "
+                                            "output files (never an input).")]
+VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="More detail; Python "
+                                          "tracebacks for unexpected errors.")]
+QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def stderr() -> Console:
+    """A rich console on stderr (notes, errors)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout() -> Console:
+    """A rich console on stdout (results)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def print_json(obj: object) -> None:
+    """Print ``obj`` as indented JSON on stdout (``--json``)."""
+    import json
+
+    typer.echo(json.dumps(obj, indent=2))
+
+
+def note(text: str) -> None:
+    """Print ``note: text`` on stderr (``text`` may hold rich markup)."""
+    stderr().print(f"[yellow]note:[/] {text}")
+
+
+# -- library parameters → flags ---------------------------------------------------------------
+#: the flag of each library parameter whose flag is not ``--`` + its name with dashes
+FLAGS: dict[str, str] = {
+    "output": "-o",
+    "filter": "-f",
+    "filters": "-f",
+    "fmt": "--format",
+    "pattern": "--glob",
+}
+_VALUE = r"""(?:'[^']*'|"[^"]*"|\.\.\.|[^\s,;()]*[^\s,;():.])?"""
+
+
+def flag(param: str) -> str:
+    """The command-line flag of a library parameter: ``memory_limit`` → ``--memory-limit``."""
+    return FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
+def translate(exc: ImgconvError) -> str:
+    """The message of ``exc`` with its parameter spelled as its flag (:func:`spell_flag`)."""
+    return spell_flag(str(exc), getattr(exc, "param", None))
+
+
+def spell_flag(message: str, param: str | None) -> str:
+    """``message`` with every ``PARAM=VALUE`` of ``param`` as ``--flag VALUE``.
+
+    ``size='valid'`` → ``--size valid``; ``page=N`` → ``--page N``; ``overwrite=True``,
+    ``output=...`` and ``memory_limit=`` → the bare flag (``--overwrite``, ``-o``,
+    ``--memory-limit``).  A quoted value that holds spaces keeps its quotes.  Other
+    parameters' spellings are left as they are.
+    """
+    if not param:
+        return message
+    name = flag(param)
+
+    def spell(m: re.Match[str]) -> str:
+        raw = m.group(1) or ""
+        value = raw[1:-1] if raw[:1] in ("'", '"') else raw
+        if value in ("", "...", "True"):
+            return name
+        return f"{name} {raw if not value or any(c.isspace() for c in value) else value}"
+
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(param)}=({_VALUE})")
+    return pattern.sub(spell, message)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``imgconv: error: message`` on stderr; return the Exit to raise."""
+    from rich.markup import escape
+
+    stderr().print(f"[bold red]imgconv: error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn imgconv's errors into one line and an exit code; no traceback unless -v."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ImgconvError as exc:
+            if kwargs.get("verbose"):
+                import traceback
+
+                traceback.print_exc()
+            raise fail(translate(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted; no partial output was left", 130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if kwargs.get("verbose"):
+                raise
+            raise fail(
+                f"unexpected {type(exc).__name__}: {exc} (run again with --verbose for the "
+                "traceback, and please report it)",
+                1,
+            ) from None
+
+    return wrapper
+
+
+# -- the filter options shared by apply, batch and diff ---------------------------------------
+#: the common options in the order of ``--help``: the fields of FilterOptions (defaults
+#: taken from it), then those of FilterArgs
+_COMMON: dict[str, Any] = {
+    "mode": ModeOpt, "method": MethodOpt, "boundary": BoundaryOpt, "cval": CvalOpt,
+    "size": SizeOpt, "dtype": DtypeOpt, "precision": PrecisionOpt, "abs": AbsOpt,
+    "offset": OffsetOpt, "rescale": RescaleOpt, "normalize": NormalizeOpt, "alpha": AlphaOpt,
+    "gray": GrayOpt, "page": PageOpt, "memory_limit": MemoryOpt,
+}
+
+
+@dataclass(frozen=True)
+class FilterArgs:
+    """The common options of ``apply``, ``batch`` and ``diff`` as typed.
+
+    ``values`` holds the keywords of :class:`~imgconv.options.FilterOptions` as typed,
+    checked by :meth:`options` when the command is ready to (its own checks may come
+    first).
+    """
+
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    gray: bool = False
+    page: int | None = None
+    memory_limit: str | None = None
+
+    def options(self) -> FilterOptions:
+        """The options as one validated :class:`~imgconv.options.FilterOptions`.
+
+        Notes on stderr that ``--cval`` has no effect when the boundary mode does not
+        use it.
+        """
+        from imgconv.options import FilterOptions
+
+        opts = FilterOptions(**self.values)
+        if opts.cval != 0 and not boundary_mode(opts.boundary).uses_cval:
+            users = " or ".join(f"--boundary {m.name}" for m in BOUNDARY_MODES if m.uses_cval)
+            note(f"--cval {opts.cval:g} has no effect with --boundary {opts.boundary} (it is "
+                 f"the value beyond the edges for {users})")
+        return opts
+
+
+DEFAULT_ARGS = FilterArgs()
+
+
+def filter_args(*, omit: tuple[str, ...] = (),
+                boundary: Any = BoundaryOpt) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Give a command the common options in place of its parameter ``given: FilterArgs``.
+
+    Typer sees the options of :data:`_COMMON` (but those in ``omit``) where ``given``
+    stands in the signature; the command receives them as one :class:`FilterArgs`.
+    ``boundary`` is the annotation of ``--boundary``.
+    """
+    import inspect
+
+    from imgconv.options import FilterOptions
+
+    defaults = {f.name: f.default for f in dataclasses.fields(FilterOptions)}
+    defaults |= {f.name: f.default for f in dataclasses.fields(FilterArgs) if f.name != "values"}
+    options = {**_COMMON, "boundary": boundary}
+    block = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               default=defaults[name], annotation=options[name])
+             for name in _COMMON if name not in omit]
+    extras = [name for name in ("gray", "page", "memory_limit") if name not in omit]
+
+    def decorate(func: Callable[..., R]) -> Callable[..., R]:
+        sig = inspect.signature(func, eval_str=True)
+        params = [q for p in sig.parameters.values()
+                  for q in (block if p.name == "given" else [p])]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            taken = {p.name: kwargs.pop(p.name) for p in block}
+            kwargs["given"] = FilterArgs({k: v for k, v in taken.items() if k not in extras},
+                                          **{k: taken[k] for k in extras})
+            return func(*args, **kwargs)
+
+        wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def memory_bytes(text: str | None, share: int = 1) -> int:
+    """``--memory-limit`` in bytes (default: half the memory available), split ``share`` ways."""
+    from imgconv.bands.memory import default_limit, parse_size
+
+    limit = parse_size(text) if text is not None else default_limit()
+    return max(limit // max(share, 1), 10**7)
+

@@ -1,0 +1,187 @@
+"""``imgconv diff``: filter an image two ways and report the differences.
+
+:class:`DiffRun` and :func:`write_report` also serve ``apply --report``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+import imgconv.cli.common as common
+from imgconv.errors import ImgconvError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from imgconv.diffing import DiffOutcome, Variant
+    from imgconv.kernels import Kernel
+    from imgconv.options import FilterOptions
+
+
+@dataclass
+class DiffRun:
+    """One image filtered two ways: what was read, the options, and the outcome."""
+
+    array: Any  # the image as filtered (a --gray copy)
+    has_alpha: bool
+    in_dtype: Any  # the file's own dtype
+    out_dtype: str
+    options: FilterOptions
+    outcome: DiffOutcome
+
+    @classmethod
+    def compute(cls, image: Path, kernels: Sequence[Kernel], a: Variant, b: Variant,
+                opts: FilterOptions, *, gray: bool, page: int | None) -> DiffRun:
+        """Read ``image`` (one page; ``gray``) and filter it as variants ``a`` and ``b``."""
+        from imgconv.diffing import run_diff
+        from imgconv.formats import dtype_max
+
+        arr, has_alpha, in_dtype = load_image(image, gray, page)
+        out_dtype = opts.dtype or str(in_dtype)
+        outcome = run_diff(arr, kernels, a, b, base=opts, out_dtype=out_dtype,
+                           has_alpha=has_alpha, alpha_max=dtype_max(in_dtype),
+                           file_dtype=in_dtype)
+        outcome.report["image"] = str(image)
+        return cls(arr, has_alpha, in_dtype, out_dtype, opts, outcome)
+
+
+def load_image(path: Path, gray: bool, page: int | None) -> tuple[Any, bool, Any]:
+    """Read one image (one page); with ``--gray`` convert it: (array, has_alpha, file dtype)."""
+    from imgconv.chain import to_gray
+    from imgconv.formats import read_image
+
+    img = read_image(path, page=page)
+    if img.pages > 1:
+        raise ImgconvError(f"{path}: has {img.pages} pages: pick one with --page N")
+    arr, has_alpha = img.array, img.has_alpha
+    if gray:
+        arr, has_alpha = to_gray(arr, has_alpha)
+    return arr, has_alpha, img.array.dtype
+
+
+def write_report(folder: Path, run: DiffRun, kernels: Sequence[Kernel], *,
+                 overwrite: bool) -> list[Path]:
+    """Both outputs as the run would write them, then the report folder."""
+    from imgconv import report
+    from imgconv.chain import finish
+
+    opts, outcome = run.options, run.outcome
+    keep_last = run.has_alpha and run.array.ndim == 3  # alpha: no abs/offset/rescale
+    finals = [finish(r.values, run.out_dtype, in_dtype=run.in_dtype, abs_=opts.abs,
+                     offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)
+              for r in (outcome.a, outcome.b)]
+    written: list[Path] = report.write_report(
+        folder, outcome.report, input_image=run.array, a_out=finals[0], b_out=finals[1],
+        a_float=outcome.a_values, b_float=outcome.b_values,
+        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
+    return written
+
+
+@common.handle_errors
+@common.filter_args(omit=("rescale", "memory_limit"), boundary=common.BoundaryLongOpt)
+def diff(
+    image: Annotated[Path, typer.Argument(help="The image to filter both ways.",
+                                          show_default=False)],
+    filters: common.FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    a: Annotated[str | None, typer.Option(
+        "--a", help="Variant A over the command's options, e.g. mode=correlate,method=fft "
+        "(keys: mode, method, boundary, cval, precision, size, and last filter=F+G for its "
+        "own filter chain). Unset keys take the command's options. Without --a: "
+        "mode=correlate.",
+        show_default=False)] = None,
+    b: Annotated[str | None, typer.Option(
+        "--b", help="Variant B, like --a. Without --b: mode=convolve.",
+        show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write a report folder: both outputs, heat-map, signed "
+        "difference, report.json, a self-contained report.html.")] = None,
+    given: common.FilterArgs = common.DEFAULT_ARGS,
+    fail_on_diff: Annotated[bool, typer.Option(
+        "--fail-on-diff", help="Exit 3 when any pixel differs (or, with --tolerance, when "
+        "the max abs difference exceeds it).")] = False,
+    tolerance: Annotated[float | None, typer.Option(
+        "--tolerance", help="With --fail-on-diff: the largest max abs difference (pixel "
+        "units, before rounding) that still passes.", show_default=False)] = None,
+    overwrite: common.OverwriteOpt = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the report as one JSON "
+                                        "object.")] = False,
+    verbose: common.VerboseOpt = False,
+    quiet: common.QuietOpt = False,
+) -> None:
+    """Filter an image two ways (default: correlate vs convolve) and report how they differ.
+
+    Example: imgconv diff photo.png -f sobel-x -o report/
+    """
+    from imgconv import report
+
+    _check_tolerance(tolerance, fail_on_diff)
+    boundary = str(given.values.get("boundary", ""))
+    if "=" in boundary:
+        raise ImgconvError(f"--boundary {boundary!r} looks like a variant spec: did you mean "
+                           f"--b {boundary}?")
+    opts = given.options()
+    kernels, va, vb, ka = _variants(filters, a, b, opts)
+    if output is not None:
+        report.check_folder(output, overwrite=overwrite)
+    run = DiffRun.compute(image, kernels, va, vb, opts, gray=given.gray, page=given.page)
+    rep = run.outcome.report
+    failed = _verdict(rep, tolerance) if fail_on_diff else False
+    if output is not None:
+        rep["written"] = [str(p) for p in write_report(output, run, ka, overwrite=overwrite)]
+    if json_:
+        common.print_json(rep)
+    elif not quiet:
+        report.print_report(rep, common.stdout())
+        if output is not None:
+            common.stdout().print(f"report written to {output / 'report.html'}")
+    if fail_on_diff:
+        if not json_ and not quiet:
+            verdict = "[red]fail (exit 3)[/]" if failed else "[green]pass[/]"
+            common.stdout().print(f"--fail-on-diff: {verdict}: {rep['fail_on_diff']['why']}")
+        if failed:
+            raise typer.Exit(3)
+
+
+def _check_tolerance(tolerance: float | None, fail_on_diff: bool) -> None:
+    if tolerance is not None and not (tolerance >= 0):
+        raise ImgconvError(f"--tolerance {tolerance}: use 0 or more (pixel units)")
+    if tolerance is not None and not fail_on_diff:
+        common.note("--tolerance only matters with --fail-on-diff")
+
+
+def _variants(filters: list[str], a: str | None, b: str | None,
+              opts: FilterOptions) -> tuple[list[Kernel], Variant, Variant, list[Kernel]]:
+    """The command's kernels, variants A and B, and A's own kernels; refused before any work
+    when there is no filter or the variants cannot be compared."""
+    from imgconv import diffing
+    from imgconv.kernels import load_filter
+
+    kernels = [load_filter(f) for f in filters]
+    base = diffing.Variant(opts.mode, opts.method, opts.boundary, opts.cval, opts.precision,
+                           opts.size)
+    va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "--a")
+    vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "--b")
+    ka = diffing.variant_kernels(va, kernels, opts.normalize)
+    kb = diffing.variant_kernels(vb, kernels, opts.normalize)
+    if not ka or not kb:
+        raise ImgconvError(f"{common.NO_FILTER}, or give each variant its own with "
+                           "filter=...")
+    diffing.predict(va, vb, ka, kb)  # refuses incomparable variants before any work
+    return kernels, va, vb, ka
+
+
+def _verdict(rep: dict[str, Any], tolerance: float | None) -> bool:
+    """``--fail-on-diff``: did the run fail?  Recorded in the report with why."""
+    if tolerance is not None:
+        failed = bool(rep["max_abs_diff"] > tolerance)
+        why = (f"max |A-B| {rep['max_abs_diff']:.4g} {'>' if failed else '<='} "
+               f"--tolerance {tolerance:g}")
+    else:
+        failed = rep["differing_pixels"] > 0
+        why = f"{rep['differing_pixels']} pixel(s) differ after rounding"
+    rep["fail_on_diff"] = {"tolerance": tolerance, "failed": failed, "why": why}
+    return failed
