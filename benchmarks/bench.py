@@ -10,7 +10,7 @@ Run from the repository with imgconv installed (``pip install -e .``)::
 The machine may be shared and noisy, so each contender is timed interleaved with the others
 (best of N after a warm-up) and the figure that matters is the *ratio* to the best OpenCV call
 of the same run.  Every result is checked against OpenCV's ``filter2D``:
-``max|R - R_cv| / (sum|F| * max|I|)`` must be at most 1e-4 (SPEC §1, single precision).
+``max|R - R_cv| / (sum|F| * max|I|)`` must be at most 1e-4 (docs/semantics.md §1, single precision).
 
 Not part of the test suite.
 """
@@ -41,7 +41,7 @@ import scipy.signal
 import imgconv
 import imgconv.engine
 
-EPS = 1e-4  # SPEC §1 tolerance in single precision
+EPS = 1e-4  # docs/semantics.md §1 tolerance in single precision
 SIGMA_31 = 3.75  # imgconv's gaussian generator: radius int(4*sigma + 0.5) = 15 -> 31x31
 Result = dict[str, Any]
 
@@ -85,7 +85,7 @@ def gaussian_1d(sigma: float, radius: int) -> np.ndarray:
 
 
 def rel_err(result: np.ndarray, ref: np.ndarray, kernel: np.ndarray, image: np.ndarray) -> float:
-    """max|R - ref| / (sum|F| * max|I|): the SPEC §1 tolerance is EPS."""
+    """max|R - ref| / (sum|F| * max|I|): the docs/semantics.md §1 tolerance is EPS."""
     scale = float(np.abs(kernel).sum()) * float(np.abs(image).max())
     diff = np.abs(result.astype(np.float64) - ref.astype(np.float64)).max()
     return float(diff) / scale

@@ -1,6 +1,6 @@
 """imgconv: filter images with kernels — exact correlation, convolution and FFT filtering.
 
-The public API (SPEC §6).  Names are imported lazily so that ``imgconv --help``
+The public API (docs/semantics.md §6).  Names are imported lazily so that ``imgconv --help``
 does not pay for numpy and scipy.
 
 >>> import numpy as np, imgconv
@@ -20,11 +20,11 @@ _EXPORTS = {
     "correlate": "imgconv.engine",
     "convolve": "imgconv.engine",
     "filter_array": "imgconv.engine",
-    "filter_image": "imgconv.pipeline",
+    "filter_image": "imgconv.chain",
     "load_filter": "imgconv.kernels",
     "Kernel": "imgconv.kernels",
-    "read_image": "imgconv.pixels",
-    "write_image": "imgconv.pixels",
+    "read_image": "imgconv.formats",
+    "write_image": "imgconv.outputs",
     "compare": "imgconv.compare",
     "ImgconvError": "imgconv.errors",
     "FilterError": "imgconv.errors",
@@ -48,12 +48,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from imgconv.chain import filter_image
     from imgconv.compare import compare
     from imgconv.engine import convolve, correlate, filter_array
     from imgconv.errors import FilterError, ImageError, ImgconvError
+    from imgconv.formats import read_image
     from imgconv.kernels import Kernel, load_filter
-    from imgconv.pipeline import filter_image
-    from imgconv.pixels import read_image, write_image
+    from imgconv.outputs import write_image
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
 """``imgconv batch``: discover files, run them (local processes or Dask), collect outcomes.
 
 Each file is one independent job: read, filter, write atomically (the same
-:func:`imgconv.pipeline.process_file` as ``apply``), so results are identical to
+:func:`imgconv.files.process_file` as ``apply``), so results are identical to
 ``apply`` on that file.  A file that fails is recorded and the others go on.
 """
 
@@ -17,13 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgconv.bands.cluster import check_scheduler, connect  # noqa: F401 - TODO(lead) CLI
+from imgconv.bands.cluster import connect
 from imgconv.errors import ImgconvError
 from imgconv.files import process_file
 from imgconv.formats import READ_EXTENSIONS
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
-from imgconv.pixels import same_file
+from imgconv.outputs import same_file
 
 EXISTING = ("fail", "skip", "overwrite")
 
@@ -47,9 +47,13 @@ class Outcome:
     seconds: float = 0.0
     method: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. samples clipped
+    params: tuple[str, ...] = ()  # the parameters ``error`` names (ImgconvError.params)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The ``batch --json`` record."""
+        record = asdict(self)
+        del record["params"]
+        return record
 
 
 @dataclass(frozen=True)
@@ -91,15 +95,17 @@ def discover(
     if not in_dir.is_dir():
         raise ImgconvError(f"{in_dir}: is a file, not a folder (use 'imgconv apply' for files)")
     if out_dir.exists() and not out_dir.is_dir():
-        raise ImgconvError(f"{out_dir}: exists and is not a folder: choose a folder for -o")
+        raise ImgconvError(f"{out_dir}: exists and is not a folder: choose a folder for "
+                           "output=", param="output")
     if same_file(in_dir, out_dir):
-        raise ImgconvError(f"{out_dir}: is the input folder; choose another -o (inputs are "
-                           "never overwritten)")
+        raise ImgconvError(f"{out_dir}: is the input folder; choose another output= (inputs "
+                           "are never overwritten)", param="output")
     if fmt is not None:
         fmt = fmt.lower().lstrip(".")
         if "." + fmt not in READ_EXTENSIONS:
-            raise ImgconvError(f"--format {fmt!r} is not a format imgconv writes: use one of "
-                               f"{', '.join(e.lstrip('.') for e in READ_EXTENSIONS)}")
+            raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
+                               f"{', '.join(e.lstrip('.') for e in READ_EXTENSIONS)}",
+                               param="fmt")
     walker = in_dir.rglob("*") if recursive else in_dir.glob("*")
     files = []
     for p in walker:
@@ -145,8 +151,8 @@ def run_job(job: Job, work: Work) -> Outcome:
             return Outcome(str(src), str(dst), "skipped", "exists")
         if work.existing == "fail":
             return Outcome(str(src), str(dst), "failed",
-                           f"{dst}: already exists (use --skip-existing to keep it or "
-                           "--overwrite to replace it)")
+                           f"{dst}: already exists (use skip_existing=True to keep it or "
+                           "overwrite=True to replace it)", params=("skip_existing", "overwrite"))
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         rec = process_file(src, dst, work.kernels, work.options, dtype=work.dtype,
@@ -154,7 +160,7 @@ def run_job(job: Job, work: Work) -> Outcome:
                            overwrite=work.existing == "overwrite",
                            memory_limit=work.memory_limit)
     except ImgconvError as exc:
-        return Outcome(str(src), str(dst), "failed", str(exc))
+        return Outcome(str(src), str(dst), "failed", str(exc), params=exc.params)
     except MemoryError:
         return Outcome(str(src), str(dst), "failed", f"{src}: out of memory")
     except OSError as exc:
@@ -236,7 +242,7 @@ def run(
         raise ImgconvError(f"unknown policy {work.existing!r} for existing outputs")
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
-        raise ImgconvError(f"--workers {n}: use 1 or more")
+        raise ImgconvError(f"workers={n}: use 1 or more", param="workers")
     stream = run_dask(jobs, work, scheduler) if scheduler else run_local(jobs, work, n)
     outcomes = []
     for outcome in stream:

@@ -43,7 +43,7 @@ def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
     if kernel.is_zero_sum:
         if notes is not None:
             notes.append(
-                f"--normalize left {kernel.name!r} as it is: its weights sum to 0 "
+                f"normalize=True left {kernel.name!r} as it is: its weights sum to 0 "
                 "(an edge or Laplacian kernel), so there is nothing to divide by"
             )
         return kernel
@@ -235,11 +235,11 @@ def clip_notes(body: Array, out_dt: np.dtype[Any]) -> list[str]:
     notes = []
     if low >= CLIP_NOTE:
         notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
-                     f"{out_dt} (edge kernels: --abs, --offset {int(top // 2 + 1)} or "
-                     "--dtype float32 with a .tif/.npy output keep the sign)")
+                     f"{out_dt} (edge kernels: abs=True, offset={int(top // 2 + 1)} or "
+                     "dtype='float32' with a .tif/.npy output keep the sign)")
     if high >= CLIP_NOTE:
         notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
-                     "(--rescale or a float --dtype keep them)")
+                     "(rescale=True or dtype='float32' keep them)")
     return notes
 
 

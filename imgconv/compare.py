@@ -67,7 +67,7 @@ def compare(
         The output dtype: integer dtypes are compared after rounding and clipping;
         float dtypes sample by sample against ``tolerance``.
     tolerance : float
-        For float outputs, the largest difference that does not count (SPEC §1).
+        For float outputs, the largest difference that does not count (docs/semantics.md §1).
     interior : bool array H×W, optional
         Positions where both variants' kernels lie wholly inside the image; adds
         ``interior`` and ``border`` sub-reports.

@@ -157,7 +157,7 @@ def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
     if a.size != b.size:
         raise ImgconvError(
             f"the variants have different output sizes ({a.size} vs {b.size}): "
-            "compare variants of the same --size"
+            "compare variants of the same size=", param="size"
         )
     if kernels_b is not None and not _same_chain(kernels, kernels_b):
         return _predict_chains(a, b, kernels, kernels_b)

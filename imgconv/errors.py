@@ -20,9 +20,10 @@ class ImgconvError(ValueError):
 
     exit_code: int = 2
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | tuple[str, ...] | None = None) -> None:
         super().__init__(message)
-        self.param = param
+        self.params: tuple[str, ...] = (param,) if isinstance(param, str) else (param or ())
+        self.param = self.params[0] if self.params else None
 
 
 class FilterError(ImgconvError):
@@ -31,14 +32,15 @@ class FilterError(ImgconvError):
     ``source`` is the file (or the inline text) and ``line`` the 1-based line, when known.
     """
 
-    def __init__(self, message: str, source: str | Path | None = None, line: int | None = None):
+    def __init__(self, message: str, source: str | Path | None = None, line: int | None = None,
+                 *, param: str | tuple[str, ...] | None = None):
         self.source = None if source is None else str(source)
         self.line = line
         where = ""
         if self.source is not None:
             where = self.source if line is None else f"{self.source}, line {line}"
             where += ": "
-        super().__init__(where + message)
+        super().__init__(where + message, param=param)
 
 
 class ImageError(ImgconvError):

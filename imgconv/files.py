@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,39 +29,7 @@ from imgconv.formats import (
 )
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
-from imgconv.pixels import same_file, write_image
-
-
-@dataclass
-class FileRecord:
-    """What became of one file of ``apply`` or ``batch`` (the ``apply --json`` record)."""
-
-    input: str
-    output: str
-    filters: list[str]
-    mode: str
-    method: str  # the method(s) ``auto`` chose, joined by "+"
-    boundary: str
-    shape: list[int]
-    dtype: str
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-    tiled: bool = False  # filtered in bands (over the memory limit, or on a cluster)
-    report: str | None = None  # the folder of ``apply --report``
-
-    def to_json(self) -> dict[str, object]:
-        """The ``apply --json`` object: keys in this order; ``tiled``/``report`` when set."""
-        out: dict[str, object] = {
-            "input": self.input, "output": self.output, "filters": self.filters,
-            "mode": self.mode, "method": self.method, "boundary": self.boundary,
-            "shape": self.shape, "dtype": self.dtype, "seconds": self.seconds,
-        }
-        if self.tiled:
-            out["tiled"] = True
-        out["notes"] = self.notes
-        if self.report is not None:
-            out["report"] = self.report
-        return out
+from imgconv.outputs import FileRecord, same_file, write_image
 
 
 def process_file(
@@ -165,9 +132,9 @@ def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int 
 
     if not _format_of(src).streams:
         if force:
-            raise ImageError(f"{src}: only TIFF and .npy images can be split across a cluster "
-                             "(scheduler=); convert it, or use 'imgconv batch --scheduler'",
-                             param="scheduler")
+            raise ImageError(f"{src}: only TIFF and .npy images can be split across a "
+                             "cluster (scheduler=); convert it, or send whole files to the "
+                             "cluster (batch with scheduler=)", param="scheduler")
         return False  # read whole (the format cannot be streamed)
     try:
         shape, dt, pages = header_shape(src, page)

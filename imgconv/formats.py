@@ -244,8 +244,8 @@ def _pick(name: str, page: int | None, pages: int) -> int:
     if page is None:
         return 0
     if not 0 <= page < pages:
-        raise ImageError(f"{name}: --page {page} is out of range: it has {pages} page(s), "
-                         f"0 to {pages - 1}")
+        raise ImageError(f"{name}: page={page} is out of range: it has {pages} page(s), "
+                         f"0 to {pages - 1}", param="page")
     return page
 
 
@@ -290,8 +290,8 @@ def _read_pillow(p: Path, page: int | None) -> Image:
     with PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
         if frames > 1 and page is None:
-            raise ImageError(f"{name}: has {frames} frames: pick one with --page N "
-                             f"(0 to {frames - 1})")
+            raise ImageError(f"{name}: has {frames} frames: pick one with page=N "
+                             f"(0 to {frames - 1})", param="page")
         im.seek(_pick(name, page, frames))
         meta: dict[str, object] = {}
         for key in ("icc_profile", "dpi"):
@@ -369,7 +369,7 @@ def _read_tiff(p: Path, page: int | None) -> Image:
         stack = [pixels(pg) for pg in pages]
     if len({(a.shape, a.dtype) for a in stack}) != 1:
         raise ImageError(f"{name}: its {n} pages differ in size or type: pick one with "
-                         "--page N")
+                         "page=N", param="page")
     arr = np.stack(stack)
     return Image(arr, name, has_alpha=alpha and arr.ndim == 4, pages=n)
 
@@ -395,8 +395,8 @@ def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
         fmts = sorted({e for e, f in FORMATS.items() if dtype in f.dtypes})
         elsewhere = f", or write to {' / '.join(fmts)}" if fmts else ""
         raise OutputError(
-            f"{path}: a {ext} file cannot hold {dtype} pixels: use --dtype "
-            f"{' or '.join(ok)}{elsewhere}"
+            f"{path}: a {ext} file cannot hold {dtype} pixels: use "
+            f"{' or '.join(f'dtype={d}' for d in ok)}{elsewhere}", param="dtype"
         )
 
 
@@ -405,9 +405,9 @@ def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
     fmt = FORMATS.get(_ext(path))
     ok = fmt.channels if fmt is not None else None
     if ok is not None and channels not in ok:
-        hint = " (drop alpha with --gray, or write .png)" if channels in (2, 4) else ""
+        hint = " (drop alpha with gray=True, or write .png)" if channels in (2, 4) else ""
         raise OutputError(f"{path}: a {_ext(path)} file cannot hold {channels} channels: write "
-                          f".tif or .npy{hint}")
+                          f".tif or .npy{hint}", param="gray")
 
 
 def dtype_max(dtype: np.dtype[np.generic] | str) -> float:

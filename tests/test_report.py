@@ -17,10 +17,11 @@ from PIL import Image
 from rich.console import Console
 
 from imgconv import report, viz
+from imgconv.chain import finish
 from imgconv.diffing import Variant, parse_variant, run_diff
 from imgconv.errors import OutputError
 from imgconv.kernels import Kernel, load_filter
-from imgconv.pipeline import Options, finish
+from imgconv.options import FilterOptions
 
 rng = np.random.default_rng(7)
 
@@ -36,7 +37,7 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
 def make_report(image: np.ndarray, kernel: Kernel, a: str = "mode=correlate",
                 b: str = "mode=convolve", dtype: str = "uint8") -> dict[str, Any]:
     va, vb = parse_variant(a, Variant()), parse_variant(b, Variant())
-    out = run_diff(image, [kernel], va, vb, base=Options(), out_dtype=dtype)
+    out = run_diff(image, [kernel], va, vb, base=FilterOptions(), out_dtype=dtype)
     rep = out.report
     rep["image"] = "photo.png"
     return {
@@ -237,7 +238,7 @@ def test_refuses_existing_files_before_writing_anything(tmp_path: Path,
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     with pytest.raises(OutputError) as info:
         write(folder, sobel_case)
-    assert "report.html" in str(info.value) and "--overwrite" in str(info.value)
+    assert "report.html" in str(info.value) and "overwrite=True" in str(info.value)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     with pytest.raises(OutputError):
         report.check_folder(folder)

@@ -32,11 +32,10 @@ from imgconv.chain import apply_kernel, finish, normalized
 from imgconv.engine import filter_band, working_dtype
 from imgconv.engine.geometry import output_geometry
 from imgconv.errors import ImgconvError, OutputError
-from imgconv.files import FileRecord  # TODO(lead): outputs
 from imgconv.formats import STREAMING, check_output_dtype
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
-from imgconv.pixels import atomic_write
+from imgconv.outputs import FileRecord, atomic_write
 
 Progress = Callable[[int, int], None]
 IN_FLIGHT = 4  # bands submitted ahead to a cluster (bounds this process's memory)

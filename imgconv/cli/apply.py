@@ -14,9 +14,9 @@ from imgconv.errors import ImgconvError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from imgconv.files import FileRecord
     from imgconv.kernels import Kernel
     from imgconv.options import FilterOptions
+    from imgconv.outputs import FileRecord
 
 def sample_path() -> Path:
     """The built-in sample photo (256×256 RGB PNG)."""
@@ -134,7 +134,8 @@ def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
 
                 raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
                                 f"{', '.join(r.output for r in records)})",
-                                param=exc.param) from None
+                                param=exc.params) from None
+        rec.notes = [common.spell_flags(n) for n in rec.notes]
         if talk:
             _render(rec, plan)
         if p in plan.reports:

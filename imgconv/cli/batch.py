@@ -69,6 +69,9 @@ def batch(
         check_scheduler(scheduler)
     outcomes = refused + _run(jobs, work, workers=workers, scheduler=scheduler,
                               bar=not quiet and not json_)
+    for o in outcomes:  # the library's words, in the command line's flags
+        o.error = o.error and common.spell_flags(o.error, o.params)
+        o.notes = [common.spell_flags(n) for n in o.notes]
     counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
     stale = batchmod.stale_parts(jobs)
     if stale and not quiet:
@@ -79,10 +82,12 @@ def batch(
     elif not quiet:
         _summary(outcomes, counts, in_dir, output)
     elif counts["failed"]:
+        from rich.markup import escape
+
         err = common.stderr()
         for o in outcomes:
             if o.status == "failed":
-                err.print(f"[red]failed:[/] {o.error}", markup=True)
+                err.print(f"[red]failed:[/] {escape(o.error or '')}", markup=True)
     if counts["failed"]:
         raise typer.Exit(1)
 

@@ -111,7 +111,7 @@ def print_json(obj: object) -> None:
 
 def note(text: str) -> None:
     """Print ``note: text`` on stderr (``text`` may hold rich markup)."""
-    stderr().print(f"[yellow]note:[/] {text}")
+    stderr().print(f"[yellow]note:[/] {spell_flags(text)}")
 
 
 # -- library parameters → flags ---------------------------------------------------------------
@@ -131,9 +131,20 @@ def flag(param: str) -> str:
     return FLAGS.get(param, "--" + param.replace("_", "-"))
 
 
+#: the parameters the library's notes may advise (clipping, normalize)
+NOTE_PARAMS: tuple[str, ...] = ("abs", "offset", "dtype", "rescale", "normalize")
+
+
 def translate(exc: ImgconvError) -> str:
-    """The message of ``exc`` with its parameter spelled as its flag (:func:`spell_flag`)."""
-    return spell_flag(str(exc), getattr(exc, "param", None))
+    """The message of ``exc`` with its parameters spelled as their flags (:func:`spell_flag`)."""
+    return spell_flags(str(exc), exc.params)
+
+
+def spell_flags(message: str, params: tuple[str, ...] = NOTE_PARAMS) -> str:
+    """``message`` with each of ``params`` spelled as its flag (default: a note's)."""
+    for param in params:
+        message = spell_flag(message, param)
+    return message
 
 
 def spell_flag(message: str, param: str | None) -> str:

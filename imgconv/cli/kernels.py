@@ -168,7 +168,7 @@ def show(
 
 def _write_png(png: Path, k: Kernel, mode: str, *, overwrite: bool, say: bool) -> None:
     """``show --png``: the kernel picture, refused before drawing if it cannot be written."""
-    from imgconv.pixels import check_writable, write_image
+    from imgconv.outputs import check_writable, write_image
     from imgconv.viz import kernel_picture
 
     if png.suffix.lower() != ".png":
@@ -288,8 +288,7 @@ def compose(
     """
     from imgconv import algebra
     from imgconv.kernels import kernel_to_yaml, load_filter
-    from imgconv.outputs import safe_name
-    from imgconv.pixels import write_text
+    from imgconv.outputs import safe_name, write_text
 
     kernels = [load_filter(f) for f in filters]
     if check:

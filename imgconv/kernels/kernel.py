@@ -157,8 +157,9 @@ class Kernel:
         if self.rank != 1:
             raise FilterError(
                 f"kernel {self.name!r} has rank {self.rank}, not 1: it is not separable "
-                "(use --method direct, fft or auto)",
+                "(use method='direct', method='fft' or method='auto')",
                 self.source,
+                param="method",
             )
         # pivot factorisation: the row through the largest entry, and its column divided
         # by that entry.  Exact for 1-row/1-column kernels and for integer kernels (an

@@ -89,8 +89,9 @@ def check_folder(folder: str | os.PathLike[str], *, overwrite: bool = False) -> 
         existing = [n for n in REPORT_FILES if os.path.lexists(target / n)]
         if existing:
             more = f" (and {len(existing) - 1} more report files)" if len(existing) > 1 else ""
-            raise OutputError(f"{target / existing[0]}: already exists{more}: use --overwrite "
-                              "to replace the report, or choose another folder")
+            raise OutputError(f"{target / existing[0]}: already exists{more}: use overwrite=True "
+                              "to replace the report, or choose another folder",
+                              param="overwrite")
         return
     parent = target.absolute().parent
     while not parent.exists() and parent != parent.parent:
@@ -125,7 +126,7 @@ def write_report(
     files are refused before anything is written unless ``overwrite``; every file is
     written atomically (temporary file, then rename).
     """
-    from imgconv.pixels import write_image, write_text
+    from imgconv.outputs import write_image, write_text
 
     target = Path(folder)
     check_folder(target, overwrite=overwrite)
