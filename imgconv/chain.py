@@ -239,7 +239,7 @@ def clip_notes(body: Array, out_dt: np.dtype[Any]) -> list[str]:
                      "dtype='float32' with a .tif/.npy output keep the sign)")
     if high >= CLIP_NOTE:
         notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
-                     "(rescale=True or dtype='float32' keep them)")
+                     "(rescale=True or a float dtype= keep them)")
     return notes
 
 

@@ -1,21 +1,24 @@
-"""Shared test helpers: the SPEC §1 tolerance and an independent reference.
+"""Shared test helpers: the docs/semantics.md §1 tolerance and independent references.
 
-Everything here is written from SPEC.md alone and never calls imgconv, so the
-tests that use it compare imgconv against an oracle it did not compute.
-Helpers are handed out as session-scoped fixtures (usable from hypothesis tests).
+Everything in ``ref`` is written from docs/semantics.md (or is scipy.ndimage) and never
+calls imgconv, so the tests that use it compare imgconv against an oracle it did not
+compute.  ``cli`` runs the command line, ``snapshot`` reads a folder's bytes.  Helpers are
+handed out as session-scoped fixtures (usable from hypothesis tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.ndimage as ndi
 
 EPS = {"single": 1e-4, "double": 1e-10}
 
-# SPEC §1 boundary table: imgconv name -> scipy.ndimage mode, numpy.pad mode,
+# docs/semantics.md §1 boundary table: imgconv name -> scipy.ndimage mode, numpy.pad mode,
 # OpenCV border name (filter2D refuses BORDER_WRAP), and the aliases accepted.
 TABLE: dict[str, dict[str, object]] = {
     "reflect": {"scipy": "reflect", "numpy": "symmetric", "opencv": "BORDER_REFLECT",
@@ -34,7 +37,8 @@ BOUNDARIES = tuple(TABLE)
 
 def tolerance(kernel: np.ndarray, image: np.ndarray, cval: float = 0.0,
               precision: str = "double") -> float:
-    """``T = eps * sum|F| * max(max|I|, |cval|)`` (SPEC §1), never below a tiny floor."""
+    """``T = eps * sum|F| * max(max|I|, |cval|)`` (docs/semantics.md §1), never below a
+    tiny floor."""
     image = np.asarray(image, dtype=np.float64)
     scale = max(float(np.abs(image).max()), abs(float(cval)))
     t = EPS[precision] * float(np.abs(kernel).sum()) * scale
@@ -44,7 +48,7 @@ def tolerance(kernel: np.ndarray, image: np.ndarray, cval: float = 0.0,
 def ext_index(k: int, n: int, boundary: str) -> int | None:
     """Index into a length-``n`` axis for position ``k`` of the extended axis.
 
-    Written from the SPEC table (``a b c d`` extended on both sides); ``None``
+    Written from the docs/semantics.md §1 table (``a b c d`` extended on both sides); ``None``
     means "outside: use cval" (constant mode).
     """
     if 0 <= k < n:
@@ -87,7 +91,7 @@ def extend(image: np.ndarray, rows: range, cols: range, boundary: str,
 def brute(image: np.ndarray, kernel: np.ndarray, *, op: str = "correlate",
           boundary: str = "reflect", cval: float = 0.0, anchor: tuple[int, int] | None = None,
           size: str = "same") -> np.ndarray:
-    """The SPEC §1 formulas summed literally, in float64."""
+    """The docs/semantics.md §1 formulas summed literally, in float64."""
     image = np.asarray(image, dtype=np.float64)
     f = np.asarray(kernel, dtype=np.float64)
     h, w = image.shape[:2]
@@ -124,11 +128,70 @@ def brute(image: np.ndarray, kernel: np.ndarray, *, op: str = "correlate",
     return out
 
 
+# Shipped filters written out by hand from their files (filters/*.yaml), never loaded
+# through imgconv.
+KERNELS: dict[str, np.ndarray] = {
+    "identity": np.pad(np.ones((1, 1)), 1),
+    "box3": np.full((3, 3), 1 / 9),
+    "sobel-x": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64),
+    "laplacian4": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float64),
+    "gaussian5": np.array([[1, 4, 7, 4, 1], [4, 16, 26, 16, 4], [7, 26, 41, 26, 7],
+                           [4, 16, 26, 16, 4], [1, 4, 7, 4, 1]]) / 273,
+}
+
+
+def gaussian(sigma: float) -> np.ndarray:
+    """The ``gaussian:sigma=S`` generator (docs/semantics.md §2): radius
+    ``int(4·sigma + 0.5)``, sums to 1."""
+    r = int(4 * sigma + 0.5)
+    g = np.exp(-np.arange(-r, r + 1) ** 2 / (2 * sigma**2))
+    k = np.outer(g, g)
+    return k / k.sum()
+
+
+def scipy_filter(image: np.ndarray, kernel: np.ndarray, mode: str = "reflect",
+                 cval: float = 0.0, op: str = "convolve") -> np.ndarray:
+    """scipy.ndimage's convolve (imgconv's default) or correlate, channel by channel, float64."""
+    fn = ndi.convolve if op == "convolve" else ndi.correlate
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 2:
+        return fn(image, kernel, mode=mode, cval=cval)
+    return np.stack([fn(image[:, :, c], kernel, mode=mode, cval=cval)
+                     for c in range(image.shape[2])], axis=2)
+
+
+def premultiplied(image: np.ndarray, kernel: np.ndarray, top: float) -> np.ndarray:
+    """``colour = F(colour·a) / F(a)`` where ``F(a) > 0`` else 0; ``alpha = F(alpha)``
+    (docs/semantics.md §3)."""
+    a = image[:, :, -1].astype(np.float64) / top
+    fa = scipy_filter(a, kernel)
+    chans = []
+    for c in range(image.shape[2] - 1):
+        num = scipy_filter(image[:, :, c].astype(np.float64) * a, kernel)
+        chans.append(np.where(fa > 0, num / np.where(fa > 0, fa, 1), 0.0))
+    chans.append(fa * top)
+    return np.stack(chans, axis=2)
+
+
+def noise(shape: tuple[int, ...], top: int, seed: int) -> np.ndarray:
+    """Random integer-valued test content in ``0..top`` (float64; cast it as needed)."""
+    return np.rint(np.random.default_rng(seed).random(shape) * top)
+
+
+def maxdiff(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest absolute difference of two arrays of the same shape."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)), initial=0.0))
+
+
 @pytest.fixture(scope="session")
 def ref() -> SimpleNamespace:
     """The independent reference helpers (session-scoped: fine inside hypothesis tests)."""
     return SimpleNamespace(tolerance=tolerance, ext_index=ext_index, extend=extend,
-                           brute=brute, table=TABLE, boundaries=BOUNDARIES, eps=EPS)
+                           brute=brute, table=TABLE, boundaries=BOUNDARIES, eps=EPS,
+                           kernels=KERNELS, gaussian=gaussian, scipy=scipy_filter,
+                           premultiplied=premultiplied, noise=noise, maxdiff=maxdiff)
 
 
 @pytest.fixture
@@ -140,7 +203,7 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tol: float, what: str
     actual = np.asarray(actual)
     expected = np.asarray(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    diff = float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64))))
+    diff = maxdiff(actual, expected)
     assert diff <= tol, f"{what}: max abs diff {diff:.3g} > tolerance {tol:.3g}"
 
 
@@ -148,3 +211,63 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tol: float, what: str
 def close() -> Callable[..., None]:
     """``close(actual, expected, tol, what)``: same shape and max abs difference <= tol."""
     return assert_close
+
+
+def cli_run(*args: object) -> tuple[int, str, str]:
+    """``imgconv ARGS`` through Typer's runner: (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from imgconv.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    return r.exit_code, r.stdout, r.stderr
+
+
+def cli_ok(*args: object) -> tuple[str, str]:
+    """``cli_run`` that must exit 0: (stdout, stderr)."""
+    code, out, err = cli_run(*args)
+    assert code == 0, f"exit {code}\n{out}\n{err}"
+    return out, err
+
+
+@pytest.fixture(scope="session")
+def cli() -> SimpleNamespace:
+    """The command line: ``cli.run("apply", src, "-f", "box3")`` -> (code, stdout, stderr);
+    ``cli.ok(...)`` -> (stdout, stderr) after checking the exit code is 0."""
+    return SimpleNamespace(run=cli_run, ok=cli_ok)
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (relative path -> bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def snapshot() -> Callable[[Path], dict[str, bytes]]:
+    """``snapshot(folder)``: every file below it, relative path -> bytes."""
+    return folder_bytes
+
+
+@pytest.fixture
+def batch_tree(tmp_path: Path) -> Path:
+    """A folder to batch: nested folders, 8-bit gray, RGBA with a space in its name, 16-bit
+    RGB, a JPEG; two broken ``.png`` files and a text file."""
+    import cv2
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    root = tmp_path / "in"
+    (root / "sub dir" / "deeper").mkdir(parents=True)
+    Image.fromarray(rng.integers(0, 256, (30, 40), dtype=np.uint8)).save(root / "gray.png")
+    rgba = rng.integers(0, 256, (25, 20, 4), dtype=np.uint8)
+    Image.fromarray(rgba).save(root / "sub dir" / "with alpha.png")
+    rgb16 = rng.integers(0, 65536, (22, 18, 3), dtype=np.uint16)
+    assert cv2.imwrite(str(root / "sub dir" / "deeper" / "deep16.png"), rgb16[:, :, ::-1])
+    photo = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(root / "photo.jpg")
+    good = (root / "gray.png").read_bytes()
+    (root / "truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "text.png").write_text("I am not a PNG")
+    (root / "notes.txt").write_text("not an image at all")
+    return root

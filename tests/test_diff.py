@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -12,7 +14,7 @@ from imgconv.compare import compare
 from imgconv.diffing import Variant, parse_variant, predict, run_diff
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel, load_filter
-from imgconv.pipeline import Options
+from imgconv.options import FilterOptions
 
 rng = np.random.default_rng(21)
 PHOTO = (rng.random((48, 40)) * 255).astype(np.uint8)
@@ -21,7 +23,7 @@ BASE = Variant()
 
 def diff(img: np.ndarray, k: Kernel, a: str, b: str, dtype: str = "uint8") -> dict:
     va, vb = parse_variant(a, BASE), parse_variant(b, BASE)
-    return run_diff(img, [k], va, vb, base=Options(), out_dtype=dtype).report
+    return run_diff(img, [k], va, vb, base=FilterOptions(), out_dtype=dtype).report
 
 
 def test_symmetric_kernel_identical_and_predicted() -> None:
@@ -128,11 +130,57 @@ def test_different_sizes_refused() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 def test_variant_parser_fuzz(text: str) -> None:
+    """Any text parses or is refused by an ImgconvError naming the option; nothing else."""
     try:
-        v = parse_variant(text, BASE)
-    except ImgconvError:
-        return
-    assert isinstance(v, Variant)
+        parse_variant(text, BASE, "--b")
+    except ImgconvError as exc:
+        assert str(exc).startswith("--b"), str(exc)
+
+
+# spellings of each key's values and what they mean (docs/semantics.md §1, §4); None: refused
+SPELLINGS: dict[str, list[tuple[str, object]]] = {
+    "mode": [("correlate", "correlate"), (" CONVOLVE ", "convolve"), ("sideways", None)],
+    "method": [("fft", "fft"), ("Direct", "direct"), ("separable", "separable"),
+               ("slow", None)],
+    "boundary": [("bounce", None)],  # + every name and alias of the table, below
+    "cval": [("3", 3.0), ("-1.5e2", -150.0), ("nan", None), ("abc", None)],
+    "precision": [("single", "single"), ("DOUBLE", "double"), ("half", None)],
+    "size": [("full", "full"), ("valid", "valid"), ("Same", "same"), ("big", None)],
+}
+
+
+def _pairs(table: dict[str, dict[str, object]]) -> list[tuple[str, str, object]]:
+    pairs = [(k, v, means) for k, spellings in SPELLINGS.items() for v, means in spellings]
+    for name, row in table.items():
+        aliases = (name, *row["aliases"])  # type: ignore[misc]
+        pairs += [("boundary", alias.upper(), name) for alias in aliases]
+    return pairs
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), mode_key=st.sampled_from(["mode", " Mode "]))
+def test_variant_parser_against_the_spellings(data: st.DataObject, mode_key: str,
+                                              ref: SimpleNamespace) -> None:
+    """``key=value,...`` means what the table of spellings says, or the first bad part is
+    named (a key given twice, a value refused)."""
+    pairs = data.draw(st.lists(st.sampled_from(_pairs(ref.table)), max_size=4))
+    text = ",".join(f"{mode_key if k == 'mode' else k}={v}" for k, v, _ in pairs)
+    expect: dict[str, object] = {}
+    problem = None  # what the message must quote: the key given twice, or the bad value
+    for key, value, means in pairs:
+        if key in expect:
+            problem = f"{key!r} is given twice"
+        elif means is None:
+            problem = repr(value.strip())  # quoted: only the message's own part has it
+        if problem:
+            break
+        expect[key] = means
+    if problem is None:
+        assert parse_variant(text, BASE) == Variant(**expect)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(ImgconvError) as info:
+            parse_variant(text, BASE)
+        assert problem in str(info.value)
 
 
 @pytest.mark.parametrize(("boundary", "size", "expected"), [
@@ -152,7 +200,7 @@ def test_variant_filter_chain_vs_composed(tmp_path, boundary: str, size: str,
     va = parse_variant(f"mode=convolve,filter=sobel-x+{tmp_path / 'g.npy'}", base)
     vb = parse_variant(f"filter={composed}", base)
     img = (rng.random((30, 26)) * 255).astype(np.uint8)
-    r = run_diff(img, [], va, vb, base=Options(), out_dtype="float64").report
+    r = run_diff(img, [], va, vb, base=FilterOptions(), out_dtype="float64").report
     assert r["prediction"] == expected and r["prediction_held"], r["reason"]
     if expected == "border only":
         assert r["border"]["max_abs_diff"] > 0
@@ -165,7 +213,7 @@ def test_even_symmetric_kernel_is_equal_without_an_anchor(size: str) -> None:
     k = Kernel(np.ones((2, 2)), name="box2")
     base = Variant(size=size)
     va, vb = parse_variant("mode=correlate", base), parse_variant("mode=convolve", base)
-    r = run_diff(PHOTO, [k], va, vb, base=Options(size=size), out_dtype="uint8").report
+    r = run_diff(PHOTO, [k], va, vb, base=FilterOptions(size=size), out_dtype="uint8").report
     assert r["prediction"] == "equal" and r["prediction_held"] and r["identical"]
     vr, vw = parse_variant("boundary=reflect", Variant(size="valid")), parse_variant(
         "boundary=wrap", Variant(size="valid"))
@@ -176,5 +224,5 @@ def test_normalize_applies_to_a_variant_chain() -> None:
     k = Kernel(np.array([[1.0, 2.0, 1.0]]), name="121")
     va = parse_variant("filter=1 2 1", BASE)
     vb = parse_variant("mode=convolve", BASE)
-    r = run_diff(PHOTO, [k], va, vb, base=Options(normalize=True), out_dtype="float64").report
+    r = run_diff(PHOTO, [k], va, vb, base=FilterOptions(normalize=True), out_dtype="float64").report
     assert r["prediction"] == "equal" and r["max_abs_diff"] <= r["tolerance"]
