@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,15 +36,24 @@ EPS = {"single": 1e-4, "double": 1e-10}
 
 @dataclass(frozen=True)
 class Variant:
-    """One way of filtering: what ``--a``/``--b`` set over the command's options."""
+    """One way of filtering: the options a variant (``a``/``b``) sets over the command's,
+    and optionally its own filter chain (empty: the command's filters).
 
-    mode: str = "convolve"
-    method: str = "auto"
-    boundary: str = "reflect"
-    cval: float = 0.0
-    precision: str = "auto"
-    size: str = "same"
-    filters: tuple[str, ...] = ()  # empty: the command's -f
+    Its :data:`~imgconv.options.VARIANT_KEYS` read through: ``v.mode``, ``v.size``...
+    """
+
+    options: FilterOptions = field(default_factory=FilterOptions)
+    filters: tuple[str, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in VARIANT_KEYS:
+            return getattr(self.options, name)
+        raise AttributeError(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The variant's keys and filters (the report's ``a``/``b`` objects)."""
+        return {**{k: getattr(self.options, k) for k in VARIANT_KEYS},
+                "filters": list(self.filters)}
 
     def label(self) -> str:
         parts = [self.mode, f"method={self.method}", f"boundary={self.boundary}"]
@@ -59,8 +68,9 @@ class Variant:
         return ", ".join(parts)
 
 
-def parse_variant(text: str, base: Variant, option: str = "--a") -> Variant:
-    """``mode=correlate,method=fft,boundary=wrap`` over ``base``; errors name the bad part.
+def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
+    """``mode=correlate,method=fft,boundary=wrap`` over ``base``; errors name the variant
+    (``which``: ``a`` or ``b``, the parameter) and the bad part.
 
     ``filter=F`` (last, since filter specs contain commas) sets the variant's own filter
     or chain ``F+G+...``; otherwise the command's ``-f`` are used.
@@ -73,7 +83,8 @@ def parse_variant(text: str, base: Variant, option: str = "--a") -> Variant:
         chain = text[m.end():].strip()
         text = text[: m.start()]
         if not chain:
-            raise ImgconvError(f"{option}: filter= needs a filter or a chain F+G")
+            raise ImgconvError(f"{which}=...: filter= needs a filter or a chain F+G",
+                               param=which)
         parts = (chain,) if os.path.exists(chain) else tuple(
             p.strip() for p in chain.split("+") if p.strip())
         changes["filters"] = parts
@@ -83,22 +94,23 @@ def parse_variant(text: str, base: Variant, option: str = "--a") -> Variant:
             continue
         if "=" not in part:
             raise ImgconvError(
-                f"{option} {text!r}: {part!r} is not key=value "
-                f"(keys: {', '.join(VARIANT_KEYS)}; e.g. mode=correlate,method=fft)"
+                f"{which}={text!r}: {part!r} is not key=value "
+                f"(keys: {', '.join(VARIANT_KEYS)}; e.g. mode=correlate,method=fft)", param=which
             )
         key, value = (s.strip() for s in part.split("=", 1))
         key = key.lower()
         if key not in VARIANT_KEYS:
             raise ImgconvError(
-                f"{option} {text!r}: unknown key {key!r}: use {', '.join(VARIANT_KEYS)}"
-            )
+                f"{which}={text!r}: unknown key {key!r}: use {', '.join(VARIANT_KEYS)}",
+                param=which)
         if key in changes:
-            raise ImgconvError(f"{option} {text!r}: {key!r} is given twice")
-        changes[key] = _value(key, value, option, text)
-    return replace(base, **changes)
+            raise ImgconvError(f"{which}={text!r}: {key!r} is given twice", param=which)
+        changes[key] = _value(key, value, which, text)
+    filters = changes.pop("filters", base.filters)
+    return Variant(base.options.replace(**changes), filters)
 
 
-def _value(key: str, value: str, option: str, text: str) -> Any:
+def _value(key: str, value: str, which: str, text: str) -> Any:
     """A variant's value, validated like :class:`~imgconv.options.FilterOptions`."""
     try:
         if key in CHOICES:
@@ -107,7 +119,7 @@ def _value(key: str, value: str, option: str, text: str) -> Any:
             return canonical_boundary(value)
         return finite(key, value)
     except ImgconvError as exc:
-        raise ImgconvError(f"{option} {text!r}: {exc}") from None
+        raise ImgconvError(f"{which}={text!r}: {exc}", param=which) from None
 
 
 def variant_kernels(v: Variant, kernels: Sequence[Kernel],
@@ -237,7 +249,7 @@ def tolerance(kernels: Sequence[Kernel], image: npt.NDArray[Any], variants: Sequ
                  for v in variants)
     eps = EPS["single" if single else "double"]
     scale = float(np.prod([k.abs_sum for k in kernels])) if kernels else 1.0
-    top = max([float(np.abs(image).max())] + [abs(v.cval) for v in variants])
+    top = max([float(np.abs(image).max())] + [abs(float(v.cval)) for v in variants])
     return eps * scale * top
 
 
@@ -321,7 +333,7 @@ def run_diff(
 
 
 def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]:
-    return {**asdict(v), "filters": [k.name for k in ks],
+    return {**v.as_dict(), "filters": [k.name for k in ks],
             "method_used": "+".join(dict.fromkeys(r.methods)), "label": v.label()}
 
 

@@ -220,7 +220,7 @@ def _apply_report(image: Path, folder: Path, plan: Plan) -> Path:
     from imgconv.diffing import Variant, parse_variant
 
     opts = plan.options
-    base = Variant(opts.mode, opts.method, opts.boundary, opts.cval, opts.precision, opts.size)
+    base = Variant(opts)
     run = DiffRun.compute(image, plan.kernels, parse_variant("mode=correlate", base),
                           parse_variant("mode=convolve", base), opts, gray=plan.gray,
                           page=plan.page)

@@ -161,10 +161,9 @@ def _variants(filters: list[str], a: str | None, b: str | None,
     from imgconv.kernels import load_filter
 
     kernels = [load_filter(f) for f in filters]
-    base = diffing.Variant(opts.mode, opts.method, opts.boundary, opts.cval, opts.precision,
-                           opts.size)
-    va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "--a")
-    vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "--b")
+    base = diffing.Variant(opts)
+    va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "a")
+    vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "b")
     ka = diffing.variant_kernels(va, kernels, opts.normalize)
     kb = diffing.variant_kernels(vb, kernels, opts.normalize)
     if not ka or not kb:
