@@ -84,20 +84,32 @@ def compose(kernels: Sequence[Kernel], name: str | None = None) -> Kernel:
                   source="compose")
 
 
+OPERATIONS = (("convolution", full_convolve), ("correlation", full_correlate))
+
+
+def _law(left: Array, right: Array, scale: float) -> tuple[dict[str, Any], bool]:
+    """Both sides of a law, how far apart they are, and whether it holds (to round-off)."""
+    diff = float(np.abs(left - right).max()) if left.shape == right.shape else float("inf")
+    record = {"left": left.tolist(), "right": right.tolist(), "max_abs_diff": diff,
+              "relative": diff / scale if scale else diff}
+    return record, diff <= 1e-12 * scale
+
+
 def associativity(f: Kernel, g: Kernel, h: Kernel) -> dict[str, Any]:
     """(f∘g)∘h versus f∘(g∘h) for convolution and for correlation of kernels."""
     a, b, c = f.array, g.array, h.array
     out: dict[str, Any] = {"kernels": [f.name, g.name, h.name]}
-    for op, fn in (("convolution", full_convolve), ("correlation", full_correlate)):
-        left = fn(fn(a, b), c)
-        right = fn(a, fn(b, c))
-        scale = float(np.abs(a).sum() * np.abs(b).sum() * np.abs(c).sum())
-        diff = float(np.abs(left - right).max()) if left.shape == right.shape else float("inf")
-        out[op] = {
-            "left": left.tolist(),
-            "right": right.tolist(),
-            "max_abs_diff": diff,
-            "relative": diff / scale if scale else diff,
-            "associative": diff <= 1e-12 * scale,
-        }
+    scale = float(np.abs(a).sum() * np.abs(b).sum() * np.abs(c).sum())
+    for op, fn in OPERATIONS:
+        record, holds = _law(fn(fn(a, b), c), fn(a, fn(b, c)), scale)
+        out[op] = {**record, "associative": holds}
+    return out
+
+
+def commutativity(f: Kernel, g: Kernel) -> dict[str, Any]:
+    """f∘g versus g∘f for convolution and for correlation of kernels."""
+    out: dict[str, Any] = {"kernels": [f.name, g.name]}
+    for op, fn in OPERATIONS:
+        record, holds = _law(fn(f.array, g.array), fn(g.array, f.array), f.abs_sum * g.abs_sum)
+        out[op] = {**record, "associative": None, "commutative": holds}
     return out

@@ -49,10 +49,7 @@ def apply(
         "-o", "--output", help="Output file (one image) or existing folder (several). "
         "Default: STEM.FILTER.MODE.EXT beside each input.")] = None,
     given: common.FilterArgs = common.DEFAULT_ARGS,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="Filter a TIFF/.npy image in bands on a Dask cluster at this "
-        "address (tcp://host:8786); workers must see the same files.",
-        show_default=False)] = None,
+    scheduler: common.SchedulerOpt = None,
     sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
                                          "(outputs go to the current folder).")] = False,
     overwrite: common.OverwriteOpt = False,

@@ -41,13 +41,10 @@ def batch(
     skip_existing: Annotated[bool, typer.Option(
         "--skip-existing", help="Leave outputs that exist (resume an interrupted "
         "batch).")] = False,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="Run on a Dask distributed cluster at this address "
-        "(tcp://host:8786); workers must see the same files.", show_default=False)] = None,
+    scheduler: common.SchedulerOpt = None,
     given: common.FilterArgs = common.DEFAULT_ARGS,
     overwrite: common.OverwriteOpt = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print the outcome of every file "
-                                        "as JSON.")] = False,
+    json_: common.JsonOpt = False,
     verbose: common.VerboseOpt = False,
     quiet: common.QuietOpt = False,
 ) -> None:

@@ -80,12 +80,16 @@ MemoryOpt = Annotated[str | None, typer.Option(
 PageOpt = Annotated[int | None, typer.Option(
     "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
     "default every TIFF page is filtered into a multi-page TIFF.", show_default=False)]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Run on the Dask cluster at this address (tcp://host:8786): batch "
+    "sends it whole files, apply the bands of one TIFF/.npy image; workers must see the same "
+    "files.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", "--force", help="Replace existing "
                                             "output files (never an input).")]
 VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="More detail; Python "
                                           "tracebacks for unexpected errors.")]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
 def stderr() -> Console:

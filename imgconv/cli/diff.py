@@ -107,8 +107,7 @@ def diff(
         "--tolerance", help="With --fail-on-diff: the largest max abs difference (pixel "
         "units, before rounding) that still passes.", show_default=False)] = None,
     overwrite: common.OverwriteOpt = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print the report as one JSON "
-                                        "object.")] = False,
+    json_: common.JsonOpt = False,
     verbose: common.VerboseOpt = False,
     quiet: common.QuietOpt = False,
 ) -> None:

@@ -314,24 +314,6 @@ def compose(
                        f"{k.center})")
 
 
-def _commutativity(f: Kernel, g: Kernel) -> dict[str, Any]:
-    """F∘G versus G∘F for convolution and for correlation of kernels."""
-    import numpy as np
-
-    from imgconv import algebra
-
-    res: dict[str, Any] = {"kernels": [f.name, g.name]}
-    for op, fn in (("convolution", algebra.full_convolve),
-                   ("correlation", algebra.full_correlate)):
-        left, right = fn(f.array, g.array), fn(g.array, f.array)
-        d = float(np.abs(left - right).max())
-        scale = f.abs_sum * g.abs_sum
-        res[op] = {"left": left.tolist(), "right": right.tolist(), "max_abs_diff": d,
-                   "relative": d / scale if scale else d, "associative": None,
-                   "commutative": d <= 1e-12 * scale}
-    return res
-
-
 def _compose_check(kernels: Sequence[Kernel], json_: bool) -> None:
     """``compose --check``: associativity of three kernels, commutativity of two."""
     from imgconv import algebra
@@ -340,7 +322,7 @@ def _compose_check(kernels: Sequence[Kernel], json_: bool) -> None:
         res = algebra.associativity(*kernels)
         law, key = "associative: (F∘G)∘H == F∘(G∘H)", "associative"
     elif len(kernels) == 2:
-        res = _commutativity(*kernels)
+        res = algebra.commutativity(*kernels)
         law, key = "commutative: F∘G == G∘F", "commutative"
     else:
         raise ImgconvError("--check takes two filters (commutativity) or three "
