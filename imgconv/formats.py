@@ -566,7 +566,7 @@ FORMATS: dict[str, Format] = {
     ".webp": Format("WebP", _read_pillow, _pillow("WEBP", lossless=True), _probe_pillow, INT8,
                     (1, 3, 4),
                     metadata=("icc_profile",)),
-    ".npy": Format("NumPy", _read_npy, _write_npy, _probe_npy, ALL, frames=True, streams=True),
+    ".npy": Format("NumPy", _read_npy, _write_npy, _probe_npy, ALL, streams=True),
 }
 READ_EXTENSIONS: tuple[str, ...] = tuple(FORMATS)
 STREAMING: tuple[str, ...] = tuple(e for e, f in FORMATS.items() if f.streams)

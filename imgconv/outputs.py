@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from imgconv.errors import ImageError, ImgconvError, OutputError, WorkError
 from imgconv.formats import (
+    FORMATS,
     check_output_channels,
     check_output_dtype,
     output_format,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from imgconv.kernels import Kernel
 
 __all__ = [
-    "MULTI_PAGE",
     "atomic_write",
     "chain_name",
     "check_target",
@@ -54,8 +54,11 @@ __all__ = [
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
-#: the extensions that hold several pages
-MULTI_PAGE = (".tif", ".tiff")
+
+
+def _holds_pages(path: Path) -> bool:
+    fmt = FORMATS.get(path.suffix.lower())
+    return fmt is not None and fmt.frames
 
 
 def safe_name(text: str) -> str:
@@ -150,9 +153,9 @@ def check_target(
     ``pages`` is the input written there and its page count; ``earlier`` the outputs
     of the same run before this one (two inputs must not share an output).
     """
-    if pages is not None and pages[1] > 1 and target.suffix.lower() not in MULTI_PAGE:
+    if pages is not None and pages[1] > 1 and not _holds_pages(target):
         src, n = pages
-        tif = src.suffix.lower() in MULTI_PAGE
+        tif = _holds_pages(src)
         raise ImageError(f"{src}: has {n} {'pages' if tif else 'frames'}: "
                          + ("write them to a .tif (every page is filtered), or pick one "
                             "with page=N" if tif else "pick one with page=N"), param="page")
