@@ -17,9 +17,9 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.dtypes import dtype_max, quantize
 from imgconv.engine import as_working, filter_array
 from imgconv.errors import ImgconvError
-from imgconv.formats import dtype_max, quantize
 from imgconv.kernels import Kernel, as_kernel, load_filter
 from imgconv.options import FilterOptions
 
@@ -36,6 +36,7 @@ class Result:
     values: Array  # H×W or H×W×C, colour (and alpha, when filtered or premultiplied)
     methods: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    finite_source: bool = True  # False: the image had NaN/inf values, kept local
 
 
 def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
@@ -133,7 +134,9 @@ def run_filters(
     notes: list[str] = []
     if opts.normalize:
         kernels = [normalized(k, notes) for k in kernels]
-    colour, alpha = split_alpha(as_working(image, opts.precision), has_alpha, opts)
+    work = as_working(image, opts.precision)
+    finite_source = work.dtype.kind != "f" or bool(np.isfinite(work).all())
+    colour, alpha = split_alpha(work, has_alpha, opts)
     premultiply = alpha is not None and opts.alpha == "premultiply"
     if premultiply:
         assert alpha is not None
@@ -148,7 +151,7 @@ def run_filters(
         covered = _per_pixel(a01 > 0, colour)
         colour = np.where(covered, colour / _per_pixel(np.where(a01 > 0, a01, 1), colour),
                           0).astype(colour.dtype)
-    return Result(join_alpha(colour, alpha), methods, notes)
+    return Result(join_alpha(colour, alpha), methods, notes, finite_source)
 
 
 def to_gray(
@@ -190,24 +193,40 @@ def finish(
     keep_last: bool = False,
     notes: list[str] | None = None,
     value_range: tuple[float, float] | None = None,
+    finite_source: bool = True,
 ) -> npt.NDArray[np.generic]:
     """``abs``, ``offset``, ``rescale``, integer-to-integer scaling, round, clip, cast.
 
     ``keep_last`` leaves the last channel (alpha, whatever ``alpha`` did to it) out of
     abs/offset/rescale: they are operations on colour.  ``value_range`` is the
     ``(min, max)`` that ``rescale`` maps onto the output range, after abs and offset
-    (default: this array's own; bands pass the whole image's).
+    (default: this array's own finite values; bands pass the whole image's).
+    ``finite_source=False`` says the image had NaN/inf values: they stay where the
+    kernels reached them in a float output; an integer output cannot hold them.
     """
     out_dt = np.dtype(out_dtype)
     v = values.astype(values.dtype, copy=True)
     body = v[..., :-1] if keep_last else v
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        _post(v, body, out_dt, abs_=abs_, offset=offset, rescale=rescale,
+              ratio=int_ratio(in_dtype, out_dt), keep_last=keep_last,
+              value_range=value_range)
+    _check_finite(v, out_dt, finite_source, offset)
+    if notes is not None:
+        notes += clip_notes(body, out_dt)
+    return quantize(v, out_dt, inplace=True)  # v is this function's own copy
+
+
+def _post(v: Array, body: Array, out_dt: np.dtype[Any], *, abs_: bool, offset: float,
+          rescale: bool, ratio: float, keep_last: bool,
+          value_range: tuple[float, float] | None) -> None:
+    """abs, offset, rescale and integer scaling, in place (``body``: ``v``'s colour)."""
     if abs_:
         np.abs(body, out=body)
     if offset:
         body += body.dtype.type(offset)
-    ratio = int_ratio(in_dtype, out_dt)
     if rescale:
-        lo, hi = value_range or (float(body.min()), float(body.max()))
+        lo, hi = value_range or _finite_range(body)
         if hi > lo:
             body -= body.dtype.type(lo)
             body *= body.dtype.type(dtype_max(out_dt) / (hi - lo))
@@ -217,12 +236,27 @@ def finish(
             v[..., -1] *= v.dtype.type(ratio)
     elif ratio != 1.0:
         v *= v.dtype.type(ratio)
-    if not np.isfinite(body).all():
-        raise ImgconvError("the result overflowed (inf or NaN): the kernel, offset or cval "
-                           "is too large for the image's values")
-    if notes is not None:
-        notes += clip_notes(body, out_dt)
-    return quantize(v, out_dt, inplace=True)  # v is this function's own copy
+
+
+def _finite_range(body: Array) -> tuple[float, float]:
+    finite = body[np.isfinite(body)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+
+
+def _check_finite(v: Array, out_dt: np.dtype[Any], finite_source: bool, offset: float) -> None:
+    """NaN/inf in the result: the image's own (kept local, float outputs only), or an
+    overflow of ``abs``/``offset``/``rescale`` in the working precision."""
+    bad = v.size - int(np.count_nonzero(np.isfinite(v)))
+    if not bad:
+        return
+    if finite_source:
+        raise ImgconvError(f"the result overflowed to inf or NaN after offset={offset:g} in "
+                           f"{'double' if v.dtype == np.float64 else 'single'} precision: "
+                           "use precision='double' or a smaller offset", param="precision")
+    if out_dt.kind != "f":
+        raise ImgconvError(f"{bad:,} result value(s) are NaN or infinite (the image's own "
+                           f"non-finite pixels reach them) and a {out_dt} output cannot hold "
+                           "them: write dtype='float32' to a .tif or .npy", param="dtype")
 
 
 def clip_notes(body: Array, out_dt: np.dtype[Any]) -> list[str]:
@@ -271,10 +305,23 @@ def filter_image(
     arr = np.asarray(image)
     opts = (options or FilterOptions()).replace(**option_values) if option_values else (
         options or FilterOptions())
+    _check_chain(filters)
     one = isinstance(filters, (Kernel, str)) or _is_matrix(filters)  # one kernel, not a chain
     chain = cast("Sequence[Kernel | str | npt.ArrayLike]", [filters] if one else filters)
     amax = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
     res = run_filters(arr, chain, opts, has_alpha=has_alpha, alpha_max=amax)
     keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
     return finish(res.values, opts.dtype or str(arr.dtype), in_dtype=arr.dtype, abs_=opts.abs,
-                  offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)
+                  offset=opts.offset, rescale=opts.rescale, keep_last=keep_last,
+                  finite_source=res.finite_source)
+
+
+def _check_chain(filters: object) -> None:
+    """``filters`` is one filter or a sequence of them; a 3-D array is neither."""
+    if filters is None:
+        raise ImgconvError("filters=None: give a filter (a name, a path, a Kernel or a 2-D "
+                           "array) or a list of them", param="filters")
+    if isinstance(filters, np.ndarray) and filters.ndim != 2:
+        raise ImgconvError(f"filters is a {filters.ndim}-D array of shape {filters.shape}: "
+                           "give one 2-D kernel, or a list of 2-D kernels for a chain "
+                           "(list(array) applies its first axis in turn)", param="filters")

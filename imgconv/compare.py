@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.dtypes import dtype_max, quantize
 from imgconv.errors import ImgconvError
-from imgconv.formats import dtype_max, quantize
 
 
 def _stats(diff: npt.NDArray[np.float64], differs: npt.NDArray[np.bool_], peak: float,

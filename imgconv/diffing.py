@@ -25,9 +25,9 @@ from imgconv.algebra import compose
 from imgconv.boundary import boundary_mode, canonical_boundary
 from imgconv.chain import Result, normalized, run_filters
 from imgconv.compare import compare
+from imgconv.dtypes import dtype_max
 from imgconv.engine.geometry import pads
 from imgconv.errors import ImgconvError
-from imgconv.formats import dtype_max
 from imgconv.kernels import Kernel, load_filter
 from imgconv.options import CHOICES, VARIANT_KEYS, FilterOptions, choice, finite
 

@@ -8,6 +8,7 @@ docs/semantics.md §3 (:mod:`imgconv.chain`) and writes the result atomically
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -17,13 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.chain import finish, run_filters, to_gray
+from imgconv.dtypes import dtype_max
 from imgconv.errors import ImageError, ImgconvError, OutputError
 from imgconv.formats import (
     FORMATS,
     Format,
     check_output_channels,
     check_output_dtype,
-    dtype_max,
     output_format,
     read_image,
 )
@@ -55,8 +56,43 @@ def process_file(
     ``scheduler`` (a Dask address) the bands are computed on that cluster.
 
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
-    picks one.  Returns its :class:`FileRecord`.
+    picks one.  Returns its :class:`FileRecord`.  Every error names the file.
     """
+    try:
+        return _process(src, dst, kernels, options, dtype=dtype, gray=gray, page=page,
+                        overwrite=overwrite, protect=protect, memory_limit=memory_limit,
+                        progress=progress, scheduler=scheduler)
+    except ImgconvError as exc:
+        raise _naming(exc, src, dst) from exc.__cause__
+
+
+def _naming(exc: ImgconvError, src: str | os.PathLike[str],
+            dst: str | os.PathLike[str]) -> ImgconvError:
+    """``exc`` as it is if its message names the input or the output, else prefixed
+    with the input's name (a chain's error knows no file)."""
+    text = str(exc)
+    if str(src) in text or str(dst) in text:
+        return exc
+    named = copy.copy(exc)
+    named.args = (f"{src}: {text}",)
+    return named
+
+
+def _process(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    kernels: Sequence[Kernel],
+    options: FilterOptions,
+    *,
+    dtype: str | None,
+    gray: bool,
+    page: int | None,
+    overwrite: bool,
+    protect: tuple[str | os.PathLike[str], ...],
+    memory_limit: int | None,
+    progress: Callable[[int, int], None] | None,
+    scheduler: str | None,
+) -> FileRecord:
     if dtype is not None:
         options = options.replace(dtype=dtype)
     for inp in (src, *protect):
@@ -109,7 +145,8 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
         notes += res.notes
         finals.append(finish(res.values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
                              offset=options.offset, rescale=options.rescale,
-                             keep_last=has_alpha and arr.ndim == 3, notes=notes))
+                             keep_last=has_alpha and arr.ndim == 3, notes=notes,
+                             finite_source=res.finite_source))
         methods += res.methods
     final = np.stack(finals) if pages > 1 else finals[0]
     meta = dict(img.meta)

@@ -456,12 +456,39 @@ def test_fft_refuses_an_image_with_nan_or_inf_and_auto_avoids_it(bad):
     with pytest.raises(ImgconvError) as info:
         filter_array(image, kernel, method="fft")
     assert info.value.param == "method"
-    assert str(info.value) == ("the image has NaN or infinite pixels, which method='fft' would "
-                               "spread over the whole image: use method='direct' (or 'auto')")
+    assert str(info.value) == ("the image has 1 NaN or infinite pixel value(s), which "
+                               "method='fft' would spread over the whole image: use "
+                               "method='direct' (or 'auto')")
     out, used = filter_array(image, kernel, method="auto", boundary="constant")
     assert used == "direct"
     finite = ~np.isfinite(ndimage_oracle(image, kernel, "convolve", "constant"))
     np.testing.assert_array_equal(~np.isfinite(out), finite)
+
+
+def test_no_finite_pixel_refused_by_every_method() -> None:
+    for method in ("auto", "direct", "fft", "separable"):
+        with pytest.raises(ImgconvError, match="no finite pixel"):
+            filter_array(np.full((5, 5), np.nan), np.ones((3, 3)), method=method)
+
+
+@pytest.mark.parametrize("precision", ["auto", "single"])
+def test_overflow_names_the_kernel_and_suggests_double(precision: str) -> None:
+    """A result that becomes inf/NaN from finite inputs is an error, not a silent NaN
+    (weights that do not fit in float32, or sums that overflow it)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no RuntimeWarning reaches the user
+        with pytest.raises(ImgconvError, match="precision='double'") as info:
+            filter_array(np.ones((5, 5), np.uint8), Kernel(np.array([[1e300, -1e300]]),
+                                                           name="huge"), precision=precision)
+        assert "'huge'" in str(info.value) and info.value.param == "precision"
+        with pytest.raises(ImgconvError, match="'sum2'"):
+            filter_array(np.full((5, 5), 3e38, np.float32), Kernel(np.ones((1, 2)),
+                                                                   name="sum2"))
+    out, _ = filter_array(np.ones((5, 5), np.uint8), np.array([[1e300, -1e300]]),
+                          precision="double")
+    assert np.isfinite(out).all() and (out == 0).all()
 
 
 @pytest.mark.parametrize("boundary", ["wrap", "constant"])

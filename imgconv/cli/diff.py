@@ -38,7 +38,7 @@ class DiffRun:
                 opts: FilterOptions, *, gray: bool, page: int | None) -> DiffRun:
         """Read ``image`` (one page; ``gray``) and filter it as variants ``a`` and ``b``."""
         from imgconv.diffing import run_diff
-        from imgconv.formats import dtype_max
+        from imgconv.dtypes import dtype_max
 
         arr, has_alpha, in_dtype = load_image(image, gray, page)
         out_dtype = opts.dtype or str(in_dtype)

@@ -222,16 +222,52 @@ def _one_pass(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, *, band: boo
     img, k, bmode = _prepare(image, kernel, mode, boundary, precision)
     method = choice("method", method, METHODS)
     cval = float(cval)
+    _check_weights(k, img.dtype)
     plan_of = _plan_band if band else _plan_image
     p = plan_of(img.shape, k, bmode, method, size, img.dtype.type, cval)
-    if p.method == "fft" and not band and floating and not np.isfinite(img).all():
+    bad = _nonfinite(img, band) if floating else 0
+    if bad and p.method == "fft":
         # a NaN or inf multiplies into every frequency: it would spread over the whole image
         if method == "fft":
             raise ImgconvError(
-                "the image has NaN or infinite pixels, which method='fft' would spread over "
-                "the whole image: use method='direct' (or 'auto')", param="method")
+                f"the image has {bad:,} NaN or infinite pixel value(s), which method='fft' "
+                "would spread over the whole image: use method='direct' (or 'auto')",
+                param="method")
         p = _plan_image(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
-    return _execute(img, k, p, bmode, cval), p.method
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _execute(img, k, p, bmode, cval)
+    if not bad and not np.isfinite(out).all():
+        raise _overflow(k, img.dtype)
+    return out, p.method
+
+
+def _nonfinite(img: Array, band: bool) -> int:
+    """How many values of a float image are NaN or infinite; a (whole) image with no
+    finite value at all is refused (docs/semantics.md §3)."""
+    bad = img.size - int(np.count_nonzero(np.isfinite(img)))
+    if bad == img.size and not band:
+        raise ImgconvError("the image has no finite pixel value (all NaN or infinite): "
+                           "there is nothing to filter")
+    return bad
+
+
+def _check_weights(k: Kernel, dtype: np.dtype[Any]) -> None:
+    """The kernel's weights (scale folded in) must be finite in the working precision."""
+    with np.errstate(over="ignore"):
+        fits = np.isfinite(k.array.astype(dtype)).all()
+    if not fits:
+        raise _overflow(k, dtype, weights=True)
+
+
+def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False) -> ImgconvError:
+    """The result (or the weights) of ``k`` do not fit in ``dtype``: say which kernel, and
+    what to do."""
+    what = "weights" if weights else "result"
+    if np.dtype(dtype) == np.float64:
+        return ImgconvError(f"the {what} of kernel {k.name!r} overflowed to inf or NaN even in "
+                            "double precision: scale the kernel down")
+    return ImgconvError(f"the {what} of kernel {k.name!r} overflowed to inf or NaN in single "
+                        "precision: use precision='double'", param="precision")
 
 
 def _plan_band(shape: tuple[int, ...], kernel: Kernel, mode: BoundaryMode, method: str,

@@ -1,0 +1,96 @@
+"""Non-finite pixels and overflow (docs/semantics.md §3): kept local by the spatial
+methods, refused by an explicit fft, an image with no finite pixel refused; a result that
+becomes NaN/inf from finite inputs is an error naming the kernel; every message of a file
+names the file.  scipy.ndimage (which keeps NaN local) is the oracle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import tifffile
+
+from imgconv.chain import filter_image
+from imgconv.errors import ImgconvError
+from imgconv.files import process_file
+from imgconv.kernels import Kernel, load_filter
+from imgconv.options import FilterOptions
+
+
+@pytest.fixture
+def nan_tif(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    img = np.random.default_rng(5).random((30, 40)).astype(np.float32)
+    img[7, 9] = np.nan
+    img[20, 30] = np.inf
+    path = tmp_path / "nan.tif"
+    tifffile.imwrite(path, img)
+    return path, img
+
+
+@pytest.mark.parametrize("method", ["auto", "direct"])
+def test_nan_stays_local_in_a_float_output(nan_tif: tuple[Path, np.ndarray], tmp_path: Path,
+                                           method: str) -> None:
+    src, img = nan_tif
+    out = tmp_path / "out.tif"
+    process_file(src, out, [load_filter("box3")], FilterOptions(method=method))
+    got = tifffile.imread(out)
+    want = ndi.correlate(img.astype(np.float64), np.ones((3, 3)) / 9, mode="reflect")
+    np.testing.assert_array_equal(~np.isfinite(got), ~np.isfinite(want))
+    ok = np.isfinite(want)
+    assert np.abs(got[ok] - want[ok]).max() < 1e-5
+
+
+def test_explicit_fft_refuses_naming_the_file_and_the_count(
+        nan_tif: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    src, _ = nan_tif
+    with pytest.raises(ImgconvError) as info:
+        process_file(src, tmp_path / "o.tif", [load_filter("box3")], FilterOptions(method="fft"))
+    text = str(info.value)
+    assert text.startswith(f"{src}: ") and "2 NaN or infinite" in text
+    assert info.value.param == "method" and not (tmp_path / "o.tif").exists()
+
+
+def test_integer_output_of_nan_is_refused_naming_the_file(
+        nan_tif: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    src, _ = nan_tif
+    with pytest.raises(ImgconvError) as info:
+        process_file(src, tmp_path / "o.png", [load_filter("box3")],
+                     FilterOptions(dtype="uint8"))
+    assert str(info.value).startswith(f"{src}: ") and "dtype='float32'" in str(info.value)
+    assert "overflow" not in str(info.value)  # the image's NaN, not an overflow
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_all_nan_image_refused(tmp_path: Path) -> None:
+    src = tmp_path / "allnan.tif"
+    tifffile.imwrite(src, np.full((8, 8), np.nan, np.float32))
+    for method in ("auto", "direct", "fft"):
+        with pytest.raises(ImgconvError, match="no finite pixel") as info:
+            process_file(src, tmp_path / "o.tif", [load_filter("box3")],
+                         FilterOptions(method=method))
+        assert str(info.value).startswith(str(src))
+
+
+def test_overflowing_offset_is_named() -> None:
+    with pytest.raises(ImgconvError, match="offset=3e\\+38") as info:
+        filter_image(np.full((4, 4), 3e38, np.float32), "identity", offset=3e38, method="direct")
+    assert info.value.param == "precision"
+
+
+def test_filter_image_refuses_none_and_3d_arrays() -> None:
+    img = np.zeros((5, 5), np.uint8)
+    with pytest.raises(ImgconvError, match="filters=None"):
+        filter_image(img, None)  # type: ignore[arg-type]
+    with pytest.raises(ImgconvError, match="3-D array") as info:
+        filter_image(img, np.ones((3, 3, 3)) / 9)
+    assert "list of 2-D kernels" in str(info.value)
+    chain = filter_image(img + 9, list(np.ones((2, 3, 3)) / 9))  # a list is a chain
+    assert (chain == 9).all()
+
+
+def test_huge_kernel_in_single_precision_names_the_kernel() -> None:
+    with pytest.raises(ImgconvError, match="'wide'.*precision='double'"):
+        filter_image(np.ones((4, 4), np.uint8), Kernel(np.array([[1e300, -1e300]]),
+                                                       name="wide"))
