@@ -94,3 +94,10 @@ def test_huge_kernel_in_single_precision_names_the_kernel() -> None:
     with pytest.raises(ImgconvError, match="'wide'.*precision='double'"):
         filter_image(np.ones((4, 4), np.uint8), Kernel(np.array([[1e300, -1e300]]),
                                                        name="wide"))
+
+
+def test_float64_values_beyond_single_precision_are_refused_not_made_inf() -> None:
+    img = np.full((4, 4), 1e300)
+    with pytest.raises(ImgconvError, match="precision='double'"):
+        filter_image(img, "box3", precision="single")
+    assert np.allclose(filter_image(img, "box3"), 1e300)  # auto: double for float64

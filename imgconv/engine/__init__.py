@@ -55,6 +55,11 @@ def as_working(image: npt.ArrayLike, precision: str = "auto") -> Array:
     if arr.dtype.kind not in "buif":
         raise ImgconvError(f"cannot filter an array of dtype {arr.dtype}")
     dt = working_dtype(arr.dtype, precision)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dt).itemsize:
+        finite = arr[np.isfinite(arr)]
+        if finite.size and float(np.abs(finite).max()) > float(np.finfo(dt).max):
+            raise ImgconvError("the image has values beyond the range of single precision: "
+                               "use precision='double'", param="precision")
     return np.ascontiguousarray(arr, dtype=dt)
 
 
