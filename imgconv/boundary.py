@@ -99,6 +99,11 @@ class BoundaryMode:
         Positions outside the image take ``cval``.
     opencv_display : str
         What the table shows in the OpenCV column when it is not ``opencv``.
+    spellings : tuple of str
+        Other libraries' names for it, accepted but not listed as aliases: OpenCV's
+        border constants (``BORDER_REFLECT_101``, ``BORDER_DEFAULT``) and scipy's
+        ``grid-*`` modes.  (numpy.pad's ``reflect`` is *not* accepted for ``mirror``: it
+        is imgconv's and scipy's ``reflect``.)
     """
 
     name: str
@@ -111,28 +116,34 @@ class BoundaryMode:
     periodic: bool = False
     uses_cval: bool = False
     opencv_display: str = ""
+    spellings: tuple[str, ...] = ()
 
 
 MODES: tuple[BoundaryMode, ...] = (
     BoundaryMode("reflect", "d c b a [a b c d] d c b a", "reflect", "BORDER_REFLECT",
-                 "symmetric", ("symmetric",), _reflect),
+                 "symmetric", ("symmetric",), _reflect,
+                 spellings=("BORDER_REFLECT", "grid-mirror")),
     BoundaryMode("mirror", "d c b [a b c d] c b a", "mirror", "BORDER_REFLECT_101",
-                 "reflect", ("reflect101", "reflect_101"), _mirror),
+                 "reflect", ("reflect101", "reflect_101"), _mirror,
+                 spellings=("BORDER_REFLECT_101", "BORDER_REFLECT101", "BORDER_DEFAULT")),
     BoundaryMode("nearest", "a a a [a b c d] d d d", "nearest", "BORDER_REPLICATE",
-                 "edge", ("edge", "replicate", "clamp"), _nearest),
+                 "edge", ("edge", "replicate", "clamp"), _nearest,
+                 spellings=("BORDER_REPLICATE",)),
     BoundaryMode("wrap", "b c d [a b c d] a b c", "wrap", None,
                  "wrap", ("periodic", "circular", "tile", "grid-wrap"), _wrap,
-                 periodic=True, opencv_display="BORDER_WRAP (filter2D rejects it)"),
+                 periodic=True, opencv_display="BORDER_WRAP (filter2D rejects it)",
+                 spellings=("BORDER_WRAP",)),
     BoundaryMode("constant", "k k k [a b c d] k k k  (k = cval)", "constant",
-                 "BORDER_CONSTANT", "constant", ("zero", "fill"), _constant, uses_cval=True),
+                 "BORDER_CONSTANT", "constant", ("zero", "fill"), _constant, uses_cval=True,
+                 spellings=("BORDER_CONSTANT", "grid-constant")),
 )
 
 MODE_NAMES: tuple[str, ...] = tuple(m.name for m in MODES)
 _LOOKUP: dict[str, BoundaryMode] = {}
 for _m in MODES:
     _LOOKUP[_m.name] = _m
-    for _a in _m.aliases:
-        _LOOKUP[_a] = _m
+    for _a in _m.aliases + _m.spellings:
+        _LOOKUP[_a.lower()] = _m
 
 
 def boundary_mode(name: str | BoundaryMode) -> BoundaryMode:

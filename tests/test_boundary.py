@@ -302,3 +302,20 @@ def test_readme_table_is_the_code_table() -> None:
     start = readme.index("<!-- boundary-table -->") + len("<!-- boundary-table -->")
     end = readme.index("<!-- /boundary-table -->")
     assert readme[start:end].strip() == table_markdown()
+
+
+@pytest.mark.parametrize(("name", "mode"), [
+    ("BORDER_REFLECT", "reflect"), ("BORDER_REFLECT_101", "mirror"),
+    ("BORDER_REFLECT101", "mirror"), ("BORDER_DEFAULT", "mirror"),
+    ("BORDER_REPLICATE", "nearest"), ("BORDER_WRAP", "wrap"), ("BORDER_CONSTANT", "constant"),
+    ("border_reflect_101", "mirror"), ("grid-mirror", "reflect"), ("grid-constant", "constant"),
+])
+def test_other_libraries_names_are_accepted(name: str, mode: str) -> None:
+    """OpenCV's constants and scipy's grid-* names (the README promises them) name the mode
+    that library computes: checked against cv2's and scipy's own constants."""
+    import cv2
+
+    assert bd.canonical_boundary(name) == mode
+    row = bd.boundary_mode(name)
+    if name.upper().startswith("BORDER_") and row.opencv is not None:
+        assert getattr(cv2, name.upper()) == getattr(cv2, row.opencv)
