@@ -374,3 +374,47 @@ def test_viz_imports_neither_report_nor_cli_and_report_stays_light() -> None:
             "('PIL', 'rich', 'scipy', 'cv2', 'yaml', 'typer')], sorted(sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+# -- the page says two things apart; border-only differences show; tolerance only for float
+def test_verdict_separates_images_differ_from_prediction_held(sobel_case: dict[str, Any]
+                                                               ) -> None:
+    rep = sobel_case["report"]
+    assert rep["prediction"] == "different" and rep["prediction_held"] is True
+    page = report.render_html(**{k: v for k, v in sobel_case.items()})
+    verdict = page[page.index('<section class="verdict">'):]
+    verdict = verdict[:verdict.index("</section>")]
+    assert '<div class="icon" title="the images differ">≠</div>' in verdict
+    assert "Images: A and B differ in" in verdict
+    assert '<span class="held ok">✓ prediction held</span>' in verdict
+    # the green mark belongs to the prediction only, never to the images' line
+    what = verdict[verdict.index('class="what"'):verdict.index('class="pred"')]
+    assert "✓" not in what and "ok" not in what
+
+
+def test_identical_images_show_equal_sign() -> None:
+    case = make_report(PHOTO, load_filter("gaussian5"))
+    page = report.render_html(**case)
+    assert 'title="the images agree">=</div>' in page
+
+
+def test_one_pixel_frame_is_visible_in_the_heatmap() -> None:
+    """Differences only along the border (1 px) are widened in the picture, and the legend
+    says so; the interior stays at the colour of 0."""
+    d = np.zeros((256, 256))
+    d[0, :] = d[-1, :] = d[:, 0] = d[:, -1] = 5.0
+    rgb = report.heatmap(d)
+    zero = rgb[128, 128]
+    lit = np.any(rgb[:256, :256] != zero, axis=2)
+    assert lit[1, 100] and lit[100, 1] and lit[254, 100]  # beside the frame: widened
+    assert not lit[10:246, 10:246].any()
+    dense = np.ones((64, 64))
+    assert np.array_equal(report.heatmap(dense)[:64, :64], viz.colorize_abs(dense))  # not widened
+
+
+@pytest.mark.parametrize(("dtype", "shown"), [("uint8", False), ("float32", True)])
+def test_tolerance_row_only_for_float_outputs(dtype: str, shown: bool) -> None:
+    case = make_report(PHOTO, load_filter("sobel-x"), dtype=dtype)
+    _, sections = report.stat_sections(case["report"])
+    labels = [r[0] for _, rows in sections for r in rows]
+    assert ("tolerance" in labels) is shown

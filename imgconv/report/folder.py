@@ -44,16 +44,20 @@ def heatmap(diff_abs: npt.ArrayLike) -> npt.NDArray[np.uint8]:
     """The ``|A - B|`` heat-map with its colour bar, as an RGB uint8 image.
 
     ``diff_abs`` is H x W or H x W x C (the maximum over channels is shown).  The map
-    occupies ``out[:H, :W]`` pixel for pixel (:func:`~imgconv.viz.colorize_abs`); below
+    occupies ``out[:H, :W]`` pixel for pixel (:func:`~imgconv.viz.colorize_abs`; sparse
+    differences, such as a 1-pixel frame along the border, are widened to be seen and the
+    legend says so: :func:`~imgconv.viz.widen_sparse`); below
     it a colour bar labelled ``0``, the middle and the maximum in pixel units.  When every
     difference is 0 the legend says "identical" instead of a 0..0 scale.  The image is
     at least :data:`~imgconv.viz.LEGEND_MIN_WIDTH` wide (padded with white on the right).
     """
-    d = viz.collapse_abs(diff_abs)
+    d, width = viz.widen_sparse(viz.collapse_abs(diff_abs))
     top = viz.finite_max(d)
     ticks = [viz.tick_label(0.0), viz.tick_label(top / 2), viz.tick_label(top)]
-    return _with_scale(viz.colorize_abs(d, top), viz.INFERNO, "|A-B| (pixel units)", top,
-                       ticks, "identical: |A-B| = 0 everywhere")
+    title = "|A-B| (pixel units)" + (f", thin lines widened to {width} px"
+                                     if width > 1 else "")
+    return _with_scale(viz.colorize_abs(d, top), viz.INFERNO, title, top, ticks,
+                       "identical: |A-B| = 0 everywhere")
 
 
 def signed_image(diff: npt.ArrayLike) -> npt.NDArray[np.uint8]:

@@ -52,6 +52,7 @@ from imgconv.viz import (
     kernel_picture,
     srgb_to_lab,
     tick_label,
+    widen_sparse,
 )
 
 if TYPE_CHECKING:
@@ -149,9 +150,12 @@ def _difference_figures(diff: npt.NDArray[np.float64], top: float) -> list[str]:
     """``|A - B|`` and ``A - B`` (block maxima when large), each with its colour scale."""
     dabs, dsig = collapse_abs(diff), collapse_signed(diff)
     fd = shrink_factor(dabs.shape)
-    heat = colorize_abs(shrink_abs(dabs, fd), top)
+    wide, width = widen_sparse(shrink_abs(dabs, fd))
+    heat = colorize_abs(wide, top)
     sig = colorize_signed(shrink_signed(dsig, fd), top)
     small = f"shown at 1/{fd} size (block maximum)" if fd > 1 else ""
+    if width > 1:
+        small += (" · " if small else "") + f"each difference widened to {width} px to be seen"
     chans = " (max over channels)" if diff.ndim == 3 and diff.shape[2] > 1 else ""
     if top > 0:
         heat_leg = _legend_html(INFERNO, [tick_label(0), tick_label(top / 2), tick_label(top)],
@@ -211,20 +215,25 @@ def _gallery_html(report: dict[str, Any], img: npt.NDArray[Any], qa: npt.NDArray
 
 # -- the verdict, the numbers ---------------------------------------------------------------
 def _verdict_html(report: dict[str, Any]) -> str:
+    """Two statements, never one mark for both: whether the images differ (the large
+    sign: = or ≠, no colour), and whether the prediction held (✓ green or ✗ red)."""
+    same = bool(report.get("identical")) or report.get("differing_pixels") == 0
     held = report.get("prediction_held")
-    cls = "ok" if held is True else "bad" if held is False else ""
-    icon = "✓" if held is True else "✗" if held is False else "="
     pred = report.get("prediction")
     pred_html = ""
     if pred is not None:
-        fate = ("the prediction held" if held else "the prediction did not hold"
-                if held is False else "")
+        fate = ""
+        if held is not None:
+            fate = (f' — <span class="held {"ok" if held else "bad"}">'
+                    f'{"✓ prediction held" if held else "✗ prediction did not hold"}</span>')
         pred_html = (f'<div class="pred">Predicted <span class="tag">{_e(pred)}</span>'
-                     + (f' — <span class="held">{fate}</span>' if fate else "") + "</div>")
+                     f"{fate}</div>")
         if report.get("reason"):
             pred_html += f'<div class="reason">{_e(report["reason"])}</div>'
-    return (f'<section class="verdict {cls}"><div class="icon">{icon}</div><div>'
-            f'<div class="what">{_e(headline(report))}</div>{pred_html}</div></section>')
+    return (f'<section class="verdict"><div class="icon" title="'
+            f'{"the images agree" if same else "the images differ"}">{"=" if same else "≠"}'
+            f'</div><div><div class="what">Images: {_e(headline(report))}</div>{pred_html}'
+            "</div></section>")
 
 
 def _cards_html(report: dict[str, Any]) -> str:

@@ -28,18 +28,12 @@ code, .mono { font-family: ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu San
 .verdict .icon { flex: none; width: 54px; height: 54px; border-radius: 50%;
   display: grid; place-items: center; font-size: 30px; font-weight: 700; color: #fff;
   background: var(--mid); }
-.verdict.ok { border-left-color: var(--ok); background: linear-gradient(90deg,
-  var(--ok-bg), var(--card) 60%); }
-.verdict.ok .icon { background: var(--ok); }
-.verdict.bad { border-left-color: var(--bad); background: linear-gradient(90deg,
-  var(--bad-bg), var(--card) 60%); }
-.verdict.bad .icon { background: var(--bad); }
 .verdict .what { font-size: 22px; font-weight: 700; line-height: 1.25; }
 .verdict .pred { margin-top: 4px; font-size: 15.5px; }
 .verdict .pred .tag { display: inline-block; padding: 1px 9px; border-radius: 999px;
   background: var(--mid-bg); font-weight: 650; }
-.verdict.ok .pred .held { color: var(--ok); font-weight: 650; }
-.verdict.bad .pred .held { color: var(--bad); font-weight: 650; }
+.verdict .pred .held.ok { color: var(--ok); font-weight: 650; }
+.verdict .pred .held.bad { color: var(--bad); font-weight: 650; }
 .verdict .reason { color: var(--muted); margin-top: 2px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr));
   gap: 12px; }

@@ -22,6 +22,7 @@ from imgconv.viz.colormaps import (
     colorize_signed,
     finite_max,
     srgb_to_lab,
+    widen_sparse,
 )
 from imgconv.viz.legends import (
     INK,
@@ -59,6 +60,7 @@ __all__ = [
     "kernel_picture",
     "response_panel",
     "srgb_to_lab",
+    "widen_sparse",
     "tick_label",
     "weights_panel",
     "with_legend",

@@ -16,6 +16,8 @@ through them; NaN shows as :data:`NAN_COLOUR`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -147,6 +149,44 @@ def finite_max(a: npt.NDArray[np.float64]) -> float:
     """The largest finite ``|a|``; 0 when there is none."""
     f = np.abs(a[np.isfinite(a)])
     return float(f.max()) if f.size else 0.0
+
+
+THIN = 0.5  # widen when fewer than this share of the differing pixels are inside a blob
+
+
+def _neighbourhood(a: npt.NDArray[Any], r: int, op: Any) -> npt.NDArray[Any]:
+    """``op`` (np.maximum: dilation, np.minimum: erosion) over the (2r+1)² square around
+    each pixel, edges included as far as they go."""
+    out = a
+    for axis in (0, 1):
+        n = a.shape[axis]
+        grown = out.copy()
+        for s in range(1, r + 1):
+            lo = [slice(None)] * 2
+            hi = [slice(None)] * 2
+            lo[axis], hi[axis] = slice(0, n - s), slice(s, n)
+            op(grown[tuple(lo)], out[tuple(hi)], out=grown[tuple(lo)])
+            op(grown[tuple(hi)], out[tuple(lo)], out=grown[tuple(hi)])
+        out = grown
+    return out
+
+
+def widen_sparse(d: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], int]:
+    """``(d, width)``: when the differences of ``d`` (H x W) are thin — most differing
+    pixels have a pixel that does not differ beside them: a 1-pixel frame along the
+    border, isolated pixels — each is spread to a square of ``width`` pixels (the
+    maximum of its neighbourhood) so that a picture shows them; ``width`` 1 means ``d``
+    is returned as it is."""
+    finite = np.nan_to_num(d)
+    differs = finite != 0
+    count = int(np.count_nonzero(differs))
+    if count == 0:
+        return d, 1
+    inside = int(np.count_nonzero(_neighbourhood(differs, 1, np.minimum)))
+    if inside >= THIN * count:
+        return d, 1
+    r = max(1, min(d.shape) // 128)
+    return np.where(np.isnan(d), np.nan, _neighbourhood(finite, r, np.maximum)), 2 * r + 1
 
 
 def colorize_abs(diff_abs: npt.ArrayLike, vmax: float | None = None) -> npt.NDArray[np.uint8]:
