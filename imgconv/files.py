@@ -180,7 +180,7 @@ def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int 
     if pages > 1 and page is None:
         if needs_tiling((pages, *shape), dt, options.precision, limit):
             raise ImageError(f"{src}: a multi-page TIFF over memory_limit=: filter one page "
-                             "at a time with page=N", param="page")
+                             "at a time with page=N", param=("memory_limit", "page"))
         return False
     if not force and not needs_tiling(shape, dt, options.precision, limit):
         return False
@@ -190,7 +190,7 @@ def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int 
                          "memory_limit=", param="memory_limit")
     if gray:
         raise ImageError(f"{src}: gray=True is not available for images over memory_limit=",
-                         param="gray")
+                         param=("gray", "memory_limit"))
     return True
 
 

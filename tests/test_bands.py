@@ -155,3 +155,37 @@ def test_banded_path_never_overwrites_its_input(tmp_path: Path) -> None:
         process_file(src, src, [Kernel(np.ones((3, 3)))], FilterOptions(), overwrite=True,
                      memory_limit=10**7)
     assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize("alpha", ["keep", "filter"])
+@pytest.mark.parametrize("channels", [2, 4])
+def test_alpha_in_bands_as_in_whole_images(tmp_path: Path, alpha: str, channels: int) -> None:
+    """alpha='filter' filters the alpha channel in bands too (it was passed through), and
+    'keep' keeps it exactly; checked against scipy.ndimage on every channel."""
+    import scipy.ndimage as ndi
+
+    rng = np.random.default_rng(21)
+    img = rng.integers(0, 65536, (90, 50, channels), dtype=np.uint16)
+    src = tmp_path / "rgba.tif"
+    tifffile.imwrite(src, img, photometric="rgb" if channels == 4 else "minisblack",
+                     extrasamples=("unassalpha",))
+    k = Kernel(np.ones((5, 5)) / 25, name="box5")
+    opts = FilterOptions(alpha=alpha, dtype="float32")
+    process_file_tiled(src, tmp_path / "t.npy", [k], opts,
+                       limit=bytes_per_row(55, channels, 2, 4) * 12)
+    got = np.load(tmp_path / "t.npy")
+    for c in range(channels):
+        want = ndi.correlate(img[..., c].astype(np.float64), k.array, mode="reflect")
+        if c == channels - 1 and alpha == "keep":
+            want = img[..., c]
+        assert np.abs(got[..., c] - want).max() < 0.05, (c, alpha)
+
+
+def test_rescale_with_offset_in_bands_rounds_like_the_whole_image(tmp_path: Path) -> None:
+    rng = np.random.default_rng(22)
+    src = write_source(tmp_path / "in", rng.integers(0, 256, (70, 33), dtype=np.uint8), "npy")
+    k = Kernel(np.array([[1.0, -2.0, 1.0]]) / 3, name="d2")
+    opts = FilterOptions(rescale=True, offset=0.1234567, abs=True)
+    process_file(src, tmp_path / "w.npy", [k], opts)
+    process_file_tiled(src, tmp_path / "t.npy", [k], opts, limit=bytes_per_row(36, 1, 1, 4) * 5)
+    assert np.array_equal(np.load(tmp_path / "w.npy"), np.load(tmp_path / "t.npy"))

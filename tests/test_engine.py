@@ -289,7 +289,7 @@ def test_valid_with_kernel_larger_than_image_is_an_error(ishape, kshape, method,
     assert info.value.param == "size"
     assert str(info.value) == (
         f"size='valid' needs a kernel no larger than the image: kernel {kshape[0]}x{kshape[1]}, "
-        f"image {ishape[0]}x{ishape[1]} (use size='same' or 'full')")
+        f"image {ishape[0]}x{ishape[1]} (use size='same' or size='full')")
 
 
 def test_valid_with_kernel_equal_to_image_is_one_pixel():
@@ -443,7 +443,7 @@ def test_separable_refuses_kernel_that_is_not_rank_one(kernel, op):
     assert info.value.param == "method"
     rank = np.linalg.matrix_rank(kernel)
     assert re.fullmatch(rf"method='separable' needs a rank-1 kernel; '\w+' has rank {rank} "
-                        r"\(use method='auto', 'direct' or 'fft'\)", str(info.value))
+                        r"\(use method='auto', method='direct' or method='fft'\)", str(info.value))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -458,7 +458,7 @@ def test_fft_refuses_an_image_with_nan_or_inf_and_auto_avoids_it(bad):
     assert info.value.param == "method"
     assert str(info.value) == ("the image has 1 NaN or infinite pixel value(s), which "
                                "method='fft' would spread over the whole image: use "
-                               "method='direct' (or 'auto')")
+                               "method='direct' (or method='auto')")
     out, used = filter_array(image, kernel, method="auto", boundary="constant")
     assert used == "direct"
     finite = ~np.isfinite(ndimage_oracle(image, kernel, "convolve", "constant"))

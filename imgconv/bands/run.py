@@ -72,7 +72,8 @@ def process_file_tiled(
                           f"{' or '.join(STREAMING)}", param="memory_limit")
     if options.alpha == "premultiply":
         raise ImgconvError("alpha='premultiply' is not available for images filtered in bands: "
-                           "raise memory_limit or use alpha='keep' or 'filter'", param="alpha")
+                           "raise memory_limit= or use alpha='keep' or alpha='filter'",
+                           param=("alpha", "memory_limit"))
     source = open_source(src, page)
     out_dtype = np.dtype(options.dtype or str(source.dtype))
     if client is not None:  # bands small enough that the cluster's workers share the image
@@ -138,8 +139,7 @@ def _write_final(dst: Path, current: RowSource, last: Kernel | None, options: Fi
     streamed into ``dst`` atomically; returns the output's shape."""
     value_range = None
     if options.rescale:
-        lo, hi = _min_max(current, limit, alpha, options.abs)
-        value_range = (lo + options.offset, hi + options.offset)
+        value_range = _min_max(current, limit, alpha, options.abs, options.offset)
 
     def done(values: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
         return finish(values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
@@ -188,7 +188,9 @@ def band_pieces(source: RowSource, k: Kernel, options: FilterOptions, limit: int
         band = band // TILE * TILE
     ho = geo.out_shape[0]
     spans = [(y0, min(ho, y0 + band)) for y0 in range(0, ho, band)]
-    job = BandJob(kk, options.replace(mode="correlate"), geo.pads[0][0], keep_alpha)
+    # alpha apart (moved by a one-hot kernel) only under alpha='keep'; 'filter' filters it
+    job = BandJob(kk, options.replace(mode="correlate"), geo.pads[0][0],
+                  keep_alpha and options.alpha == "keep")
     if client is None:
         results: Iterator[tuple[npt.NDArray[np.floating], str]] = (
             one_band(source, job, y0, y1) for y0, y1 in spans)
@@ -246,8 +248,10 @@ def _on_cluster(client: Any, source: RowSource, job: BandJob,
         yield pending.pop(0).result()
 
 
-def _min_max(source: RowSource, limit: int, keep_alpha: bool,
-             absolute: bool = False) -> tuple[float, float]:
+def _min_max(source: RowSource, limit: int, keep_alpha: bool, absolute: bool,
+             offset: float) -> tuple[float, float]:
+    """The finite range of the colour after abs and offset, as :func:`~imgconv.chain.finish`
+    computes it for a whole image (in the same precision, so both round alike)."""
     lo, hi = math.inf, -math.inf
     row = max(1, int(np.prod(source.shape[1:])) * source.dtype.itemsize)
     step = max(1, limit // (row * 4))
@@ -257,5 +261,9 @@ def _min_max(source: RowSource, limit: int, keep_alpha: bool,
             rows = rows[..., :-1]
         if absolute:
             rows = np.abs(rows)
-        lo, hi = min(lo, float(rows.min())), max(hi, float(rows.max()))
-    return lo, hi
+        if offset:
+            rows = rows + rows.dtype.type(offset)
+        finite = rows[np.isfinite(rows)]
+        if finite.size:
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    return (lo, hi) if lo <= hi else (0.0, 0.0)

@@ -134,7 +134,7 @@ def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
     if method == "separable" and kernel.rank != 1:
         raise ImgconvError(
             f"method='separable' needs a rank-1 kernel; {kernel.name!r} has rank {kernel.rank} "
-            "(use method='auto', 'direct' or 'fft')", param="method")
+            "(use method='auto', method='direct' or method='fft')", param="method")
     if method != "auto":
         return method
     rank = kernel.rank if max(kernel.shape) <= _choose.RANK_SIDE_LIMIT else None
@@ -236,7 +236,7 @@ def _one_pass(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, *, band: boo
         if method == "fft":
             raise ImgconvError(
                 f"the image has {bad:,} NaN or infinite pixel value(s), which method='fft' "
-                "would spread over the whole image: use method='direct' (or 'auto')",
+                "would spread over the whole image: use method='direct' (or method='auto')",
                 param="method")
         p = _plan_image(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
     with np.errstate(over="ignore", invalid="ignore"):

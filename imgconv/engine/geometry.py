@@ -45,6 +45,6 @@ def output_geometry(image_shape: tuple[int, ...], kernel: Kernel, size: str) -> 
     if size == "valid" and (kh > h or kw > w):
         raise ImgconvError(
             f"size='valid' needs a kernel no larger than the image: kernel {kh}x{kw}, "
-            f"image {h}x{w} (use size='same' or 'full')", param="size")
+            f"image {h}x{w} (use size='same' or size='full')", param="size")
     (t, b), (left, r) = pads(kernel, size)
     return Geometry(((t, b), (left, r)), (h + t + b - kh + 1, w + left + r - kw + 1))
