@@ -37,6 +37,7 @@ class Result:
     methods: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     finite_source: bool = True  # False: the image had NaN/inf values, kept local
+    gain: float = 1.0  # the product of the kernels' sums: > 1 brightens, clipping follows
 
 
 def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
@@ -151,7 +152,8 @@ def run_filters(
         covered = _per_pixel(a01 > 0, colour)
         colour = np.where(covered, colour / _per_pixel(np.where(a01 > 0, a01, 1), colour),
                           0).astype(colour.dtype)
-    return Result(join_alpha(colour, alpha), methods, notes, finite_source)
+    gain = float(np.prod([k.sum for k in kernels]))
+    return Result(join_alpha(colour, alpha), methods, notes, finite_source, gain)
 
 
 def to_gray(
@@ -194,6 +196,7 @@ def finish(
     notes: list[str] | None = None,
     value_range: tuple[float, float] | None = None,
     finite_source: bool = True,
+    gain: float = 1.0,
 ) -> npt.NDArray[np.generic]:
     """``abs``, ``offset``, ``rescale``, integer-to-integer scaling, round, clip, cast.
 
@@ -203,6 +206,9 @@ def finish(
     (default: this array's own finite values; bands pass the whole image's).
     ``finite_source=False`` says the image had NaN/inf values: they stay where the
     kernels reached them in a float output; an integer output cannot hold them.
+    ``notes`` collects what the user should know (clipping; ``gain``, the product of the
+    kernels' sums, says whether ``normalize`` would have avoided it; float pixels cast to
+    an integer dtype as they are).
     """
     out_dt = np.dtype(out_dtype)
     v = values.astype(values.dtype, copy=True)
@@ -213,7 +219,8 @@ def finish(
               value_range=value_range)
     _check_finite(v, out_dt, finite_source, offset)
     if notes is not None:
-        notes += clip_notes(body, out_dt)
+        notes += clip_notes(body, out_dt, gain)
+        notes += cast_notes(body, in_dtype, out_dt, rescale)
     return quantize(v, out_dt, inplace=True)  # v is this function's own copy
 
 
@@ -259,7 +266,18 @@ def _check_finite(v: Array, out_dt: np.dtype[Any], finite_source: bool, offset: 
                            "them: write dtype='float32' to a .tif or .npy", param="dtype")
 
 
-def clip_notes(body: Array, out_dt: np.dtype[Any]) -> list[str]:
+def cast_notes(body: Array, in_dtype: Any, out_dt: np.dtype[Any], rescale: bool) -> list[str]:
+    """A note when float pixels in 0..1 are cast to an integer dtype as they are."""
+    if rescale or in_dtype is None or np.dtype(in_dtype).kind != "f" or out_dt.kind not in "ui":
+        return []
+    finite = body[np.isfinite(body)]
+    if not finite.size or float(np.abs(finite).max()) > 1.0:
+        return []
+    return [f"the float pixels (0..1) were cast to {out_dt} as they are, so every value is 0 "
+            f"or 1: rescale=True stretches them to 0..{int(dtype_max(out_dt))}"]
+
+
+def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[str]:
     """Notes when a large share of the samples is clipped by an integer output."""
     if out_dt.kind not in "ui" or not body.size:
         return []
@@ -272,8 +290,12 @@ def clip_notes(body: Array, out_dt: np.dtype[Any]) -> list[str]:
                      f"{out_dt} (edge kernels: abs=True, offset={int(top // 2 + 1)} or "
                      "dtype='float32' with a .tif/.npy output keep the sign)")
     if high >= CLIP_NOTE:
+        fix = "rescale=True or a float dtype= keep them"
+        if gain > 1.5:
+            fix = (f"the kernels' weights sum to {gain:.4g}: normalize=True divides them by "
+                   f"it; {fix}")
         notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
-                     "(rescale=True or a float dtype= keep them)")
+                     f"({fix})")
     return notes
 
 

@@ -146,7 +146,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
         finals.append(finish(res.values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
                              offset=options.offset, rescale=options.rescale,
                              keep_last=has_alpha and arr.ndim == 3, notes=notes,
-                             finite_source=res.finite_source))
+                             finite_source=res.finite_source, gain=res.gain))
         methods += res.methods
     final = np.stack(finals) if pages > 1 else finals[0]
     meta = dict(img.meta)

@@ -148,3 +148,31 @@ def test_filter_image_api_default_dtype_and_precision(rng: np.random.Generator,
     got8 = filter_image(img8, ref.kernels["box3"])
     assert got8.dtype == np.uint8
     assert ref.maxdiff(got8, ref.scipy(img8, ref.kernels["box3"])) <= 0.5 + 1e-3
+
+
+def test_clipping_note_suggests_normalize_for_an_unnormalised_kernel() -> None:
+    from imgconv.chain import run_filters
+
+    img = np.full((8, 8), 200, np.uint8)
+    res = run_filters(img, ["1 2 1; 2 4 2; 1 2 1"])
+    notes: list[str] = []
+    finish(res.values, "uint8", in_dtype=img.dtype, notes=notes, gain=res.gain)
+    assert res.gain == 16
+    assert len(notes) == 1 and "sum to 16: normalize=True" in notes[0]
+    notes = []
+    res = run_filters(img + 50, ["box3"])  # sums to 1: clipping needs no normalize hint
+    finish(res.values + 10, "uint8", in_dtype=img.dtype, notes=notes, gain=res.gain)
+    assert notes and "normalize" not in notes[0]
+
+
+def test_float_0_1_cast_to_uint8_gets_a_note_naming_rescale() -> None:
+    values = np.random.default_rng(3).random((6, 6)).astype(np.float32)
+    notes: list[str] = []
+    out = finish(values, "uint8", in_dtype=np.float32, notes=notes)
+    assert set(np.unique(out)) <= {0, 1}
+    assert len(notes) == 1 and "rescale=True" in notes[0]
+    notes = []
+    finish(values, "uint8", in_dtype=np.float32, notes=notes, rescale=True)
+    assert notes == []
+    finish(values * 200, "uint8", in_dtype=np.float32, notes=notes)  # a 0..255 float image
+    assert notes == []
