@@ -51,6 +51,21 @@ class OutputError(ImgconvError):
     """An output would overwrite an input or an existing file, or cannot be created."""
 
 
+class SettingError(ImgconvError):
+    """An environment variable imgconv reads holds a value it cannot use (exit code 2).
+
+    The message names the variable and its value (``IMGCONV_MAX_PIXELS='inf': ...``),
+    never the file being read when it was consulted; ``variable`` is its name.
+    """
+
+    def __init__(self, variable: str, value: str, problem: str) -> None:
+        self.variable, self.value, self.problem = variable, value, problem
+        super().__init__(f"environment variable {variable}={value!r}: {problem}")
+
+    def __reduce__(self) -> tuple[type[SettingError], tuple[str, str, str]]:
+        return SettingError, (self.variable, self.value, self.problem)  # across processes
+
+
 class WorkError(ImgconvError):
     """Work failed after it started (a write that failed, a file in a batch): exit code 1."""
 

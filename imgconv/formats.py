@@ -7,13 +7,13 @@ Every check (:func:`check_output_dtype`, :func:`check_output_channels`) and the
 pixel guard (:func:`guard`, from headers, before any pixel is decoded) read the
 table; adding a format is one :class:`Format` row and its functions here.
 Readers use Pillow, OpenCV (16-bit colour PNG) and tifffile directly: measured in
-docs/formats.md.  The dtype policy of docs/semantics.md §3 (:func:`quantize`) lives
-here too, next to the dtypes the formats hold.
+docs/formats.md.  Only regular files are read, and nothing is decoded past the guard.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import stat
 from collections.abc import Callable
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.errors import ImageError, ImgconvError, OutputError
+from imgconv.errors import ImageError, ImgconvError, OutputError, SettingError
 
 DTYPES = ("uint8", "uint16", "float32", "float64")
 PNG_LEVEL = 1  # zlib compression of written PNGs (0-9), as OpenCV: 4x faster than 6
@@ -60,52 +60,94 @@ def _png_depth(path: str | os.PathLike[str]) -> tuple[int, int] | None:
 
 
 MAX_PIXELS_DEFAULT = 20_000 * 20_000  # a decompression-bomb guard; IMGCONV_MAX_PIXELS overrides
+MAX_PIXELS_VAR = "IMGCONV_MAX_PIXELS"
+_MAX_PIXELS_TOP = 2**63 - 1  # no array holds more elements
 
 
 def max_pixels() -> int:
-    """The largest image (pixels per page) imgconv decodes: ``IMGCONV_MAX_PIXELS`` or 400 M."""
-    raw = os.environ.get("IMGCONV_MAX_PIXELS", "").strip()
-    if not raw:
+    """The largest image imgconv decodes, in pixels as :func:`guard` counts them:
+    ``IMGCONV_MAX_PIXELS`` (a whole number from 1 to 2**63-1; ``4e8`` and
+    ``400_000_000`` are read too), or 400 M when it is unset or empty.
+
+    Any other value is a :class:`~imgconv.errors.SettingError` naming the variable.
+    """
+    raw = os.environ.get(MAX_PIXELS_VAR, "")
+    text = raw.strip()
+    if not text:
         return MAX_PIXELS_DEFAULT
     try:
-        value = int(float(raw))
+        value = int(text)
     except ValueError:
-        raise ImageError(f"IMGCONV_MAX_PIXELS={raw!r} is not a number of pixels") from None
-    return value if value > 0 else MAX_PIXELS_DEFAULT
+        try:
+            real = float(text)
+        except ValueError:
+            raise _pixels_error(raw, "is not a number") from None
+        if not math.isfinite(real):
+            raise _pixels_error(raw, "is not a finite number") from None
+        if not real.is_integer():
+            raise _pixels_error(raw, "is not a whole number of pixels") from None
+        value = int(real)
+    if value < 1:
+        raise _pixels_error(raw, "is below 1 pixel")
+    if value > _MAX_PIXELS_TOP:
+        raise _pixels_error(raw, f"is over {_MAX_PIXELS_TOP}, more than any image holds")
+    return value
+
+
+def _pixels_error(raw: str, problem: str) -> SettingError:
+    return SettingError(MAX_PIXELS_VAR, raw, f"{problem}: set it to a whole number of pixels "
+                        f"such as {MAX_PIXELS_DEFAULT}, or unset it for that default")
 
 
 @dataclass(frozen=True)
 class Header:
-    """What a file's header says, before any pixel is decoded: the (height, width) of
-    every page or frame."""
+    """What a file's header says, before any pixel is decoded.
 
-    frames: tuple[tuple[int, int], ...]
+    ``sizes`` holds the (height, width, channels) of each page, or one entry for all
+    ``pages`` (a count as declared: an APNG may declare two billion frames in 80 bytes, so
+    the frames are never listed one by one).  ``sequential``: reading page k decodes pages
+    0 to k first (GIF, APNG and WebP frames are drawn over each other).
+    """
 
-    @property
-    def pages(self) -> int:
-        return len(self.frames)
+    sizes: tuple[tuple[int, int, int], ...]
+    pages: int = 1
+    sequential: bool = False
+
+    @classmethod
+    def of(cls, frames: list[tuple[int, int, int]], sequential: bool = False) -> Header:
+        return cls(tuple(frames), len(frames), sequential)
 
     def decoded(self, page: int | None) -> int:
-        """Pixels decoded to read ``page`` (None: every page)."""
-        if page is not None and 0 <= page < self.pages:
-            return self.frames[page][0] * self.frames[page][1]
-        return sum(h * w for h, w in self.frames)
+        """Pixels decoded to read ``page`` (None: every page); more than 4 channels count
+        as several pixels (a pixel holds up to 4)."""
+        costs = [h * w * -(-max(c, 1) // 4) for h, w, c in self.sizes]
+        if page is None or not 0 <= page < self.pages:
+            first, count = 0, self.pages
+        else:
+            first, count = (0, page + 1) if self.sequential else (page, 1)
+        return costs[0] * count if len(costs) == 1 else sum(costs[first:first + count])
 
 
 def guard(name: str, header: Header, page: int | None = None) -> None:
-    """The decompression-bomb guard, from the header: every page and plane that will be
-    decoded counts, before any is."""
+    """The decompression-bomb guard, from the header: every page, frame and plane that
+    will be decoded counts, before any is."""
+    if page is not None:
+        _pick(name, page, header.pages)  # a page that is not there: say so, not "too big"
     limit = max_pixels()
     total = header.decoded(page)
-    if total > limit:
-        h, w = max(header.frames, key=lambda f: f[0] * f[1])
-        what = f"{w}x{h}" + (f" in {header.pages} pages" if page is None and
-                             header.pages > 1 else "")
-        raise ImageError(
-            f"{name}: {what} = {total:,} pixels is over the limit of {limit:,} "
-            "(a guard against decompression bombs); raise it with IMGCONV_MAX_PIXELS if the "
-            "image is genuine"
-        )
+    if total <= limit:
+        return
+    h, w, c = max(header.sizes, key=lambda f: f[0] * f[1] * max(f[2], 1))
+    what = f"{w}x{h}" + (f" with {c} channels" if c > 4 else "")
+    if header.pages > 1 and (page is None or not 0 <= page < header.pages):
+        what += f" in {header.pages} pages"
+    elif header.sequential and page:
+        what += f" (frames 0 to {page} are decoded in turn)"
+    raise ImageError(
+        f"{name}: {what} = {total:,} pixels is over the limit of {limit:,} "
+        f"(a guard against decompression bombs); raise it with {MAX_PIXELS_VAR} if the "
+        "image is genuine"
+    )
 
 
 def probe(path: str | os.PathLike[str]) -> Header:
@@ -143,8 +185,10 @@ def input_format(p: Path) -> Format:
     if stat.S_ISDIR(st.st_mode):
         raise ImageError(f"{name}: is a folder, not an image (use 'imgconv batch' for folders)")
     if not stat.S_ISREG(st.st_mode):
-        raise ImageError(f"{name}: is not a regular file (a pipe, device or socket): save the "
-                         "image to a file first")
+        kind = ("a pipe" if stat.S_ISFIFO(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "a device")
+        raise ImageError(f"{name}: is not a regular file ({kind}): save the image to a file "
+                         "first")
     ext = _ext(p)
     if ext not in FORMATS:
         raise ImageError(
@@ -157,22 +201,41 @@ def input_format(p: Path) -> Format:
 
 
 def _probe_pillow(p: Path) -> Header:
+    """The canvas and the frame count (as declared: never one entry a frame); a frame is
+    decoded after every frame before it."""
     from PIL import Image as PILImage
 
     PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
     with PILImage.open(p) as im:
-        return Header(((im.height, im.width),) * int(getattr(im, "n_frames", 1)))
+        frames = int(getattr(im, "n_frames", 1))
+        return Header(((im.height, im.width, len(im.getbands())),), frames, frames > 1)
+
+
+def _probe_png(p: Path) -> Header:
+    """A PNG's signature first (a file that is not a PNG says so), then Pillow's header."""
+    if _png_depth(p) is None:
+        raise ImageError(f"{p}: not a PNG file (bad signature)")
+    return _probe_pillow(p)
 
 
 def _probe_tiff(p: Path) -> Header:
-    """Every page's (height, width) from its tags (planar layouts too: not its shape)."""
+    """Every page's size from its tags, as decoded: planar layouts and volumes (depth)
+    too, and a tiled page rounded up to whole tiles (each tile is decoded whole)."""
+    def size(pg: Any) -> tuple[int, int, int]:
+        h, w, d = int(pg.imagelength), int(pg.imagewidth), int(pg.imagedepth or 1)
+        if pg.is_tiled:
+            th, tw, td = int(pg.tilelength or 1), int(pg.tilewidth or 1), int(pg.tiledepth or 1)
+            h, w, d = -(-h // th) * th, -(-w // tw) * tw, -(-d // td) * td
+        return h * d, w, int(pg.samplesperpixel)
+
     with _quiet_tifffile().TiffFile(p) as tif:
-        return Header(tuple((int(pg.imagelength), int(pg.imagewidth)) for pg in tif.pages))
+        return Header.of([size(pg) for pg in tif.pages])
 
 
-def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype[Any], int]:
-    """(shape, dtype, data offset) of a ``.npy`` file, from its header alone; a header
-    promising more data than the file holds is refused before anything is read."""
+def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype[Any], int, bool]:
+    """(shape, dtype, data offset, Fortran order) of a ``.npy`` file, from its header
+    alone; a header promising more data than the file holds is refused before anything
+    is read."""
     with open(p, "rb") as fh:
         version = np.lib.format.read_magic(fh)
         read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
@@ -185,17 +248,14 @@ def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype[Any], int]:
     need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if offset + need > os.path.getsize(p):
         raise ImageError(f"{p}: truncated: the header promises more data than the file holds")
-    if fortran:
-        raise ImageError(f"{p}: a Fortran-ordered array: save it C-ordered (np.save of "
-                         "np.ascontiguousarray)")
-    return tuple(shape), dtype, offset
+    return tuple(shape), dtype, offset, bool(fortran)
 
 
 def _probe_npy(p: Path) -> Header:
-    shape, _, _ = npy_header(p)
+    shape = npy_header(p)[0]
     if len(shape) not in (2, 3):
         raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
-    return Header(((shape[0], shape[1]),))
+    return Header(((shape[0], shape[1], shape[2] if len(shape) == 3 else 1),))
 
 
 def _reason(exc: BaseException) -> str:
@@ -250,21 +310,13 @@ def _pick(name: str, page: int | None, pages: int) -> int:
 
 
 def _read_npy(p: Path, page: int | None) -> Image:
-    name = str(p)
-    try:
-        arr = np.load(p, allow_pickle=False, mmap_mode="r")
-    except ValueError as exc:
-        text = str(exc)
-        if "Python objects" in text or "allow_pickle" in text:
-            raise ImageError(f"{name}: holds Python objects (a pickle), which imgconv "
-                             "never loads: save a numeric array with np.save") from None
-        if "mmap length" in text:
-            raise ImageError(f"{name}: truncated: the header promises more data than the "
-                             "file holds") from None
-        raise
-    if arr.ndim not in (2, 3):
-        raise ImageError(f"{name}: a .npy image must be H×W or H×W×C, got shape {arr.shape}")
-    return Image(np.array(arr), name)
+    """The values its header promises (checked by :func:`npy_header`), read as they are."""
+    shape, dtype, offset, fortran = npy_header(p)
+    if len(shape) not in (2, 3):
+        raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
+    arr = np.fromfile(p, dtype=dtype, count=math.prod(shape), offset=offset)
+    arr = arr.reshape(shape, order="F" if fortran else "C")
+    return Image(np.ascontiguousarray(arr), str(p))
 
 
 def _read_png(p: Path, page: int | None) -> Image:
@@ -410,34 +462,6 @@ def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
                           f".tif or .npy{hint}", param="gray")
 
 
-def dtype_max(dtype: np.dtype[np.generic] | str) -> float:
-    """The top of a dtype's pixel range: 255, 65535; 1.0 for floats."""
-    dt = np.dtype(dtype)
-    if dt.kind in "ui":
-        return float(np.iinfo(dt).max)
-    return 1.0
-
-
-def quantize(
-    result: npt.NDArray[np.floating],
-    out_dtype: str | np.dtype[np.generic],
-    *,
-    inplace: bool = False,
-) -> npt.NDArray[np.generic]:
-    """Round half to even, clip to the output range, cast (integers never wrap).
-
-    ``inplace`` lets it round and clip ``result`` itself (one copy fewer).
-    """
-    dt = np.dtype(out_dtype)
-    if dt.kind == "f":
-        return result.astype(dt)
-    info = np.iinfo(dt)
-    out = np.rint(result, out=result) if inplace else np.rint(result)
-    np.clip(out, info.min, info.max, out=out)
-    cast: npt.NDArray[np.generic] = out.astype(dt)
-    return cast
-
-
 # -- writing ---------------------------------------------------------------------------
 
 def _write_npy(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int) -> None:
@@ -509,16 +533,11 @@ def _png_gray_alpha16(array: npt.NDArray[np.generic]) -> bytes:
 
 def _with_iccp(png: bytes, profile: bytes) -> bytes:
     """Insert an iCCP chunk (the ICC profile) right after the IHDR chunk of a PNG."""
-    import struct
     import zlib
 
-    body = b"icc\x00\x00" + zlib.compress(profile)
-    chunk = (struct.pack(">I", len(body)) + b"iCCP" + body
-             + struct.pack(">I", zlib.crc32(b"iCCP" + body) & 0xFFFFFFFF))
+    chunk = _png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(profile))
     end_ihdr = 8 + 4 + 4 + 13 + 4  # signature, length, type, IHDR data, CRC
     return png[:end_ihdr] + chunk + png[end_ihdr:]
-
-
 
 
 Meta = dict[str, object]
@@ -553,7 +572,7 @@ _JPEG = Format("JPEG", _read_pillow, _pillow("JPEG", quality=JPEG_QUALITY), _pro
 _TIFF = Format("TIFF", _read_tiff, _write_tiff, _probe_tiff, ALL, frames=True, streams=True)
 #: extension → format; the order is the one error messages list
 FORMATS: dict[str, Format] = {
-    ".png": Format("PNG", _read_png, _write_png, _probe_pillow, ("uint8", "uint16"), (1, 2, 3, 4),
+    ".png": Format("PNG", _read_png, _write_png, _probe_png, ("uint8", "uint16"), (1, 2, 3, 4),
                    metadata=("icc_profile", "dpi")),
     ".jpg": _JPEG,
     ".jpeg": _JPEG,

@@ -8,6 +8,7 @@ writes and what is never overwritten are in test_outputs.py.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,9 +18,10 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms
 
-from imgconv.errors import ImageError, OutputError
+from imgconv.dtypes import quantize
+from imgconv.errors import ImageError, OutputError, SettingError
 from imgconv.files import process_file
-from imgconv.formats import check_output_dtype, page_count, quantize, read_image
+from imgconv.formats import check_output_dtype, max_pixels, page_count, read_image
 from imgconv.kernels import load_filter
 from imgconv.options import FilterOptions
 from imgconv.outputs import write_image
@@ -171,12 +173,37 @@ def test_max_pixels_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ext: 
     assert read_image(p).array.shape[:2] == (20, 20)
 
 
-def test_max_pixels_not_a_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("value,problem", [
+    ("lots", "not a number"), ("abc", "not a number"), ("inf", "not a finite number"),
+    ("-inf", "not a finite number"), ("nan", "not a finite number"), ("-5", "below 1"),
+    ("0", "below 1"), ("1.5", "not a whole number"), ("1e30", "more than any image"),
+    (str(2**63), "more than any image"),
+])
+def test_max_pixels_refused_naming_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                value: str, problem: str) -> None:
+    """A bad IMGCONV_MAX_PIXELS is blamed on the variable (with its value), never on the
+    image that happened to be read (docs/semantics.md §3 guard)."""
     p = tmp_path / "img.png"
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(p)
-    monkeypatch.setenv("IMGCONV_MAX_PIXELS", "lots")
-    with pytest.raises(ImageError, match="IMGCONV_MAX_PIXELS"):
+    monkeypatch.setenv("IMGCONV_MAX_PIXELS", value)
+    with pytest.raises(SettingError) as info:
         read_image(p)
+    msg = str(info.value)
+    assert msg.startswith(f"environment variable IMGCONV_MAX_PIXELS={value!r}: ")
+    assert problem in msg and "img.png" not in msg and info.value.exit_code == 2
+    assert info.value.variable == "IMGCONV_MAX_PIXELS"
+    again = pickle.loads(pickle.dumps(info.value))  # as batch workers send it back
+    assert type(again) is SettingError and str(again) == msg
+
+
+@pytest.mark.parametrize("value,limit", [("", 400_000_000), ("  ", 400_000_000), ("16", 16),
+                                         (" 16 ", 16), ("1.6e1", 16), ("1_6", 16),
+                                         (str(2**63 - 1), 2**63 - 1)])
+def test_max_pixels_accepted_values(monkeypatch: pytest.MonkeyPatch, value: str,
+                                    limit: int) -> None:
+    """Empty is unset (the default); whole numbers in int or float syntax are read."""
+    monkeypatch.setenv("IMGCONV_MAX_PIXELS", value)
+    assert max_pixels() == limit
 
 
 # -- quantisation: round half to even, clip, never wrap -----------------------------------

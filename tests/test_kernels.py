@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,7 @@ from imgconv.kernels import (
     GENERATORS,
     MAX_SIDE,
     Kernel,
+    as_kernel,
     generate,
     kernel_to_yaml,
     load_file,
@@ -806,6 +810,98 @@ def test_npy_bad_files(tmp_path: Path) -> None:
         assert name in str(e.value), (name, str(e.value))
     with pytest.raises(FilterError, match="no such file"):
         load_filter(str(tmp_path / "missing.npy") + "[0]")
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["one piece", "runs"])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", ["<f8", ">f4", "<i2", "|u1", "|b1"])
+def test_npy_slices_read_only_their_values(tmp_path: Path, order: str, dtype: str, apart: bool,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole files and slices of C- and Fortran-ordered arrays of any byte order: the
+    values numpy's own indexing gives, whether read in one piece or run by run (as values
+    far apart in a large file are)."""
+    if apart:
+        import imgconv.kernels.arrays as arrays
+
+        monkeypatch.setattr(arrays, "_SPAN", 0)
+    w = np.asarray((RNG.standard_normal((3, 4, 6, 5)) * 40).astype(dtype), order=order)
+    p = tmp_path / "w.npy"
+    np.save(p, w)
+    for index, picked in (("1,2", w[1, 2]), (":,::-1,2,-1", w[:, ::-1, 2, -1]),
+                          ("0,1,::2,::-1", w[0, 1, ::2, ::-1]), ("-1,-2,1:4,:", w[-1, -2, 1:4])):
+        np.testing.assert_array_equal(load_filter(f"{p}[{index}]").weights,
+                                      picked.astype(np.float64))
+    np.testing.assert_array_equal(load_filter(f"{p}[..., 2, 3]").weights, w[..., 2, 3])
+    flat = np.asarray(w[0, 0], order=order)
+    np.save(p, flat)
+    np.testing.assert_array_equal(load_filter(str(p)).weights, flat.astype(np.float64))
+
+
+def test_npy_kernel_header_promising_more_than_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "cut.npy"
+    np.save(p, np.ones((5, 5)))
+    p.write_bytes(p.read_bytes()[:-8])
+    with pytest.raises(FilterError, match=r"cut.npy: truncated: the header promises a float64 "
+                       r"array of shape \(5, 5\)"):
+        load_filter(str(p))
+    p.write_bytes(pickle.dumps([[1, 2], [3, 4]]))  # a pickle named .npy: never unpickled
+    with pytest.raises(FilterError, match="never loads"):
+        load_filter(str(p))
+
+
+# --------------------------------------------------------------------------------------
+# the kernel value: real numbers only
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [np.ones((3, 3), complex), np.ones((2, 2), np.complex64),
+                                    [[1, 2j]], np.array([[1, 1 + 0j]], dtype=object)],
+                         ids=["complex128", "complex64", "list", "object"])
+def test_complex_kernels_are_refused_never_cut(tmp_path: Path, values: object) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ComplexWarning would be an error here
+        with pytest.raises(FilterError) as info:
+            as_kernel(values)
+    assert str(info.value) == ("array: kernel values are complex numbers: a kernel must be "
+                               "real (take the real part or the magnitude first)")
+    with pytest.raises(FilterError, match="complex"):
+        Kernel(values)  # type: ignore[arg-type]
+    for key in ("scale", "offset"):
+        with pytest.raises(FilterError, match="finite real numbers"):
+            Kernel(np.ones((2, 2)), **{key: 1j})  # type: ignore[arg-type]
+    np.save(npy := tmp_path / "c.npy", np.ones((2, 2), complex))
+    with pytest.raises(FilterError, match=r"c.npy: the array holds complex numbers"):
+        load_filter(str(npy))
+
+
+def test_bool_kernels_are_weights_0_and_1() -> None:
+    """A boolean mask is a footprint: True weighs 1, False 0 (as numpy converts them)."""
+    k = as_kernel(np.array([[True, False], [False, True]]))
+    np.testing.assert_array_equal(k.weights, [[1.0, 0.0], [0.0, 1.0]])
+    assert k.weights.dtype == np.float64
+
+
+@pytest.mark.parametrize(("values", "words"), [
+    (np.ones((3, 3, 3)), ["shape (3, 3, 3)", "list of 2-D kernels"]),
+    (np.ones(3), ["shape (3,)"]),
+    (None, ["None", "2-D array"]),
+    ("box3", ["'box3'", "load_filter"]),
+    (np.array([["1", "2"]]), ["real numbers, not text"]),
+    ([[1, 2], [3]], ["different lengths"]),
+    ([[object(), 1]], ["real numbers, not object values"]),
+    (np.zeros((2, 2), "datetime64[s]"), ["real numbers, not datetime64[s] values"]),
+    (np.zeros((MAX_SIDE + 1, 1)), [f"larger than {MAX_SIDE}"]),
+])
+def test_what_is_not_a_kernel(values: object, words: list[str]) -> None:
+    with pytest.raises(FilterError) as info:
+        as_kernel(values)
+    for word in words:
+        assert word in str(info.value), str(info.value)
+
+
+def test_fractions_are_real_numbers() -> None:
+    k = as_kernel([[Fraction(1, 4), Fraction(1, 2)]])
+    np.testing.assert_array_equal(k.weights, [[0.25, 0.5]])
 
 
 # --------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ def filters_cmd(
     verbose: VerboseOpt = False,
 ) -> None:
     """List the shipped filter library and the kernel generators, one line each."""
+    from rich.markup import escape
     from rich.table import Table
 
     from imgconv.kernels import GENERATORS, shipped_filters
@@ -52,8 +53,9 @@ def filters_cmd(
     table.add_column("corr = conv", justify="center")
     table.add_column("description")
     for k in ks:
-        table.add_row(k.name, f"{k.shape[0]}x{k.shape[1]}",
-                      "yes" if k.correlate_equals_convolve else "[yellow]no[/]", k.description)
+        table.add_row(escape(k.name), f"{k.shape[0]}x{k.shape[1]}",
+                      "yes" if k.correlate_equals_convolve else "[yellow]no[/]",
+                      escape(k.description))
     con = stdout()
     con.print(table)
     gen = Table(title="Generators (use with -f NAME:key=value,...)", title_justify="left")
@@ -210,13 +212,16 @@ def _properties(k: Kernel, mode: str) -> dict[str, object]:
 
 
 def _print_properties(con: Console, k: Kernel) -> None:
-    """The kernel's table, then one line a property."""
+    """The kernel's table, then one line a property (names and texts printed literally)."""
+    from rich.markup import escape
+
     kh, kw = k.shape
-    title = f"{k.name}  ({kh}x{kw}" + (f", scale {_fmt(k.scale)}" if k.scale != 1 else "") + ")"
+    scale = f", scale {_fmt(k.scale)}" if k.scale != 1 else ""
+    title = f"{escape(k.name)}  ({kh}x{kw}{scale})"
     _print_kernel(con, k.weights, k.center, title)
     if k.description:
-        con.print(f"[dim]{k.description}[/]")
-    con.print(f"source      {k.source}")
+        con.print(f"[dim]{escape(k.description)}[/]")
+    con.print(f"source      {escape(str(k.source))}")
     con.print(f"shape       {kh}x{kw}   anchor (row, col) {k.center}"
               + ("" if k.anchor_is_centred else "  (not centred)"))
     if k.scale != 1:
@@ -310,8 +315,10 @@ def compose(
     elif output is None:
         typer.echo(text, nl=False)
     elif not quiet:
-        stdout().print(f"wrote {output}  ({k.name}: {k.shape[0]}x{k.shape[1]}, anchor "
-                       f"{k.center})")
+        from rich.markup import escape
+
+        stdout().print(f"wrote {escape(str(output))}  ({escape(k.name)}: "
+                       f"{k.shape[0]}x{k.shape[1]}, anchor {k.center})")
 
 
 def _compose_check(kernels: Sequence[Kernel], json_: bool) -> None:

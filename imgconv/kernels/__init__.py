@@ -8,7 +8,8 @@ One idea a module: :mod:`~imgconv.kernels.kernel` (the value),
 :mod:`~imgconv.kernels.numbers` (the one number syntax), :mod:`~imgconv.kernels.txt`
 (TXT, CSV, inline), :mod:`~imgconv.kernels.yaml`, :mod:`~imgconv.kernels.arrays`
 (``.npy`` and slices), :mod:`~imgconv.kernels.generators` (the table),
-:mod:`~imgconv.kernels.files` (a loader a suffix), :mod:`~imgconv.kernels.library`
+:mod:`~imgconv.kernels.files` (a loader a suffix), :mod:`~imgconv.kernels.paths` (only
+regular files are opened), :mod:`~imgconv.kernels.library`
 (shipped filters) and :mod:`~imgconv.kernels.resolve` (:func:`load_filter`).
 Importing this package does not import PyYAML.
 """

@@ -2,22 +2,28 @@
 
 ``w.npy[3,0]`` (PyTorch's out, in, h, w) or ``w.npy[:,:,0,3]`` (Keras's h, w, in,
 out) pick a 2-D kernel with numpy basic indexing, parsed and never evaluated
-(docs/semantics.md §2).
+(docs/semantics.md §2).  A ``.npy`` file is judged by its header first (never a pickle,
+real numbers, the kernel's shape and size): only then are the values the kernel needs
+read, and only those, so a small slice of a huge file reads the slice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import re
 from pathlib import Path
 from types import EllipsisType
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import FilterError
-from imgconv.kernels.kernel import Kernel
-from imgconv.kernels.txt import read_text, txt_matrix
+from imgconv.kernels.kernel import Kernel, check_size
+from imgconv.kernels.paths import open_filter, read_text
+from imgconv.kernels.txt import txt_matrix
 from imgconv.kernels.words import stem
 
 _Index = tuple[int | slice | EllipsisType, ...]
@@ -60,42 +66,130 @@ def _slice(item: str, text: str, source: str) -> slice:
     return slice(*bounds)
 
 
-def load_array(path: Path, source: str) -> npt.NDArray[np.float64]:
-    """A .npy (no pickles) or .csv file as a float64 array (any number of dimensions)."""
-    if not path.is_file():
-        raise FilterError("no such file", source)
-    if path.suffix.lower() == ".csv":
-        return txt_matrix(read_text(path, source), source)[0]
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - numpy raises many types for bad files
-        if "allow_pickle" in str(exc):
-            raise FilterError("holds Python objects (a pickle), which imgconv never loads: "
-                              "save a numeric array with np.save", source) from None
-        raise FilterError(f"cannot read as a .npy array: {exc}", source) from None
-    if not isinstance(arr, np.ndarray):
-        close = getattr(arr, "close", None)
-        if callable(close):
-            close()
+def _npy_layout(fh: BinaryIO, source: str) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
+    """(shape, dtype, Fortran order, data offset) from a ``.npy`` header alone: never a
+    pickle, real numbers only, and every promised byte in the file."""
+    head = fh.read(6)
+    fh.seek(0)
+    if head.startswith(b"PK"):
         raise FilterError("not a .npy array (an .npz archive?): save one array with np.save",
                           source)
-    if arr.dtype.kind not in "biuf":
-        raise FilterError(f"the array has dtype {arr.dtype}: a kernel must be real numbers",
-                          source)
-    return np.asarray(arr, dtype=np.float64)
+    if head.startswith(b"\x80"):  # a pickle (protocol 2 and later), not a .npy file
+        raise FilterError(_PICKLE, source)
+    try:
+        version = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read(fh, max_header_size=10_000)
+    except (ValueError, OSError, EOFError) as exc:
+        raise FilterError(f"cannot read as a .npy array: {exc}", source) from None
+    if dtype.hasobject:
+        raise FilterError(_PICKLE, source)
+    if dtype.kind == "c":
+        raise FilterError(f"the array holds complex numbers ({dtype}): a kernel must be real "
+                          "(save the real part or the magnitude)", source)
+    if dtype.kind not in "biuf":
+        raise FilterError(f"the array has dtype {dtype}: a kernel must be real numbers", source)
+    offset = fh.tell()
+    if offset + math.prod(shape) * dtype.itemsize > os.fstat(fh.fileno()).st_size:
+        raise FilterError(f"truncated: the header promises a {dtype} array of shape "
+                          f"{tuple(shape)}, the file holds less", source)
+    return tuple(shape), dtype, fortran, offset
 
 
-def _array_kernel(arr: npt.NDArray[np.float64], path: Path, source: str,
-                  original: tuple[int, ...]) -> Kernel:
-    """The kernel of a 2-D array (``original`` is the shape of the array it was cut from)."""
-    if arr.ndim != 2:
+_PICKLE = ("holds Python objects (a pickle), which imgconv never loads: save a numeric array "
+           "with np.save")
+
+
+def _npy_values(path: Path, source: str, index: _Index | None,
+                index_text: str = "") -> tuple[npt.NDArray[np.float64], tuple[int, ...]]:
+    """The values of a ``.npy`` file, or of ``index`` into it, and the file's shape.  The
+    kernel's shape is checked from the header first; then only its own values are read."""
+    with open_filter(path, source) as fh:
+        shape, dtype, fortran, offset = _npy_layout(fh, source)
+        # the shape of the result, from an array of the file's shape that holds nothing
+        empty = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape,
+                                                (0,) * len(shape), writeable=False)
+        picked = empty if index is None else _indexed(empty, index, index_text, source)
+        _check_shape(picked.shape, path, source)
+        # the byte offset of each value picked: an int drops its axis, a slice keeps it
+        strides = (np.cumprod((1, *shape[:-1])) if fortran
+                   else np.cumprod((1, *shape[:0:-1]))[::-1])
+        at: Any = offset
+        for item, n, stride in zip(_per_axis(index or (), len(shape)), shape,
+                                   strides * dtype.itemsize, strict=True):
+            step = np.arange(*item.indices(n)) if isinstance(item, slice) else item % n
+            at = np.add.outer(at, step * int(stride)) if isinstance(item, slice) else (
+                at + step * int(stride))
+        return np.asarray(_read_at(fh, np.asarray(at), dtype), np.float64), shape
+
+
+def _per_axis(index: _Index, ndim: int) -> list[int | slice]:
+    """A basic index already checked against the array, one item an axis ('...' expanded)."""
+    given = [item for item in index if item is not Ellipsis]
+    out: list[int | slice] = []
+    for item in index:
+        out += [slice(None)] * (ndim - len(given)) if item is Ellipsis else [item]
+    return out + [slice(None)] * (ndim - len(out))
+
+
+_SPAN = 64 * 2**20  # values this close together are read in one piece
+
+
+def _read_at(fh: BinaryIO, at: npt.NDArray[np.int64], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """The values at byte offsets ``at`` (any shape; basic indexing never repeats one):
+    the bytes between the first and the last when they are close together, else each run
+    of neighbours once (bounded by the values wanted, whatever the file's size)."""
+    if not at.size:
+        return np.zeros(at.shape, dtype)
+    first, size = int(at.min()), dtype.itemsize
+    if int(at.max()) - first < _SPAN:
+        fh.seek(first)
+        values = np.frombuffer(fh.read(int(at.max()) - first + size), dtype=dtype)
+        return values[(at - first) // size]
+    order = np.sort(at, axis=None)
+    data = bytearray()
+    for run in np.split(order, np.flatnonzero(np.diff(order) != size) + 1):
+        fh.seek(int(run[0]))
+        data += fh.read(len(run) * size)
+    return np.frombuffer(bytes(data), dtype=dtype)[np.searchsorted(order, at)]
+
+
+def _indexed(arr: npt.NDArray[Any], index: _Index, index_text: str,
+             source: str) -> npt.NDArray[Any]:
+    try:
+        return arr[index]
+    except (IndexError, ValueError, TypeError) as exc:
+        raise FilterError(f"cannot index the array of shape {arr.shape} with [{index_text}]: "
+                          f"{exc}", source) from None
+
+
+def _check_shape(shape: tuple[int, ...], path: Path, source: str) -> None:
+    """A kernel is 2-D and at most :data:`MAX_SIDE` a side (checked before values are read)."""
+    if len(shape) != 2:
         hint = ""
-        if arr.ndim > 2:
-            more = ",".join(["0"] * (arr.ndim - 2))
+        if len(shape) > 2:
+            more = ",".join(["0"] * (len(shape) - 2))
             example = (f"{source[:-1]},{more}]" if source.endswith("]")
                        else f"{path.name}[{more}]")
             hint = f": pick a 2-D slice, e.g. '{example}'"
-        raise FilterError(f"the array has shape {arr.shape}, a kernel must be 2-D{hint}", source)
+        raise FilterError(f"the array has shape {tuple(shape)}, a kernel must be 2-D{hint}",
+                          source)
+    check_size(shape, source)
+
+
+def _csv_values(path: Path, source: str, index: _Index | None,
+                index_text: str = "") -> tuple[npt.NDArray[np.float64], tuple[int, ...]]:
+    arr = txt_matrix(read_text(path, source), source)[0]
+    picked = arr if index is None else _indexed(arr, index, index_text, source)
+    _check_shape(picked.shape, path, source)
+    return np.asarray(picked, dtype=np.float64), arr.shape
+
+
+def _array_kernel(path: Path, source: str, index: _Index | None, index_text: str = "") -> Kernel:
+    """The kernel of a whole array file, or of ``index`` into it."""
+    read = _csv_values if path.suffix.lower() == ".csv" else _npy_values
+    arr, original = read(path, source, index, index_text)
     if not np.all(np.isfinite(arr)):
         raise FilterError("the array has NaN or infinite values: replace them with numbers",
                           source)
@@ -109,21 +203,13 @@ def _array_kernel(arr: npt.NDArray[np.float64], path: Path, source: str,
 
 def load_array_file(path: Path, source: str) -> Kernel:
     """A whole ``.npy`` or ``.csv`` file as a kernel (it must hold a 2-D array)."""
-    arr = load_array(path, source)
-    return _array_kernel(arr, path, source, arr.shape)
+    return _array_kernel(path, source, None)
 
 
 def load_sliced(path_text: str, index_text: str, source: str) -> Kernel:
     """The 2-D slice ``path_text[index_text]`` of an array file, named ``stem_3_0``."""
-    path = Path(path_text)
     index = parse_index(index_text, source)
-    arr = load_array(path, source)
-    try:
-        sub = arr[index]
-    except (IndexError, ValueError, TypeError) as exc:
-        raise FilterError(f"cannot index the array of shape {arr.shape} with [{index_text}]: "
-                          f"{exc}", source) from None
-    k = _array_kernel(np.asarray(sub, dtype=np.float64), path, source, arr.shape)
+    k = _array_kernel(Path(path_text), source, index, index_text)
     # w.npy[3,0] and w.npy[3,1] are different filters: name them apart (w_3_0, w_3_1)
     label = re.sub(r"[^A-Za-z0-9.+-]+", "_", index_text).strip("_")
     return dataclasses.replace(k, name=f"{k.name}_{label}" if label else k.name)

@@ -13,7 +13,8 @@ from pathlib import Path
 from imgconv.errors import FilterError
 from imgconv.kernels.arrays import load_array_file
 from imgconv.kernels.kernel import Kernel
-from imgconv.kernels.txt import parse_txt, read_text
+from imgconv.kernels.paths import read_text
+from imgconv.kernels.txt import parse_txt
 from imgconv.kernels.yaml import parse_yaml
 
 #: Reads the file at a path; the second argument is the name errors give it.
@@ -21,11 +22,9 @@ Loader = Callable[[Path, str], Kernel]
 
 
 def _text_file(parse: Callable[[str, str], Kernel]) -> Loader:
-    """A loader for a text format: the file must exist and be UTF-8."""
+    """A loader for a text format: a regular file, UTF-8."""
 
     def load(path: Path, source: str) -> Kernel:
-        if not path.is_file():
-            raise FilterError("no such file" if not path.exists() else "not a file", source)
         return parse(read_text(path, source), source)
 
     return load

@@ -6,6 +6,7 @@ are computed once per kernel.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -16,6 +17,58 @@ from imgconv.errors import FilterError
 
 #: A kernel over this many pixels a side is refused.
 MAX_SIDE = 1025
+
+
+def check_size(shape: tuple[int, ...], source: str | None) -> None:
+    """Refuse a kernel over :data:`MAX_SIDE` a side (from its shape alone: before a file's
+    values are read)."""
+    if shape and max(shape) > MAX_SIDE:
+        raise FilterError(
+            f"kernel of shape {tuple(shape)} is larger than {MAX_SIDE} pixels a side: use a "
+            f"smaller kernel (at most {MAX_SIDE}x{MAX_SIDE})", source
+        )
+
+
+def real_weights(values: object, source: str | None) -> npt.NDArray[np.float64]:
+    """``values`` as a float64 array, when they are real numbers.
+
+    Booleans are the weights 0 and 1 (a footprint, as numpy converts them).  Complex
+    numbers are refused, never cut to their real part; so are text, dates and other
+    objects, and rows of different lengths.
+    """
+    try:
+        raw = np.asarray(values)
+    except ValueError:  # ragged nesting
+        raise FilterError("the kernel's rows have different lengths: every row needs the "
+                          "same number of values", source) from None
+    if raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(
+            isinstance(v, complex | np.complexfloating) for v in raw.flat)):
+        raise FilterError("kernel values are complex numbers: a kernel must be real (take "
+                          "the real part or the magnitude first)", source)
+    if raw.dtype.kind in "biuf":
+        return np.asarray(raw, dtype=np.float64)
+    if raw.dtype.kind == "O":
+        try:
+            return np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+    what = ("text" if raw.dtype.kind in "US" else
+            f"{type(raw.flat[0]).__name__} values" if raw.dtype.kind == "O" and raw.size else
+            f"{raw.dtype} values")
+    raise FilterError(f"kernel values must be real numbers, not {what}", source)
+
+
+def _real(value: object, source: str | None) -> float:
+    """A finite real scale or offset (a complex number is never cut to its real part)."""
+    try:
+        if isinstance(value, str | bytes | complex | np.complexfloating):
+            raise TypeError
+        real = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        real = math.nan
+    if not math.isfinite(real):
+        raise FilterError("scale and offset must be finite real numbers", source)
+    return real
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,20 +90,18 @@ class Kernel:
     meta: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        w = np.asarray(self.weights, dtype=np.float64)
+        w = real_weights(self.weights, self.source)
         if w.ndim != 2 or w.size == 0:
+            hint = (": for a chain of filters, give a list of 2-D kernels (list(array))"
+                    if w.ndim == 3 else "")
             raise FilterError(
-                f"a kernel must be a non-empty 2-D matrix, got shape {w.shape}", self.source
-            )
+                f"a kernel must be a non-empty 2-D matrix, got shape {w.shape}{hint}",
+                self.source)
         if not np.all(np.isfinite(w)):
             raise FilterError("kernel values must be finite (no NaN or inf)", self.source)
-        if max(w.shape) > MAX_SIDE:
-            raise FilterError(
-                f"kernel of shape {w.shape} is larger than {MAX_SIDE} pixels a side: use a "
-                f"smaller kernel (at most {MAX_SIDE}x{MAX_SIDE})", self.source
-            )
-        if not np.isfinite(self.scale) or not np.isfinite(self.offset):
-            raise FilterError("scale and offset must be finite numbers", self.source)
+        check_size(w.shape, self.source)
+        for key in ("scale", "offset"):
+            object.__setattr__(self, key, _real(getattr(self, key), self.source))
         w = w.copy()
         w.flags.writeable = False
         object.__setattr__(self, "weights", w)
@@ -180,8 +231,11 @@ class Kernel:
 
 
 def as_kernel(obj: object) -> Kernel:
-    """A :class:`Kernel` from a Kernel (returned as is) or a 2-D array-like."""
+    """A :class:`Kernel` from a Kernel (returned as is) or a 2-D array-like of real
+    numbers (booleans are 0 and 1; complex numbers, a 3-D array and None are refused)."""
     if isinstance(obj, Kernel):
         return obj
-    arr = np.asarray(obj, dtype=np.float64)
-    return Kernel(arr, name="array", source="array")
+    if obj is None or isinstance(obj, str | bytes):
+        raise FilterError(f"cannot use {obj!r} as a kernel: give a 2-D array of numbers "
+                          "(load_filter reads files, names and inline text)", "array")
+    return Kernel(obj, name="array", source="array")  # type: ignore[arg-type]

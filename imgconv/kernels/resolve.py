@@ -22,6 +22,7 @@ from imgconv.kernels.generators import GENERATORS, generate, looks_generator
 from imgconv.kernels.kernel import Kernel, as_kernel
 from imgconv.kernels.library import load_shipped, shipped_index, shipped_key
 from imgconv.kernels.numbers import NUMBER_RE
+from imgconv.kernels.paths import kind, not_regular
 from imgconv.kernels.txt import looks_inline, parse_inline
 from imgconv.kernels.words import closest
 
@@ -34,7 +35,8 @@ def load_filter(spec: str | os.PathLike[str] | Kernel | npt.NDArray[np.generic])
 
     1. an existing file (``.yaml``/``.yml``/``.txt``/``.npy``/``.csv``; another
        extension is an error; an existing file without extension, or a folder,
-       is skipped so it cannot hide a shipped name);
+       is skipped so it cannot hide a shipped name; a pipe, device or socket is
+       refused, never opened: :mod:`~imgconv.kernels.paths`);
     2. ``FILE.npy[index]`` (or ``.csv``): a 2-D slice with numpy basic indexing,
        e.g. ``w.npy[3,0]`` or ``w.npy[:,:,0,3]`` (parsed, never evaluated);
     3. a generator ``name:key=value,...`` (``name:`` alone when every parameter
@@ -79,8 +81,8 @@ def load_filter(spec: str | os.PathLike[str] | Kernel | npt.NDArray[np.generic])
 def _existing_file(spec: str, text: str) -> Kernel | None:
     """1. An existing file with an extension, as given or stripped."""
     for cand in dict.fromkeys((spec, text)):
-        if os.path.isfile(cand) and Path(cand).suffix:
-            return load_file(cand)
+        if Path(cand).suffix and os.path.exists(cand) and kind(cand) != "a folder":
+            return load_file(cand)  # a pipe or a device is refused there, never opened
     return None
 
 
@@ -126,8 +128,9 @@ def _not_found(text: str) -> Kernel:
     names the token that is not a number (and it reads the matrix when only a
     separator step 4 does not list, such as a form feed, kept it from step 4).
     """
-    if os.path.isdir(text):
-        raise FilterError("is a folder, not a filter file", text)
+    what = kind(text)
+    if what is not None:
+        raise not_regular(what, text)
     if os.path.isfile(text):
         raise FilterError(f"the file has no extension: use {', '.join(SUPPORTED_EXTENSIONS)}",
                           text)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -18,27 +17,6 @@ from imgconv.errors import FilterError
 from imgconv.kernels.kernel import Kernel
 from imgconv.kernels.numbers import BadNumber, row
 from imgconv.kernels.words import stem, values
-
-
-def read_text(path: Path, source: str) -> str:
-    """The UTF-8 text of a filter file (a BOM is dropped).
-
-    Raises
-    ------
-    FilterError
-        Naming ``source``: missing, unreadable, or not UTF-8.
-    """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FilterError("no such file", source) from None
-    except OSError as exc:
-        raise FilterError(f"cannot read the file: {exc.strerror or exc}", source) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FilterError(f"not a UTF-8 text file (byte {exc.start}): is it really a filter "
-                          "file?", source) from None
 
 
 def rows_to_matrix(
