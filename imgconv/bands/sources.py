@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from imgconv.boundary import index_runs
 from imgconv.errors import ImageError, ImgconvError
-from imgconv.formats import _quiet_tifffile, guard, probe
+from imgconv.formats import _quiet_tifffile, guard, input_format, probe
 
 
 class RowSource(Protocol):
@@ -171,6 +171,8 @@ class TiffSource:
 
 
 def open_source(path: Path, page: int | None) -> RowSource:
+    """The rows of a ``.npy`` or TIFF file (a regular file: checked before any open)."""
+    input_format(path)
     ext = path.suffix.lower()
     try:
         if ext == ".npy":
