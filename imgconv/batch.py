@@ -2,7 +2,13 @@
 
 Each file is one independent job: read, filter, write atomically (the same
 :func:`imgconv.files.process_file` as ``apply``), so results are identical to
-``apply`` on that file.  A file that fails is recorded and the others go on.
+``apply`` on that file.  A file that fails is recorded and the others go on.  No file
+in the input tree is ever replaced (:class:`imgconv.outputs.InputTree`).
+
+Local jobs run in worker processes, one job each at a time (:class:`_Pool`), so that
+an interruption (SIGINT, SIGTERM: :mod:`imgconv.interrupts`) starts no queued job,
+stops the running ones within a second, and :func:`run` can say exactly which outputs
+are complete on disk (:class:`BatchInterrupted`).
 """
 
 from __future__ import annotations
@@ -11,19 +17,22 @@ import contextlib
 import fnmatch
 import os
 import sys
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import imgconv.interrupts as interrupts
 from imgconv.bands.cluster import connect
 from imgconv.errors import ImgconvError
 from imgconv.files import process_file
 from imgconv.formats import READ_EXTENSIONS
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
-from imgconv.outputs import same_file
+from imgconv.outputs import InputTree, check_folder, check_name, same_file
+from imgconv.temporaries import remove_stale
 
 EXISTING = ("fail", "skip", "overwrite")
 
@@ -42,7 +51,7 @@ class Outcome:
 
     input: str
     output: str
-    status: str  # written | skipped | failed
+    status: str  # written | skipped | failed | interrupted (stopped, or never started)
     error: str | None = None
     seconds: float = 0.0
     method: str | None = None
@@ -84,12 +93,18 @@ def discover(
     recursive: bool = False,
     pattern: str | None = None,
     fmt: str | None = None,
+    existing: str = "fail",
 ) -> tuple[list[Job], list[Outcome]]:
-    """The jobs for a folder, and the files refused up front (two inputs, one output).
+    """The jobs for a folder, and the files refused up front: two inputs into one output,
+    a name over the file system's limit, an output that would replace a file of the input
+    tree (an input, or any file inside ``in_dir``), whatever ``existing`` says (with
+    ``"skip"`` such an output is left as it is, like any existing one).
 
     Files are every image extension imgconv reads (or those matching ``pattern``),
     in sorted order; anything inside ``out_dir`` is never read as input.
     """
+    check_name(in_dir)
+    check_name(out_dir)
     if not in_dir.exists():
         raise ImgconvError(f"{in_dir}: no such folder (check the path)")
     if not in_dir.is_dir():
@@ -100,12 +115,42 @@ def discover(
     if same_file(in_dir, out_dir):
         raise ImgconvError(f"{out_dir}: is the input folder; choose another output= (inputs "
                            "are never overwritten)", param="output")
+    check_folder(out_dir)
     if fmt is not None:
         fmt = fmt.lower().lstrip(".")
         if "." + fmt not in READ_EXTENSIONS:
             raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
                                f"{', '.join(e.lstrip('.') for e in READ_EXTENSIONS)}",
                                param="fmt")
+    files = _inputs(in_dir, out_dir, recursive, pattern)
+    tree = InputTree(in_dir, files)
+    jobs: list[Job] = []
+    refused: list[Outcome] = []
+    claimed: dict[Path, Path] = {}
+    for p in files:
+        dst = out_dir / (p.relative_to(in_dir).with_suffix("." + fmt) if fmt else
+                         p.relative_to(in_dir))
+        why: str | None = None
+        params: tuple[str, ...] = ()
+        if dst in claimed:
+            why = f"{p}: would be written to the same output as {claimed[dst]}"
+        elif existing != "skip" and tree.holds(dst):
+            why, params = tree.refusal(dst), tree.params
+        else:
+            try:
+                check_name(dst)
+            except ImgconvError as exc:
+                why = str(exc)
+        if why is not None:
+            refused.append(Outcome(str(p), str(dst), "failed", why, params=params))
+            continue
+        claimed[dst] = p
+        jobs.append(Job(p, dst))
+    return jobs, refused
+
+
+def _inputs(in_dir: Path, out_dir: Path, recursive: bool, pattern: str | None) -> list[Path]:
+    """The image files of ``in_dir``, sorted; hidden files and ``out_dir`` left out."""
     walker = in_dir.rglob("*") if recursive else in_dir.glob("*")
     files = []
     for p in walker:
@@ -118,29 +163,7 @@ def discover(
         elif p.suffix.lower() not in READ_EXTENSIONS:
             continue
         files.append(p)
-    jobs: list[Job] = []
-    refused: list[Outcome] = []
-    claimed: dict[Path, Path] = {}
-    for p in sorted(files):
-        rel = p.relative_to(in_dir)
-        dst = out_dir / (rel.with_suffix("." + fmt) if fmt else rel)
-        if dst in claimed:
-            refused.append(Outcome(str(p), str(dst), "failed",
-                                   f"{p}: would be written to the same output as "
-                                   f"{claimed[dst]}"))
-            continue
-        claimed[dst] = p
-        jobs.append(Job(p, dst))
-    return jobs, refused
-
-
-def stale_parts(jobs: Sequence[Job]) -> list[Path]:
-    """Temporary files an earlier, killed run left beside these outputs (``.NAME.*.part``)."""
-    found: list[Path] = []
-    for folder in sorted({j.dst.parent for j in jobs}):
-        if folder.is_dir():
-            found += sorted(p for p in folder.glob(".*.part") if p.is_file())
-    return found
+    return sorted(files)
 
 
 def run_job(job: Job, work: Work) -> Outcome:
@@ -155,6 +178,11 @@ def run_job(job: Job, work: Work) -> Outcome:
                            "overwrite=True to replace it)", params=("skip_existing", "overwrite"))
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the output's fault, not the input's
+        return Outcome(str(src), str(dst), "failed",
+                       f"{dst}: cannot create the folder {dst.parent} "
+                       f"({exc.strerror or exc}): choose another output folder")
+    try:
         rec = process_file(src, dst, work.kernels, work.options, dtype=work.dtype,
                            gray=work.gray, page=work.page,
                            overwrite=work.existing == "overwrite",
@@ -171,9 +199,18 @@ def run_job(job: Job, work: Work) -> Outcome:
     return Outcome(str(src), str(dst), "written", None, rec.seconds, rec.method, rec.notes)
 
 
-def _single_thread_worker() -> None:
-    """Worker-process initializer: one thread per worker, the processes give parallelism;
-    on Linux, ask to be terminated if the batch process dies (killed, out of memory)."""
+# -- local worker processes -------------------------------------------------------------------
+STOP_WAIT = 0.9  # seconds the running jobs get to stop cleanly before their worker is killed
+
+
+def _worker_setup() -> None:
+    """In a worker process: one thread (the processes give parallelism), no warnings on the
+    user's terminal, SIGINT/SIGTERM stopping the job (:func:`imgconv.interrupts.in_worker`),
+    and on Linux termination if the batch process dies (killed, out of memory)."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    interrupts.in_worker()
     from imgconv.engine import set_threads
 
     set_threads(1)
@@ -186,32 +223,154 @@ def _single_thread_worker() -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def run_local(jobs: Sequence[Job], work: Work, workers: int) -> Iterator[Outcome]:
-    """Run jobs in ``workers`` processes (in this process when 1); yield as they finish."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield run_job(job, work)
-        return
-    import multiprocessing
+def _worker_main(conn: Any, work: Work) -> None:
+    """A worker process: jobs from ``conn`` one at a time, each outcome sent back, until
+    told to stop (None) or the batch process is gone."""
+    _worker_setup()
+    while True:
+        try:
+            with interrupts.waiting():
+                job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            with interrupts.job_running():
+                outcome = run_job(job, work)
+        except KeyboardInterrupt:  # stopped: its temporary files are gone
+            outcome = Outcome(str(job.src), str(job.dst), "interrupted")
+        try:
+            conn.send(outcome)
+        except OSError:
+            return
 
-    ctx = multiprocessing.get_context("spawn")  # no fork of OpenCV/BLAS thread pools
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                               initializer=_single_thread_worker)
-    futures: dict[Future[Outcome], Job] = {}
-    try:
-        futures = {pool.submit(run_job, job, work): job for job in jobs}
-        for fut in as_completed(futures):
-            yield _result(fut, futures[fut])
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+class _Slot:
+    """One worker process and the job it runs (None: idle)."""
+
+    def __init__(self, ctx: Any, work: Work) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, work), daemon=True,
+                                name="imgconv-worker")
+        self.proc.start()
+        child.close()
+        interrupts.track_child(self.proc.pid)
+        self.job: Job | None = None
+
+    def give(self, job: Job | None) -> None:
+        self.job = job
+        with contextlib.suppress(OSError):
+            self.conn.send(job)
+
+    def take(self, stopping: bool = False) -> Outcome:
+        """The outcome of its job (it has sent it, or died)."""
+        job, self.job = self.job, None
+        assert job is not None
+        try:
+            return self.conn.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError):
+            if stopping:
+                return Outcome(str(job.src), str(job.dst), "interrupted")
+            return Outcome(str(job.src), str(job.dst), "failed",
+                           f"{job.src}: the worker process died (killed, or out of memory)")
+
+    def end(self, timeout: float) -> None:
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(1.0)
+        interrupts.untrack_child(self.proc.pid)
+        self.conn.close()
 
 
-def run_dask(jobs: Sequence[Job], work: Work, address: str) -> Iterator[Outcome]:
+class _Pool:
+    """``n`` worker processes, each given one job at a time: nothing is queued in a
+    worker, so a stop starts no new job."""
+
+    def __init__(self, work: Work) -> None:
+        import multiprocessing
+
+        self.ctx = multiprocessing.get_context("spawn")  # no fork of OpenCV/BLAS threads
+        self.work = work
+        self.slots: list[_Slot] = []
+
+    def start(self, n: int) -> None:
+        while len(self.slots) < n:
+            self._spawn(len(self.slots))
+
+    def _spawn(self, i: int) -> _Slot:
+        """A new worker in slot ``i``.  SIGINT/SIGTERM are held meanwhile: the worker starts
+        with them blocked (it unblocks them once ready) and is known to :meth:`stop`
+        before a signal that came meanwhile interrupts this process."""
+        with interrupts.blocked():
+            slot = _Slot(self.ctx, self.work)
+            self.slots[i:i + 1] = [slot]
+        return slot
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        from multiprocessing.connection import wait
+
+        queue = deque(jobs)
+        while True:
+            for i, slot in enumerate(self.slots):
+                if queue and slot.job is None:
+                    if not slot.proc.is_alive():  # died between jobs: start another
+                        slot.end(0)
+                        slot = self._spawn(i)
+                    slot.give(queue.popleft())
+            busy = [s for s in self.slots if s.job is not None]
+            if not busy:
+                return
+            ready = set(wait([s.conn for s in busy] + [s.proc.sentinel for s in busy]))
+            for slot in busy:
+                if slot.conn in ready or slot.proc.sentinel in ready:
+                    yield slot.take()
+
+    def close(self) -> None:
+        """Every job done: the workers end."""
+        for slot in self.slots:
+            slot.give(None)
+        for slot in self.slots:
+            slot.end(5.0)
+
+    def stop(self) -> list[Outcome]:
+        """Stop now: the running jobs are interrupted (their worker killed if it does not
+        stop within :data:`STOP_WAIT`); returns the outcomes of the jobs that were running."""
+        from multiprocessing.connection import wait
+
+        late: list[Outcome] = []
+        for slot in self.slots:
+            if slot.job is not None:
+                with contextlib.suppress(OSError):
+                    slot.proc.terminate()  # SIGTERM: handled like the user's signal
+            else:
+                slot.give(None)
+        deadline = time.monotonic() + STOP_WAIT
+        while (busy := [s for s in self.slots if s.job is not None]):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready = set(wait([s.conn for s in busy] + [s.proc.sentinel for s in busy], left))
+            for slot in busy:
+                if slot.conn in ready or slot.proc.sentinel in ready:
+                    late.append(slot.take(stopping=True))
+                    slot.give(None)
+        end = time.monotonic() + 0.2  # idle workers (perhaps still starting) then killed
+        for slot in self.slots:
+            if slot.job is not None:
+                slot.proc.kill()
+                late.append(slot.take(stopping=True))
+            slot.end(max(0.0, end - time.monotonic()))
+        return late
+
+
+def run_dask(jobs: Sequence[Job], work: Work, client: Any) -> Iterator[Outcome]:
     """Run jobs on a Dask distributed cluster (workers must see the same file system)."""
-    with connect(address) as client:
-        from distributed import as_completed as dask_completed
+    from distributed import as_completed as dask_completed
 
-        futures = {client.submit(run_job, job, work, pure=False): job for job in jobs}
+    futures = {client.submit(run_job, job, work, pure=False): job for job in jobs}
+    try:
         for fut in dask_completed(list(futures)):  # type: ignore[no-untyped-call]
             job = futures[fut]
             try:
@@ -219,14 +378,26 @@ def run_dask(jobs: Sequence[Job], work: Work, address: str) -> Iterator[Outcome]
             except Exception as exc:  # a worker died or could not unpickle: that file failed
                 yield Outcome(str(job.src), str(job.dst), "failed",
                               f"{job.src}: worker error {type(exc).__name__}: {exc}")
+    finally:
+        client.cancel(list(futures))  # queued files are not started after an interruption
 
 
-def _result(fut: Future[Outcome], job: Job) -> Outcome:
+class BatchInterrupted(interrupts.Interrupted):
+    """A batch stopped by SIGINT or SIGTERM: ``outcomes`` has one per job, ``written`` for
+    exactly the outputs complete on disk, ``interrupted`` for those stopped or never
+    started (no temporary file of this run is left)."""
+
+    def __init__(self, signum: int, outcomes: list[Outcome]) -> None:
+        super().__init__(signum)
+        self.outcomes = outcomes
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
     try:
-        return fut.result()
-    except Exception as exc:  # the worker process died (killed, out of memory)
-        return Outcome(str(job.src), str(job.dst), "failed",
-                       f"{job.src}: worker process failed ({type(exc).__name__}: {exc})")
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns
 
 
 def run(
@@ -237,18 +408,63 @@ def run(
     scheduler: str | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Run every job; ``on_done`` is called as each finishes (for a progress bar)."""
+    """Run every job; ``on_done`` is called as each finishes (for a progress bar).
+
+    An interruption (``KeyboardInterrupt``, SIGTERM under
+    :func:`imgconv.interrupts.handling`) stops the workers and raises
+    :class:`BatchInterrupted` with what became of every job.
+    """
     if work.existing not in EXISTING:
         raise ImgconvError(f"unknown policy {work.existing!r} for existing outputs")
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ImgconvError(f"workers={n}: use 1 or more", param="workers")
-    stream = run_dask(jobs, work, scheduler) if scheduler else run_local(jobs, work, n)
-    outcomes = []
-    for outcome in stream:
-        outcomes.append(outcome)
-        if on_done is not None:
-            on_done(outcome)
+    before = {j.dst: _identity(j.dst) for j in jobs}
+    outcomes: list[Outcome] = []
+    pool = _Pool(work) if not scheduler and n > 1 and len(jobs) > 1 else None
+    stream: Iterator[Outcome] = iter(())
+    with contextlib.ExitStack() as stack:
+        try:
+            if scheduler:
+                stream = run_dask(jobs, work, stack.enter_context(connect(scheduler)))
+            elif pool is not None:
+                pool.start(min(n, len(jobs)))
+                stream = pool.run(jobs)
+            else:
+                stream = (run_job(job, work) for job in jobs)
+            for outcome in stream:
+                outcomes.append(outcome)
+                if on_done is not None:
+                    on_done(outcome)
+        except KeyboardInterrupt as exc:
+            getattr(stream, "close", lambda: None)()  # a cluster's queued files cancelled
+            late = pool.stop() if pool is not None else []
+            pool = None
+            raise BatchInterrupted(interrupts.signum_of(exc),
+                                   _settle(jobs, outcomes + late, before)) from None
+        finally:
+            if pool is not None:
+                pool.close()
+    return _ordered(jobs, outcomes)
+
+
+def _settle(jobs: Sequence[Job], outcomes: list[Outcome],
+            before: dict[Path, tuple[int, int, int] | None]) -> list[Outcome]:
+    """After an interruption: one outcome per job, a job without a definite one counted
+    ``written`` exactly when a new output of it is on disk; this run's temporaries removed."""
+    known = {o.input: o for o in outcomes if o.status != "interrupted"}
+    settled = []
+    for job in jobs:
+        done = known.get(str(job.src))
+        if done is None:
+            now = _identity(job.dst)
+            fresh = now is not None and now != before.get(job.dst)
+            done = Outcome(str(job.src), str(job.dst), "written" if fresh else "interrupted")
+        settled.append(done)
+    remove_stale({j.dst.parent for j in jobs}, names={j.dst.name for j in jobs})
+    return settled
+
+
+def _ordered(jobs: Sequence[Job], outcomes: list[Outcome]) -> list[Outcome]:
     order = {str(j.src): i for i, j in enumerate(jobs)}
-    outcomes.sort(key=lambda o: order.get(o.input, len(order)))
-    return outcomes
+    return sorted(outcomes, key=lambda o: order.get(o.input, len(order)))

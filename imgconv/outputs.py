@@ -1,13 +1,19 @@
-"""Output names and the checks on outputs, before any work.
+"""Output names and the checks on outputs, before any work; atomic writes and their
+temporary files.
 
 - :func:`safe_name`, :func:`chain_name`, :func:`default_name`: an output is named
   ``STEM.FILTER.MODE.EXT`` beside its input unless told otherwise;
 - :func:`plan_targets`: where each input of one run is written (one file, a folder,
   or beside each input), refusing up front an input that would be overwritten (under
   any spelling), an existing output without ``overwrite``, two inputs written to one
-  output, several pages into a format that holds one, an unwritable folder and a
-  dtype the format cannot hold;
-- :func:`check_target`: the checks on one output, for callers with their own names.
+  output, several pages into a format that holds one, an unwritable folder, a name over
+  the file system's limit and a dtype the format cannot hold;
+- :func:`check_target`: the checks on one output, for callers with their own names;
+  :class:`InputTree`: the files a batch must never replace (docs/semantics.md §5);
+- :func:`atomic_write` through a :class:`~imgconv.temporaries.Temporary` (named and
+  locked by :mod:`imgconv.temporaries`, which also removes what a killed run left);
+  :func:`write_error`, the one message of a write that failed (disk full, a read-only
+  folder).
 
 Messages name the parameters they are about (``output=...``, ``overwrite=True``,
 ``page=N``) and set :attr:`~imgconv.errors.ImgconvError.param`; the command line
@@ -17,10 +23,10 @@ spells them as its flags.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
-import tempfile
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +39,7 @@ from imgconv.formats import (
     output_format,
     page_count,
 )
+from imgconv.temporaries import Temporary, folder_of, name_max
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,14 +48,18 @@ if TYPE_CHECKING:
     from imgconv.kernels import Kernel
 
 __all__ = [
+    "InputTree",
     "atomic_write",
     "chain_name",
+    "check_folder",
+    "check_name",
     "check_target",
     "check_writable",
     "default_name",
     "plan_targets",
     "safe_name",
     "same_file",
+    "write_error",
     "write_image",
     "write_text",
 ]
@@ -108,6 +119,8 @@ def plan_targets(
     in_cwd : collection of Path
         Inputs whose default output goes to the current folder, not beside them.
     """
+    if output is not None:
+        check_name(output)
     pages = {p: page_count(p) if page is None else 1 for p in inputs}
     folder = _output_folder(output, len(inputs))
     targets: list[Path] = []
@@ -153,6 +166,7 @@ def check_target(
     ``pages`` is the input written there and its page count; ``earlier`` the outputs
     of the same run before this one (two inputs must not share an output).
     """
+    check_name(target)
     if pages is not None and pages[1] > 1 and not _holds_pages(target):
         src, n = pages
         tif = _holds_pages(src)
@@ -174,6 +188,55 @@ def check_target(
         check_output_dtype(target, dtype)
 
 
+def check_name(path: str | os.PathLike[str]) -> None:
+    """Refuse, before any work, a path with a name over its file system's limit (NAME_MAX,
+    255 bytes on most), naming it: the system would fail later with "File name too long"."""
+    p = Path(path)
+    for part in p.parts:
+        size = len(os.fsencode(part))
+        if size <= 143:  # within every common limit: no need to ask
+            continue
+        limit = name_max(p)
+        if size > limit:
+            which = "the name" if len(p.parts) == 1 else f"the name {part!r} in it"
+            raise ImgconvError(f"{path}: {which} is {size} bytes long, over the file "
+                               f"system's limit of {limit}: use a shorter name")
+
+
+class InputTree:
+    """What a batch must never write over, whatever ``overwrite`` says: a file inside its
+    input folder ``root`` (also one its output folder holds, when that lies inside), or
+    one of its ``inputs`` under any spelling or link."""
+
+    params = ("overwrite", "output")  # what :meth:`refusal` names
+
+    def __init__(self, root: Path, inputs: Iterable[Path]) -> None:
+        self.root = root
+        self.real = Path(os.path.realpath(root))
+        self.ids: set[tuple[int, int]] = set()
+        for p in inputs:
+            with contextlib.suppress(OSError):
+                st = os.stat(p)
+                self.ids.add((st.st_dev, st.st_ino))
+
+    def holds(self, target: Path) -> bool:
+        """Would writing ``target`` replace a file of the input tree?"""
+        if not os.path.lexists(target):
+            return False
+        with contextlib.suppress(OSError):
+            st = os.stat(target)
+            if (st.st_dev, st.st_ino) in self.ids:
+                return True
+        real = Path(os.path.realpath(target))
+        return real == self.real or self.real in real.parents
+
+    def refusal(self, target: Path) -> str:
+        """Why ``target`` is not written."""
+        return (f"{target}: is a file of the input folder {self.root} (or an input): refusing "
+                "to replace it, even with overwrite=True; write into an output=... folder "
+                "outside the input folder")
+
+
 # -- writing: atomic, never over an input ---------------------------------------------------
 def check_writable(path: str | os.PathLike[str]) -> None:
     """Refuse, before any work, an output with an unknown extension or in a folder that
@@ -186,6 +249,18 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"{target}: the folder {folder} is not writable: choose another "
                           "output folder")
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse, before any work, an output folder that cannot be created or written (a
+    read-only file system, no permission): the nearest existing folder is asked."""
+    near = Path(os.path.abspath(folder))
+    while not near.is_dir() and near.parent != near:
+        near = near.parent
+    if not os.access(near, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: cannot write in the folder {near} (read-only or not "
+                          "permitted): choose another output folder with output=...",
+                          param="output")
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -240,47 +315,48 @@ def atomic_write(target: Path, writer: Callable[[str], None], *, overwrite: bool
 
     Without ``overwrite`` an existing file is never replaced, even one that appears
     while this one is being written (the temporary file is hard-linked into place).
-    An interruption or failure leaves neither the temporary file nor a partial target.
+    An interruption or failure leaves neither the temporary file nor a partial target;
+    a failure is :func:`write_error`'s message (disk full, a read-only folder).
     """
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = folder_of(target)
     if target.exists() and not overwrite:
         raise OutputError(f"{target}: already exists (use overwrite=True to replace it)",
                           param="overwrite")
     if not folder.is_dir():
         raise OutputError(f"{target}: the folder {folder} does not exist")
     try:
-        # the temporary name stays within NAME_MAX even for a long target name
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".part", dir=folder)
+        tmp = Temporary(target)
     except OSError as exc:
-        raise WorkError(f"{target}: cannot write in {folder} ({exc.strerror})") from exc
-    os.close(fd)
+        raise write_error(target, exc) from exc
     try:
-        writer(tmp)
-        _set_mode(tmp, target)
-        with open(tmp, "rb+") as fh:  # on disk before it takes the final name
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)  # fails if the target appeared meanwhile
-            except FileExistsError:
-                raise OutputError(
-                    f"{target}: already exists (use overwrite=True to replace it)",
-                    param="overwrite") from None
-            except OSError:  # file systems without hard links
-                if target.exists():
-                    raise OutputError(
-                        f"{target}: already exists (use overwrite=True to replace it)",
-                        param="overwrite") from None
-                os.replace(tmp, target)
+        writer(tmp.path)
+        _set_mode(tmp.path, target)
+        os.fsync(tmp.fd)  # on disk before it takes the final name
+        _into_place(tmp.path, target, overwrite)
     except ImgconvError:
         raise  # already says what went wrong, and where (an input that failed mid-stream)
     except Exception as exc:
-        raise WorkError(f"{target}: could not write the file ({exc})") from exc
+        raise write_error(target, exc) from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        tmp.close()
+
+
+def _into_place(tmp: str, target: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    exists = OutputError(f"{target}: already exists (use overwrite=True to replace it)",
+                         param="overwrite")
+    try:
+        os.link(tmp, target)  # fails if the target appeared meanwhile
+    except FileExistsError:
+        raise exists from None
+    except OSError as exc:
+        if exc.errno in _FULL + _READ_ONLY:
+            raise
+        if target.exists():  # file systems without hard links
+            raise exists from None
+        os.replace(tmp, target)
 
 
 def _set_mode(tmp: str, target: Path) -> None:
@@ -293,6 +369,41 @@ def _set_mode(tmp: str, target: Path) -> None:
         os.umask(umask)
         mode = 0o666 & ~umask
     os.chmod(tmp, mode)
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def write_error(target: Path, exc: BaseException) -> WorkError:
+    """The one message of a write of ``target`` that failed with ``exc`` (exit code 1):
+    a full disk (``ENOSPC``, a short write such as tifffile's "N requested and M
+    written"), a folder that cannot be written (read-only, permissions), else ``exc``."""
+    folder = folder_of(target)
+    causes: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 8:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    codes = {c.errno for c in causes if isinstance(c, OSError)}
+    short = any("requested and" in str(c) and "written" in str(c) for c in causes)
+    if codes & set(_FULL) or short or _no_space(folder):
+        return WorkError(f"disk full while writing {target}: free some space or choose "
+                         "another output folder (nothing was left behind)")
+    if codes & set(_READ_ONLY):
+        why = next(c.strerror for c in causes if isinstance(c, OSError)
+                   and c.errno in _READ_ONLY)
+        return WorkError(f"{target}: cannot write in the folder {folder} ({why}): choose "
+                         "another output folder")
+    return WorkError(f"{target}: could not write the file ({exc})")
+
+
+def _no_space(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail == 0 and st.f_blocks > 0
 
 
 def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = False) -> None:

@@ -3,6 +3,12 @@ process: ``workers=1``).  The command line is in test_cli_batch.py."""
 
 from __future__ import annotations
 
+import errno
+import multiprocessing
+import os
+import shutil
+import signal
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgconv.batch import Work, discover, run
+import imgconv.interrupts as interrupts
+from imgconv import batch
+from imgconv.batch import BatchInterrupted, Work, discover, run
 from imgconv.errors import ImgconvError
 from imgconv.kernels import load_filter
 from imgconv.options import FilterOptions
@@ -102,3 +110,105 @@ def test_run_leaves_existing_outputs(tmp_path: Path, existing: str, status: str)
     [outcome] = run(jobs, overwrite, workers=1)
     assert outcome.status == "written"
     np.testing.assert_array_equal(np.asarray(Image.open(out / "a.png")), 0)
+
+
+# -- issue 13: the input tree is never written over; an interrupted run --------------------
+def _png(path: Path, value: int, shape: tuple[int, ...] = (6, 6)) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full(shape, value, np.uint8)).save(path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("existing", ["overwrite", "fail"])
+def test_no_output_replaces_a_file_of_the_input_tree(tmp_path: Path, existing: str) -> None:
+    photos = tmp_path / "photos"
+    _png(photos / "x.png", 10)
+    original = _png(photos / "2023" / "x.png", 200)  # the output of photos/x.png
+    jobs, refused = discover(photos, photos / "2023", recursive=True, existing=existing)
+    assert jobs == []
+    [why] = refused
+    assert (why.input, why.status) == (str(photos / "x.png"), "failed")
+    assert str(photos / "2023" / "x.png") in (why.error or "")
+    assert "overwrite" in why.params  # spelled --overwrite on the command line
+    work = Work(kernels=(load_filter("box3"),), options=FilterOptions(), existing=existing)
+    assert run(jobs, work, workers=1) == []
+    assert (photos / "2023" / "x.png").read_bytes() == original
+
+
+def test_no_output_replaces_an_input_through_a_link(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    original = _png(src / "a.png", 10)
+    _png(src / "b.png", 20)
+    out.mkdir()
+    os.link(src / "a.png", out / "a.png")  # the same file under the output's name
+    (out / "b.png").symlink_to(src / "b.png")
+    jobs, refused = discover(src, out, existing="overwrite")
+    assert jobs == [] and sorted(Path(o.input).name for o in refused) == ["a.png", "b.png"]
+    assert (src / "a.png").read_bytes() == original
+    kept, _ = discover(src, out, existing="skip")  # left as they are, like any existing one
+    outcomes = run(kept, Work(kernels=(load_filter("box3"),), options=FilterOptions(),
+                              existing="skip"), workers=1)
+    assert [o.status for o in outcomes] == ["skipped", "skipped"]
+    assert (src / "a.png").read_bytes() == original
+
+
+def test_output_folder_that_cannot_be_created_is_blamed_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "in"
+    _png(src / "a.png", 10)
+    jobs, _ = discover(src, tmp_path / "ro" / "new")
+
+    def read_only(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    [outcome] = run(jobs, Work(kernels=(load_filter("box3"),), options=FilterOptions()),
+                    workers=1)
+    assert outcome.status == "failed"
+    assert (outcome.error or "").startswith(f"{tmp_path / 'ro' / 'new' / 'a.png'}: cannot "
+                                            "create the folder")
+    assert "Read-only file system" in (outcome.error or "")
+
+
+def test_a_name_over_the_limit_is_a_failure_of_that_file(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    _png(src / ("y" * 251 + ".png"), 1)  # 255 bytes: as .tiff it would be 256
+    _png(src / "short.png", 2)
+    jobs, refused = discover(src, tmp_path / "out", fmt="tiff")
+    assert [j.src.name for j in jobs] == ["short.png"]
+    assert "over the file system's limit" in (refused[0].error or "")
+
+
+def test_interrupted_run_stops_its_workers_and_counts_what_is_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    noise = np.random.default_rng(2).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "one.png")
+    for i in range(8):
+        src.mkdir(exist_ok=True)
+        shutil.copy(tmp_path / "one.png", src / f"f{i}.png")
+    jobs, _ = discover(src, out)
+    work = Work(kernels=(load_filter("gaussian:sigma=4"), load_filter("box:size=21")),
+                options=FilterOptions(boundary="wrap"))
+    monkeypatch.setattr(batch, "STOP_WAIT", 0.0)  # the running jobs' workers are killed
+
+    def sigterm_after_the_first(_: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled: raises Interrupted right here
+
+    t0 = time.monotonic()
+    with interrupts.handling(grace=60), pytest.raises(BatchInterrupted) as info:
+        run(jobs, work, workers=2, on_done=sigterm_after_the_first)
+    assert time.monotonic() - t0 < 30
+    stop = info.value
+    assert (stop.signum, stop.exit_code) == (signal.SIGTERM, 143)
+    assert [o.input for o in stop.outcomes] == [str(j.src) for j in jobs]
+    assert {o.status for o in stop.outcomes} <= {"written", "interrupted"}
+    written = sorted(Path(o.output).name for o in stop.outcomes if o.status == "written")
+    assert written == sorted(p.name for p in out.iterdir())  # nothing hidden, nothing else
+    assert 1 <= len(written) < len(jobs)
+    for name in written:
+        with Image.open(out / name) as im:
+            assert im.size == (300, 300) and np.asarray(im).shape == (300, 300, 3)
+    assert not [p for p in multiprocessing.active_children() if p.name == "imgconv-worker"]

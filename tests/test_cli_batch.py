@@ -158,3 +158,99 @@ def test_bad_scheduler_address_is_usage_error(batch_tree: Path, tmp_path: Path, 
                            address)
     assert code == 2 and "tcp://HOST:PORT" in err and "Traceback" not in err
     assert not out.exists()
+
+
+# -- issue 13 -------------------------------------------------------------------------------
+def test_batch_never_replaces_a_file_of_its_input_tree(tmp_path: Path, cli: SimpleNamespace,
+                                                       snapshot: Snapshot) -> None:
+    photos = tmp_path / "photos"
+    (photos / "2023").mkdir(parents=True)
+    Image.fromarray(np.zeros((6, 6), np.uint8)).save(photos / "x.png")
+    Image.fromarray(np.full((6, 6), 99, np.uint8)).save(photos / "2023" / "x.png")
+    before = snapshot(photos)
+    code, stdout, err = cli.run("batch", photos, "-o", photos / "2023", "-r", "--overwrite",
+                                "-f", "box3", "--workers", "1")
+    assert code == 1, err
+    assert snapshot(photos) == before  # nothing replaced, nothing added
+    [line] = [x for x in stdout.splitlines() if x.startswith("failed:")]
+    assert line.startswith(f"failed: {photos / 'x.png'}: {photos / '2023' / 'x.png'}: ")
+    assert "even with --overwrite" in line
+
+
+def test_summary_off_a_terminal_never_cuts_a_name(tmp_path: Path, cli: SimpleNamespace) -> None:
+    deep = tmp_path / "in" / ("a rather long folder name that a table would cut " * 3).strip()
+    deep.mkdir(parents=True)
+    (deep / "broken [final].png").write_text("not a png")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(deep / "fine.png")
+    code, stdout, err = cli.run("batch", tmp_path / "in", "-o", tmp_path / "out", "-r", "-f",
+                                "box3", "--workers", "1")
+    assert code == 1, err
+    lines = stdout.splitlines()
+    assert lines[0] == f"batch {tmp_path / 'in'} -> {tmp_path / 'out'}: 1 written, 0 skipped, " \
+                       "1 failed"
+    [failed] = [x for x in lines if x.startswith("failed: ")]
+    assert failed.startswith(f"failed: {deep / 'broken [final].png'}: ")  # whole, one line
+    assert "…" not in stdout + err
+    code, _, err = cli.run("batch", tmp_path / "in", "-o", tmp_path / "out2", "-r", "-f",
+                           "box3", "-q", "--workers", "1")
+    assert code == 1
+    assert err.startswith(f"failed: {deep / 'broken [final].png'}: ")
+
+
+def test_names_with_markup_are_printed_literally(tmp_path: Path, cli: SimpleNamespace) -> None:
+    src = tmp_path / "in [final]"
+    src.mkdir()
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(src / "photo [final].png")
+    yaml = tmp_path / "odd.yaml"
+    yaml.write_text('name: "[/x]"\nkernel: [[1]]\n')
+    stdout, err = cli.ok("apply", src / "photo [final].png", "-f", yaml, "-o", tmp_path)
+    assert f"wrote {tmp_path / 'photo [final].__x_.convolve.png'}  ([/x], convolve" in stdout
+    stdout, err = cli.ok("batch", src, "-o", tmp_path / "out [x]", "-f", yaml)
+    assert f"batch {src} -> {tmp_path / 'out [x]'}: 1 written" in stdout
+
+
+def test_json_failures_print_the_error_object(batch_tree: Path, tmp_path: Path,
+                                              cli: SimpleNamespace) -> None:
+    code, stdout, _ = cli.run("batch", tmp_path / "missing", "-o", tmp_path / "o", "-f",
+                              "box3", "--json")
+    assert code == 2
+    assert json.loads(stdout) == {"error": {
+        "message": f"{tmp_path / 'missing'}: no such folder (check the path)",
+        "exit_code": 2, "file": str(tmp_path / "missing")}}
+    code, stdout, _ = cli.run("batch", batch_tree, "-o", tmp_path / "o", "-f", "box3", "-r",
+                              "--json", "--workers", "1")
+    report = json.loads(stdout)
+    assert code == 1 and report["error"]["exit_code"] == 1 and report["failed"] == 2
+    code, stdout, _ = cli.run("apply", batch_tree / "text.png", "-f", "box3", "-o",
+                              tmp_path / "t.png", "--json")
+    error = json.loads(stdout)["error"]
+    assert code == 2 and error["exit_code"] == 2 and error["file"] == str(batch_tree / "text.png")
+
+
+def test_names_over_the_limit_are_exit_2_before_any_work(batch_tree: Path, tmp_path: Path,
+                                                         cli: SimpleNamespace) -> None:
+    long = "n" * 300
+    for args in (["batch", batch_tree, "-o", tmp_path / long],
+                 ["apply", batch_tree / "gray.png", "-o", tmp_path / (long + ".png")],
+                 ["apply", tmp_path / (long + ".png")]):
+        code, _, err = cli.run(*args, "-f", "box3")
+        assert code == 2, err
+        assert f"is 30{4 if 'png' in str(args[-1]) else 0} bytes long, over the file " \
+               "system's limit" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_read_only_output_folder_is_blamed_on_it(batch_tree: Path, tmp_path: Path,
+                                                 cli: SimpleNamespace,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def no_writing(path: object, mode: int, **kwargs: object) -> bool:
+        return not mode & os.W_OK  # root ignores chmod: say the folder is read-only
+
+    monkeypatch.setattr(os, "access", no_writing)
+    code, _, err = cli.run("batch", batch_tree, "-o", tmp_path / "ro" / "new", "-f", "box3")
+    assert code == 2
+    assert err.startswith(f"imgconv: error: {tmp_path / 'ro' / 'new'}: cannot write in the "
+                          f"folder {tmp_path}")
+    assert "gray.png" not in err and not (tmp_path / "ro").exists()

@@ -8,7 +8,15 @@ is simulated by replacing the PNG row's writer in the format table for one test.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import errno
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +24,9 @@ import pytest
 from PIL import Image
 
 from imgconv import formats
-from imgconv.errors import OutputError, WorkError
-from imgconv.outputs import write_image
+from imgconv.errors import ImgconvError, OutputError, WorkError
+from imgconv.outputs import check_folder, check_name, plan_targets, write_image
+from imgconv.temporaries import Temporary, remove_stale
 
 ZEROS = np.zeros((4, 4), np.uint8)
 
@@ -132,3 +141,198 @@ def test_input_is_protected_through_another_spelling(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="input"):
         write_image(link, ZEROS + 1, overwrite=True, protect=(src,))
     assert src.read_bytes() == before
+
+
+# -- issue 13: disk full, read-only folders, long names, temporaries --------------------------
+TEMP = re.compile(r"\.out\.png\.[a-z0-9_]{8}\.part")  # docs/semantics.md §5, written out
+
+
+def _raise(error: OSError) -> Callable[..., None]:
+    def write(tmp: str, *args: object) -> None:
+        Path(tmp).write_bytes(b"\x89PNG half")
+        raise error
+
+    return write
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "No space left on device"),
+    OSError("3000000 requested and 2096880 written"),  # numpy's tofile under tifffile
+])
+def test_disk_full_is_said_and_leaves_nothing(tmp_path: Path, error: OSError,
+                                              png_writer: Callable[[object], None]) -> None:
+    png_writer(_raise(error))
+    target = tmp_path / "out.png"
+    with pytest.raises(WorkError) as info:
+        write_image(target, ZEROS)
+    assert str(info.value).startswith(f"disk full while writing {target}")
+    assert info.value.exit_code == 1
+    assert names(tmp_path) == []
+
+
+def test_disk_full_in_a_banded_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgconv.bands import process_file_tiled
+    from imgconv.bands.sinks import NpySink
+    from imgconv.kernels import load_filter
+    from imgconv.options import FilterOptions
+
+    src, out = tmp_path / "in.npy", tmp_path / "out"
+    out.mkdir()
+    np.save(src, np.random.default_rng(0).random((300, 200), dtype=np.float32))
+
+    def full(self: object, y0: int, rows: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(NpySink, "write", full)  # the step file of the first pass
+    with pytest.raises(WorkError, match=f"^disk full while writing {re.escape(str(out))}"):
+        process_file_tiled(src, out / "r.npy", [load_filter("box3"), load_filter("box5")],
+                           FilterOptions(), limit=10**5)
+    assert names(out) == []
+
+
+@pytest.mark.parametrize("where", ["mkstemp", "link"])
+def test_read_only_folder_is_blamed_on_the_output(tmp_path: Path, where: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    target = tmp_path / "out.png"
+    if where == "mkstemp":
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    else:
+        monkeypatch.setattr(os, "link", refuse)
+    with pytest.raises(WorkError) as info:
+        write_image(target, ZEROS, protect=(tmp_path / "in.png",))
+    assert str(info.value).startswith(f"{target}: cannot write in the folder {tmp_path}")
+    assert "Read-only file system" in str(info.value) and "in.png" not in str(info.value)
+    assert names(tmp_path) == []
+
+
+def test_output_folder_that_cannot_be_created_is_refused_before_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)  # root ignores chmod
+    with pytest.raises(OutputError, match="read-only or not permitted") as info:
+        check_folder(tmp_path / "new" / "deeper")
+    assert str(info.value).startswith(f"{tmp_path / 'new' / 'deeper'}: ")
+    assert info.value.param == "output"
+
+
+def test_names_over_the_limit_are_refused_before_any_work(tmp_path: Path) -> None:
+    long = "x" * 256 + ".png"
+    with pytest.raises(ImgconvError, match="260 bytes long, over the file system's limit"):
+        check_name(tmp_path / long)
+    with pytest.raises(ImgconvError, match=f"^{re.escape(long)}: the name is 260 bytes"):
+        check_name(long)
+    check_name(tmp_path / ("y" * 255))  # at the limit: fine
+    src = tmp_path / "in.png"
+    Image.fromarray(ZEROS).save(src)
+    with pytest.raises(ImgconvError, match="over the file system's limit"):
+        plan_targets([src], chain="box3", mode="convolve", output=tmp_path / long)
+    assert names(tmp_path) == ["in.png"]
+
+
+def test_a_long_output_name_keeps_its_temporary_within_the_limit(tmp_path: Path) -> None:
+    target = tmp_path / ("z" * 251 + ".png")  # 255 bytes
+    write_image(target, ZEROS)
+    assert names(tmp_path) == [target.name]
+
+
+def test_temporary_is_named_by_the_rule_and_locked(tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    with Temporary(target) as part, Temporary(target, "step0.npy") as step:
+        assert TEMP.fullmatch(Path(part.path).name)
+        assert re.fullmatch(r"\.out\.png\.[a-z0-9_]{8}\.step0\.npy", Path(step.path).name)
+        fd = os.open(part.path, os.O_RDONLY)
+        try:  # another open file description cannot take its lock
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    assert names(tmp_path) == []
+
+
+def _left(folder: Path, name: str) -> Path:
+    """A temporary as a killed run leaves it: named by the rule, nobody holding it."""
+    path = folder / name
+    path.write_bytes(b"half")
+    return path
+
+
+def test_remove_stale_takes_only_what_no_live_run_holds(tmp_path: Path) -> None:
+    later = time.time() + 60  # as if this process had started after them
+    dead = [_left(tmp_path, ".out.png.abcd1234.part"),
+            _left(tmp_path, ".big.tif.k3j_x9ab.step0.npy")]
+    keep = [_left(tmp_path, "out.png"), _left(tmp_path, ".out.png.part"),  # not the rule
+            _left(tmp_path, ".notes.txt"), _left(tmp_path, ".a.png.ABCD1234.part")]
+    (tmp_path / ".link.png.abcd1234.part").symlink_to(keep[0])
+    with Temporary(tmp_path / "live.png") as live:  # a live run's: locked
+        removed = remove_stale([tmp_path], before=later)
+        assert sorted(removed) == sorted(dead)
+        assert os.path.exists(live.path)
+    assert all(p.exists() for p in keep)
+    young = _left(tmp_path, ".out.png.zzzz9999.part")
+    assert remove_stale([tmp_path]) == []  # newer than this process: may be a live run's
+    assert remove_stale([tmp_path], names=["other.png"]) == []
+    assert remove_stale([tmp_path], names=["out.png"]) == [young]  # this run's own
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs (root only; skipped where it cannot be mounted)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                          capture_output=True, timeout=10)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=10)
+
+
+@pytest.mark.parametrize("ext", [".png", ".npy", ".tif"])
+def test_disk_full_on_a_real_small_file_system(tiny_fs: Path, ext: str) -> None:
+    noise = np.random.default_rng(1).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    target = tiny_fs / ("out" + ext)
+    with pytest.raises(WorkError) as info:
+        write_image(target, noise)
+    assert str(info.value).startswith(f"disk full while writing {target}")
+    assert names(tiny_fs) == []
+
+
+def test_two_writers_and_a_cleaner_at_once_never_corrupt(tmp_path: Path) -> None:
+    import threading
+
+    target = tmp_path / "out.png"
+    arrays = [np.full((64, 64), v, np.uint8) for v in (10, 200)]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write(arr: np.ndarray) -> None:
+        try:
+            for _ in range(25):
+                write_image(target, arr, overwrite=True)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    def clean() -> None:  # a next run starting meanwhile: never takes a live temporary
+        while not stop.is_set():
+            remove_stale([tmp_path], names=["out.png"])
+
+    cleaner = threading.Thread(target=clean)
+    writers = [threading.Thread(target=write, args=(a,)) for a in arrays]
+    cleaner.start()
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(60)
+    stop.set()
+    cleaner.join(60)
+    assert errors == []
+    assert names(tmp_path) == ["out.png"]
+    got = np.asarray(Image.open(target))
+    assert any(np.array_equal(got, a) for a in arrays)

@@ -5,16 +5,14 @@ reaches (gathered by :mod:`imgconv.bands.sources`), passed through the same
 :func:`imgconv.chain.apply_kernel` and :func:`imgconv.chain.finish` as a whole image,
 so a banded result equals the whole-image result to round-off.  A chain of filters
 runs one streamed pass per filter through a hidden float ``.npy`` beside the output
-(removed afterwards); ``rescale`` adds a pass for the global minimum and maximum.
+(``.NAME.RANDOM.stepI.npy``, a :class:`~imgconv.outputs.Temporary`: removed afterwards, also
+when interrupted); ``rescale`` adds a pass for the global minimum and maximum.
 With a Dask ``client`` the bands are computed on a cluster.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +33,8 @@ from imgconv.errors import ImgconvError, OutputError
 from imgconv.formats import STREAMING, check_output_dtype
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
-from imgconv.outputs import FileRecord, atomic_write
+from imgconv.outputs import FileRecord, atomic_write, write_error
+from imgconv.temporaries import Temporary
 
 Progress = Callable[[int, int], None]
 IN_FLIGHT = 4  # bands submitted ahead to a cluster (bounds this process's memory)
@@ -85,12 +84,12 @@ def process_file_tiled(
     ks = [normalized(k) if options.normalize else k for k in kernels]
     methods: list[str] = []
     opened: list[RowSource] = [source]
-    temps: list[str] = []
+    temps: list[Temporary] = []
     try:
         current = source
         for i, k in enumerate(ks if options.rescale else ks[:-1]):
             current = _pass_to_npy(current, k, options, limit, alpha, progress, methods, client,
-                                   _temp_step(dst, i, temps))
+                                   _temp_step(dst, i, temps), dst)
             opened.append(current)
         last = None if options.rescale else ks[-1]
         shape = _write_final(dst, current, last, options, limit, alpha, progress, methods,
@@ -99,35 +98,40 @@ def process_file_tiled(
         for s in opened:
             s.close()
         for t in temps:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(t)
+            t.close()
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
                       "+".join(dict.fromkeys(methods)), options.boundary, list(shape),
                       str(out_dtype), round(time.perf_counter() - t0, 4), tiled=True)
 
 
-def _temp_step(dst: Path, i: int, temps: list[str]) -> str:
-    """A hidden ``.NAME.stepI.*.npy`` beside the output for pass ``i`` of a chain."""
-    folder = dst.parent if str(dst.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.step{i}.", suffix=".npy", dir=folder)
-    os.close(fd)
-    temps.append(tmp)
-    return tmp
+def _temp_step(dst: Path, i: int, temps: list[Temporary]) -> str:
+    """A hidden ``.NAME.RANDOM.stepI.npy`` beside the output for pass ``i`` of a chain
+    (locked while this run uses it: a later run removes it only if this one was killed)."""
+    try:
+        step = Temporary(dst, f"step{i}.npy")
+    except OSError as exc:
+        raise write_error(dst, exc) from exc
+    temps.append(step)
+    return step.path
 
 
 def _pass_to_npy(current: RowSource, k: Kernel, options: FilterOptions, limit: int,
                  alpha: bool, progress: Progress | None, methods: list[str], client: Any,
-                 tmp: str) -> RowSource:
-    """One filter of a chain, its float result streamed into ``tmp``."""
+                 tmp: str, dst: Path) -> RowSource:
+    """One filter of a chain, its float result streamed into ``tmp`` (a step of ``dst``)."""
     shape = _out_shape(current.shape, _applied(k, options), options)
-    sink = NpySink(tmp, shape, np.dtype(_float(current, options)))
     try:
-        y = 0
-        for rows in band_pieces(current, k, options, limit, alpha, progress, methods, client):
-            sink.write(y, rows)
-            y += rows.shape[0]
-    finally:
-        sink.close()
+        sink = NpySink(tmp, shape, np.dtype(_float(current, options)))
+        try:
+            y = 0
+            for rows in band_pieces(current, k, options, limit, alpha, progress, methods,
+                                    client):
+                sink.write(y, rows)
+                y += rows.shape[0]
+        finally:
+            sink.close()
+    except OSError as exc:  # the step file: disk full is about the output being made
+        raise write_error(dst, exc) from exc
     return NpySource(Path(tmp))
 
 

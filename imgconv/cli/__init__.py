@@ -70,6 +70,9 @@ def main() -> None:
 
     try:
         code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):  # before a command took over its signals
+        fail("interrupted by SIGINT; nothing was written", 130)
+        sys.exit(130)
     except Exception as exc:
         if not _usage_error(exc):
             raise
@@ -80,7 +83,7 @@ def main() -> None:
         where = f"{ctx.command_path} --help" if ctx is not None else "imgconv --help"
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         message = " ".join(message.split())
-        fail(f"{message} (see '{where}')", 2)
+        fail(f"{message} (see '{where}')", 2, json_="--json" in sys.argv[1:])
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -102,7 +102,11 @@ def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
 
 
 def _existing_input(path: Path) -> None:
-    """Refuse a missing input, or a folder, before any work."""
+    """Refuse a name over the file system's limit, a missing input, or a folder, before
+    any work."""
+    from imgconv.outputs import check_name
+
+    check_name(path)
     if not path.exists():
         raise ImgconvError(f"{path}: no such file (check the path)")
     if path.is_dir():
@@ -110,37 +114,54 @@ def _existing_input(path: Path) -> None:
 
 
 def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
-    """Filter each input into its target; an error after the first output is exit 1."""
+    """Filter each input into its target; an error after the first output is exit 1, an
+    interruption (SIGINT, SIGTERM) says which outputs are complete."""
     import sys
 
-    from imgconv.files import process_file
-
+    common.clean_folders({t.parent for t in plan.targets}, quiet=not talk)
     records: list[FileRecord] = []
     bar = _BandProgress(common.stdout() if talk and sys.stdout.isatty() else None)
-    for p, t in zip(plan.inputs, plan.targets, strict=True):
-        with bar.for_file(p):
-            try:
-                rec = process_file(p, t, plan.kernels, plan.options, dtype=plan.options.dtype,
-                                   gray=plan.gray, page=plan.page, overwrite=plan.overwrite,
-                                   protect=tuple(plan.inputs), memory_limit=plan.limit,
-                                   progress=bar.update, scheduler=plan.scheduler)
-            except ImgconvError as exc:
-                if not records:
-                    raise
-                from imgconv.errors import WorkError  # work had started: exit 1, not 2
-
-                raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
-                                f"{', '.join(r.output for r in records)})",
-                                param=exc.params) from None
-        rec.notes = [common.spell_flags(n) for n in rec.notes]
-        if talk:
-            _render(rec, plan)
-        if p in plan.reports:
-            rec.report = str(_apply_report(p, plan.reports[p], plan))
+    try:
+        for p, t in zip(plan.inputs, plan.targets, strict=True):
+            with bar.for_file(p):
+                records.append(_one(p, t, plan, bar, records))
             if talk:
-                common.stdout().print(f"report (correlate vs convolve) written to {rec.report}")
-        records.append(rec)
+                _render(records[-1], plan)
+            if p in plan.reports:
+                records[-1].report = str(_apply_report(p, plan.reports[p], plan))
+                if talk:
+                    common.stdout().print("report (correlate vs convolve) written to "
+                                          f"{common.plain(records[-1].report)}")
+    except KeyboardInterrupt as exc:
+        from imgconv.interrupts import Interrupted
+
+        stop = exc if isinstance(exc, Interrupted) else Interrupted()
+        done = "".join(f"; wrote {r.output}" for r in records)
+        raise stop.saying(f"interrupted by {stop.name}: {len(records)} of {len(plan.inputs)} "
+                          f"output(s) written{done}; no partial file left",
+                          {"outputs": [r.to_json() for r in records]}) from None
     return records
+
+
+def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
+         records: list[FileRecord]) -> FileRecord:
+    """One input into its target."""
+    from imgconv.files import process_file
+
+    try:
+        rec = process_file(p, t, plan.kernels, plan.options, dtype=plan.options.dtype,
+                           gray=plan.gray, page=plan.page, overwrite=plan.overwrite,
+                           protect=tuple(plan.inputs), memory_limit=plan.limit,
+                           progress=bar.update, scheduler=plan.scheduler)
+    except ImgconvError as exc:
+        if not records:
+            raise
+        from imgconv.errors import WorkError  # work had started: exit 1, not 2
+
+        raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
+                        f"{', '.join(r.output for r in records)})", param=exc.params) from None
+    rec.notes = [common.spell_flags(n) for n in rec.notes]
+    return rec
 
 
 def _render(rec: FileRecord, plan: Plan) -> None:
@@ -150,9 +171,9 @@ def _render(rec: FileRecord, plan: Plan) -> None:
     opts = plan.options
     shape = "x".join(str(v) for v in rec.shape)
     bands = ", in bands (over --memory-limit)" if rec.tiled else ""
-    common.stdout().print(f"wrote {rec.output}  ({'+'.join(k.name for k in plan.kernels)}, "
-                   f"{opts.mode}, {rec.method}, {opts.boundary}, {shape} {rec.dtype}, "
-                   f"{rec.seconds:.3f} s{bands})")
+    common.stdout().print(common.plain(
+        f"wrote {rec.output}  ({'+'.join(k.name for k in plan.kernels)}, {opts.mode}, "
+        f"{rec.method}, {opts.boundary}, {shape} {rec.dtype}, {rec.seconds:.3f} s{bands})"))
 
 
 class _BandProgress:
@@ -187,11 +208,17 @@ class _BandProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
             from rich.progress import TimeRemainingColumn as Eta
 
-            self.progress = Progress(TextColumn(f"[bold]{self.name}[/] bands"), BarColumn(),
+            name = _braces(common.plain(self.name))
+            self.progress = Progress(TextColumn(f"[bold]{name}[/] bands"), BarColumn(),
                                      MofNCompleteColumn(), Eta(), console=self.console)
             self.progress.start()
             self.task = self.progress.add_task("bands", total=total)
         self.progress.update(self.task, completed=done, total=total)
+
+
+def _braces(text: str) -> str:
+    """``text`` kept literal by ``str.format`` (a rich TextColumn formats its text)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _report_folders(report_dir: Path | None, inputs: list[Path],
@@ -200,8 +227,9 @@ def _report_folders(report_dir: Path | None, inputs: list[Path],
     if report_dir is None:
         return {}
     from imgconv import report
-    from imgconv.outputs import safe_name
+    from imgconv.outputs import check_name, safe_name
 
+    check_name(report_dir)
     if len(inputs) == 1:
         folders = {inputs[0]: report_dir}
     else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,8 +14,6 @@ import imgconv.cli.common as common
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from imgconv.batch import Job, Outcome, Work
     from imgconv.options import FilterOptions
 
@@ -53,8 +53,6 @@ def batch(
     A file that fails is named in the summary and the others go on (exit 1 if any
     failed). Example: imgconv batch photos/ -o blurred/ -f gaussian5 -r
     """
-    from imgconv import batch as batchmod
-
     existing = _existing(filters, skip_existing, overwrite, workers)
     opts = given.options()
     jobs, refused, work = _plan(in_dir, output, filters, opts, given, recursive=recursive,
@@ -64,29 +62,41 @@ def batch(
         from imgconv.bands.cluster import check_scheduler
 
         check_scheduler(scheduler)
+    common.clean_folders({j.dst.parent for j in jobs}, quiet=quiet or json_)
     outcomes = refused + _run(jobs, work, workers=workers, scheduler=scheduler,
-                              bar=not quiet and not json_)
-    for o in outcomes:  # the library's words, in the command line's flags
-        o.error = o.error and common.spell_flags(o.error, o.params)
-        o.notes = [common.spell_flags(n) for n in o.notes]
-    counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
-    stale = batchmod.stale_parts(jobs)
-    if stale and not quiet:
-        common.note(f"{len(stale)} temporary file(s) left by an earlier, killed run (e.g. "
-                    f"{stale[0]}): safe to delete")
+                              bar=not quiet and not json_, refused=refused)
+    counts = _counts(outcomes)
     if json_:
-        common.print_json({**counts, "files": [o.as_dict() for o in outcomes]})
+        error = _failure(outcomes, counts)
+        common.print_json({**counts, "files": [o.as_dict() for o in outcomes],
+                           **({"error": error} if error else {})})
     elif not quiet:
         _summary(outcomes, counts, in_dir, output)
     elif counts["failed"]:
-        from rich.markup import escape
-
-        err = common.stderr()
-        for o in outcomes:
-            if o.status == "failed":
-                err.print(f"[red]failed:[/] {escape(o.error or '')}", markup=True)
+        _lines(o for o in outcomes if o.status == "failed")
     if counts["failed"]:
         raise typer.Exit(1)
+
+
+def _counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """The count of each status, the library's words spelled as flags on the way."""
+    for o in outcomes:
+        o.error = o.error and common.spell_flags(o.error, o.params)
+        o.notes = [common.spell_flags(n) for n in o.notes]
+    counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
+    if any(o.status == "interrupted" for o in outcomes):
+        counts["interrupted"] = sum(o.status == "interrupted" for o in outcomes)
+    return counts
+
+
+def _failure(outcomes: Sequence[Outcome], counts: dict[str, int]) -> dict[str, object] | None:
+    """The ``--json`` error object of a batch in which files failed (exit 1); its ``file``
+    when one did."""
+    failed = [o.input for o in outcomes if o.status == "failed"]
+    if not failed:
+        return None
+    return {"message": f"{len(failed)} of {len(outcomes)} files failed (see files)",
+            "exit_code": 1, "file": failed[0] if len(failed) == 1 else None}
 
 
 def _existing(filters: list[str], skip_existing: bool, overwrite: bool,
@@ -118,7 +128,7 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
 
     kernels = tuple(load_filter(f) for f in filters)
     jobs, refused = batchmod.discover(in_dir, output, recursive=recursive, pattern=glob,
-                                      fmt=fmt)
+                                      fmt=fmt, existing=existing)
     if opts.dtype is not None:
         from imgconv.formats import check_output_dtype
 
@@ -136,77 +146,110 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
 
 
 def _run(jobs: Sequence[Job], work: Work, *, workers: int | None, scheduler: str | None,
-         bar: bool) -> list[Outcome]:
-    """Run the jobs, with a progress bar on a terminal; an interruption says how to resume."""
+         bar: bool, refused: Sequence[Outcome] = ()) -> list[Outcome]:
+    """Run the jobs, with a progress bar on a terminal; an interruption says exactly how
+    many outputs are complete on disk and how to resume."""
     from imgconv import batch as batchmod
 
-    con = common.stdout()
-    if bar and con.is_terminal and jobs:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        progress = Progress(TextColumn("[bold]filtering"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(), console=con)
-        t0 = time.perf_counter()
-        with progress:
-            task = progress.add_task("files", total=len(jobs), rate="")
-
-            def tick(_: Outcome) -> None:
-                done = progress.tasks[0].completed + 1
-                rate = done / max(time.perf_counter() - t0, 1e-9)
-                progress.update(task, advance=1, rate=f"{rate:.1f} files/s")
-
-            return batchmod.run(jobs, work, workers=workers, scheduler=scheduler, on_done=tick)
-    done: list[Outcome] = []
     try:
-        return batchmod.run(jobs, work, workers=workers, scheduler=scheduler,
-                            on_done=done.append)
-    except KeyboardInterrupt:
-        written = sum(o.status == "written" for o in done)
-        raise ImgconvError(f"interrupted: {written} of {len(jobs)} files written, no "
-                           "partial file left; resume with the same command and "
-                           "--skip-existing") from None
+        with _progress(len(jobs) if bar else 0) as tick:
+            return batchmod.run(jobs, work, workers=workers, scheduler=scheduler, on_done=tick)
+    except batchmod.BatchInterrupted as stop:
+        outcomes = list(refused) + stop.outcomes
+        counts = _counts(outcomes)
+        message = (f"interrupted by {stop.name}: {counts['written']} of {len(jobs)} files "
+                   "written (complete on disk), no partial file left; resume with the same "
+                   "command and --skip-existing")
+        raise stop.saying(message, {**counts, "files": [o.as_dict() for o in outcomes]}
+                          ) from None
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
+    """A progress bar over ``total`` files on a terminal (nothing otherwise); yields the
+    function to call as each file is done."""
+    con = common.stdout()
+    if not total or not con.is_terminal:
+        yield lambda _: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(TextColumn("[bold]filtering"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                        TextColumn("ETA"), TimeRemainingColumn(), console=con)
+    t0 = time.perf_counter()
+    with progress:
+        task = progress.add_task("files", total=total, rate="")
+
+        def tick(_: Outcome) -> None:
+            done = progress.tasks[0].completed + 1
+            rate = done / max(time.perf_counter() - t0, 1e-9)
+            progress.update(task, advance=1, rate=f"{rate:.1f} files/s")
+
+        yield tick
 
 
 def _summary(outcomes: Sequence[Outcome], counts: dict[str, int], in_dir: Path,
              output: Path) -> None:
-    """The counts, the failures (those not about an existing output), notes, existing outputs."""
-    from rich.markup import escape
+    """The counts, the failures (those not about an existing output), notes, existing
+    outputs: rich tables on a terminal, else plain lines that never cut a file name."""
+    con = common.stdout()
+    if not outcomes:
+        con.print(f"no images found in {common.plain(in_dir)} (use --recursive for "
+                  "sub-folders, or --glob PATTERN)")
+        return
+    failed = [o for o in outcomes if o.status == "failed"]
+    exists = [o for o in failed if o.error and "already exists" in o.error]
+    broken = [o for o in failed if o not in exists]
+    if con.is_terminal and common.stderr().is_terminal:
+        _tables(counts, broken, f"batch {in_dir} -> {output}")
+    else:
+        typer.echo(common.shown(f"batch {in_dir} -> {output}: " + ", ".join(
+            f"{counts[s]} {s}" for s in STATUSES)))
+        _lines(broken, err=False)
+    noted = [o for o in outcomes if o.notes]
+    if noted:
+        common.note(f"{len(noted)} file(s) with notes, e.g. {noted[0].input}: "
+                    f"{noted[0].notes[0]} (--json lists them)")
+    if exists:
+        typer.echo(f"{len(exists)} output(s) already exist and were left as they are: "
+                   "--skip-existing to resume, --overwrite to replace them (--json lists "
+                   "them)")
+
+
+def _tables(counts: dict[str, int], broken: Sequence[Outcome], title: str) -> None:
+    """The counts and the failures as rich tables (a terminal): names fold, never cut."""
     from rich.table import Table
 
     con = common.stdout()
-    if not outcomes:
-        con.print(f"no images found in {escape(str(in_dir))} (use --recursive for "
-                  "sub-folders, or --glob PATTERN)")
-        return
-    table = Table(title=f"batch {escape(str(in_dir))} -> {escape(str(output))}",
-                  title_justify="left")
+    table = Table(title=common.plain(title), title_justify="left")
     for status, colour in zip(STATUSES, ("green", "yellow", "red"), strict=True):
         table.add_column(status, justify="right", style=colour)
     table.add_row(*(str(counts[s]) for s in STATUSES))
     con.print(table)
-    failed = [o for o in outcomes if o.status == "failed"]
-    exists = [o for o in failed if o.error and "already exists" in o.error]
-    broken = [o for o in failed if o not in exists]
     if broken:
         t2 = Table(title="failures", title_justify="left", show_lines=False)
-        t2.add_column("file")
-        t2.add_column("reason")
+        t2.add_column("file", overflow="fold")
+        t2.add_column("reason", overflow="fold")
         for o in broken:
-            t2.add_row(escape(o.input), escape(o.error or ""))
+            t2.add_row(common.plain(o.input), common.plain(_reason(o)))
         con.print(t2)
-    noted = [o for o in outcomes if o.notes]
-    if noted:
-        con.print(f"[yellow]note:[/] {len(noted)} file(s) with notes, e.g. "
-                  f"{escape(noted[0].input)}: {escape(noted[0].notes[0])} (--json lists them)")
-    if exists:
-        con.print(f"[yellow]{len(exists)} output(s) already exist[/] and were left as they "
-                  "are: --skip-existing to resume, --overwrite to replace them "
-                  "(--json lists them)")
+
+
+def _reason(o: Outcome) -> str:
+    """Why ``o`` failed, without its input's name in front (it is printed beside it)."""
+    reason = o.error or ""
+    return reason[len(o.input) + 2:] if reason.startswith(o.input + ": ") else reason
+
+
+def _lines(outcomes: Iterable[Outcome], *, err: bool = True) -> None:
+    """One plain line per failed file: its full path and why (never cut, never wrapped)."""
+    for o in outcomes:
+        typer.echo(common.shown(f"failed: {o.input}: {_reason(o)}"), err=err)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -113,9 +114,33 @@ def print_json(obj: object) -> None:
     typer.echo(json.dumps(obj, indent=2))
 
 
+def shown(text: object) -> str:
+    """``text`` as it can be printed: bytes of a file name that are not UTF-8 (held by
+    Python as surrogates) shown escaped (``\\xff``), never an encoding error."""
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def plain(text: object) -> str:
+    """``text`` printed literally by rich: markup escaped, undecodable bytes escaped."""
+    from rich.markup import escape
+
+    return escape(shown(text))
+
+
 def note(text: str) -> None:
-    """Print ``note: text`` on stderr (``text`` may hold rich markup)."""
-    stderr().print(f"[yellow]note:[/] {spell_flags(text)}")
+    """Print ``note: text`` on stderr, ``text`` literally (never read as rich markup)."""
+    stderr().print(f"[yellow]note:[/] {plain(spell_flags(text))}")
+
+
+def clean_folders(folders: Iterable[Path], *, quiet: bool = False) -> None:
+    """Before a run writes into ``folders``: remove the temporary files an interrupted or
+    killed run left there (none that a live run holds), with a note."""
+    from imgconv.temporaries import remove_stale
+
+    removed = remove_stale(folders)
+    if removed and not quiet:
+        note(f"removed {len(removed)} temporary file(s) left by an interrupted run "
+             f"(e.g. {removed[0]})")
 
 
 # -- library parameters → flags ---------------------------------------------------------------
@@ -174,39 +199,78 @@ def spell_flag(message: str, param: str | None) -> str:
     return pattern.sub(spell, message)
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``imgconv: error: message`` on stderr; return the Exit to raise."""
-    from rich.markup import escape
-
-    stderr().print(f"[bold red]imgconv: error:[/] {escape(message)}")
+def fail(message: str, code: int = 2, *, json_: bool = False, file: str | None = None,
+         details: dict[str, object] | None = None) -> typer.Exit:
+    """Print ``imgconv: error: message`` on stderr (and with ``json_`` the error object
+    ``{"error": {"message", "exit_code", "file"}}`` on stdout, after ``details``); return
+    the Exit to raise."""
+    stderr().print(f"[bold red]imgconv: error:[/] {plain(message)}")
+    if json_:
+        error = {"message": shown(message), "exit_code": code,
+                 "file": None if file is None else shown(file)}
+        print_json({**(details or {}), "error": error})
     return typer.Exit(code)
 
 
+def culprit(exc: BaseException) -> str | None:
+    """The file an error is about: its ``file`` (or a filter's ``source``), else the
+    ``PATH: ...`` that starts its message when that names a file."""
+    import os
+
+    for attr in ("file", "source"):
+        value = getattr(exc, attr, None)
+        if value:
+            return str(value)
+    text = str(exc)
+    m = re.match(r"(?:disk full while writing )?(.+?)(?::\s|$)", text, re.DOTALL)
+    head = m.group(1) if m else ""
+    if not head or head == text or head.startswith("-") or "=" in head:
+        return None  # not a file: a flag or a parameter
+    if os.path.lexists(head) or os.sep in head or _FILE.search(head):
+        return head
+    return None
+
+
+_FILE = re.compile(r"\.(png|jpe?g|tiff?|bmp|gif|webp|npy|ya?ml|txt|csv|json|html)$", re.I)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn imgconv's errors into one line and an exit code; no traceback unless -v."""
+    """Turn imgconv's errors into one line and an exit code (and the JSON error object
+    with ``--json``); no traceback and no Python warning unless -v.  SIGINT and SIGTERM
+    interrupt the command alike (:func:`imgconv.interrupts.handling`): exit 130 / 143."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except ImgconvError as exc:
-            if kwargs.get("verbose"):
-                import traceback
+        import warnings
 
-                traceback.print_exc()
-            raise fail(translate(exc), exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise fail("interrupted; no partial output was left", 130) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as exc:
-            if kwargs.get("verbose"):
+        import imgconv.interrupts as interrupts
+
+        verbose, as_json = bool(kwargs.get("verbose")), bool(kwargs.get("json_"))
+        with interrupts.handling(), warnings.catch_warnings():
+            if not verbose:
+                warnings.simplefilter("ignore")
+            try:
+                return func(*args, **kwargs)
+            except ImgconvError as exc:
+                if verbose:
+                    import traceback
+
+                    traceback.print_exc()
+                raise fail(translate(exc), exc.exit_code, json_=as_json,
+                           file=culprit(exc)) from None
+            except KeyboardInterrupt as exc:
+                stop = exc if isinstance(exc, interrupts.Interrupted) else interrupts.Interrupted()
+                raise fail(stop.message or f"interrupted by {stop.name}; no partial output "
+                           "was left", stop.exit_code, json_=as_json,
+                           details=stop.details) from None
+            except (typer.Exit, typer.Abort):
                 raise
-            raise fail(
-                f"unexpected {type(exc).__name__}: {exc} (run again with --verbose for the "
-                "traceback, and please report it)",
-                1,
-            ) from None
+            except Exception as exc:
+                if verbose:
+                    raise
+                raise fail(f"unexpected {type(exc).__name__}: {exc} (run again with --verbose "
+                           "for the traceback, and please report it)", 1, json_=as_json,
+                           file=culprit(exc)) from None
 
     return wrapper
 
