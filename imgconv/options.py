@@ -18,7 +18,7 @@ from imgconv.boundary import canonical_boundary
 from imgconv.errors import ImgconvError
 
 Mode = Literal["convolve", "correlate"]
-Method = Literal["auto", "direct", "separable", "fft"]
+Method = Literal["auto", "direct", "separable", "lowrank", "fft"]
 Size = Literal["same", "valid", "full"]
 Precision = Literal["auto", "single", "double"]
 Alpha = Literal["keep", "filter", "premultiply"]

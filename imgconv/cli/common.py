@@ -50,7 +50,8 @@ FilterOpt = Annotated[
 ModeOpt = Annotated[str, typer.Option("--mode", help="correlate or convolve (kernel rotated "
                                       "by 180°).")]
 MethodOpt = Annotated[str, typer.Option("--method", help="How it is computed (never what): "
-                                        "auto, direct, separable (rank-1 kernels) or fft.")]
+                                        "auto, direct, separable (rank-1 kernels), lowrank "
+                                        "(rank 2-8: r separable passes) or fft.")]
 BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", help=_BOUNDARY_HELP)]
 # diff has --a/--b for its variants: no -b there, it would read as --b
 BoundaryLongOpt = Annotated[str, typer.Option("--boundary", help=_BOUNDARY_HELP)]

@@ -200,6 +200,8 @@ def _properties(k: Kernel, mode: str) -> dict[str, object]:
         "symmetric": k.symmetric,
         "correlate_equals_convolve": k.correlate_equals_convolve,
         "rank": k.rank,
+        "rank_single": k.rank_at("float32"),
+        "lowrank_passes": _passes(k),
     }
     if k.rank == 1:
         col, row = _display_factors(k)
@@ -244,11 +246,27 @@ def _print_properties(con: Console, k: Kernel) -> None:
         con.print("corr/conv   [yellow]correlate != convolve: convolve applies the kernel "
                   "rotated by 180°[/]")
     con.print(f"rank        {k.rank}" + ("  (separable)" if k.rank == 1 else "  (not separable)"))
+    single = k.rank_at("float32")
+    if single != k.rank:
+        con.print(f"            rank {single} in single precision"
+                  + ("  (separable there: float32 round-off)" if single == 1 else ""))
+    passes = _passes(k)
+    if passes:
+        con.print(f"            rank {passes}: {passes} separable passes (method lowrank)")
     if k.rank == 1:
         col, row = _display_factors(k)
         con.print(f"  column    [{' '.join(_fmt(v) for v in col)}]")
         con.print(f"  row       [{' '.join(_fmt(v) for v in row)}]   "
                   "(kernel = column x row)")
+
+
+def _passes(k: Kernel) -> int | None:
+    """How many separable passes ``lowrank`` runs for ``k`` in single precision, if it
+    applies."""
+    from imgconv.engine.choose import lowrank_applies
+
+    r = k.rank_at("float32")
+    return r if lowrank_applies(r, k.shape) else None
 
 
 def _print_as_applied(con: Console, k: Kernel, mode: str) -> None:

@@ -123,22 +123,46 @@ def _plan(shape: tuple[int, ...], kernel: Kernel, pads: Pads, method: str, mode:
     out_shape = (padded[0] - kh + 1, padded[1] - kw + 1)
     channels = shape[2] if len(shape) == 3 else 1
     method = _resolve(method, kernel, out_shape, padded, channels, dtype)
-    backend, same = _backends.pick_backend(shape, np.dtype(dtype), kernel, method, mode,
+    # lowrank runs separable passes: the backend is the one that runs a pass
+    runs, term = ("separable", _separable_kernel(kernel, dtype)) if method in (
+        "separable", "lowrank") else (method, kernel)
+    backend, same = _backends.pick_backend(shape, np.dtype(dtype), term, runs, mode,
                                            cval, native=native)
     return Plan(pads, out_shape, method, backend.name, same)
 
 
+def _separable_kernel(kernel: Kernel, dtype: Any) -> Kernel:
+    """The kernel as a separable pass runs it: itself when rank 1 in double precision,
+    else its leading SVD term (rank 1 at the working precision, within its round-off)."""
+    return kernel if kernel.rank == 1 else kernel.terms(1)[0]
+
+
 def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
              padded: tuple[int, int], channels: int, dtype: type[np.floating]) -> str:
-    """Refuse ``separable`` for a kernel that is not rank 1; resolve ``auto``."""
-    if method == "separable" and kernel.rank != 1:
-        raise ImgconvError(
-            f"method='separable' needs a rank-1 kernel; {kernel.name!r} has rank {kernel.rank} "
-            "(use method='auto', method='direct' or method='fft')", param="method")
+    """Refuse ``separable``/``lowrank`` for a kernel they do not apply to (its rank counted
+    at the working precision); resolve ``auto`` by the cost model."""
+    if method in ("separable", "lowrank"):
+        rank = kernel.rank_at(dtype)
+        if method == "separable" and rank != 1:
+            raise ImgconvError(
+                f"method='separable' needs a rank-1 kernel; {kernel.name!r} has rank {rank} "
+                f"in {_precision(dtype)} precision (use method='auto', method='direct' or "
+                "method='fft')", param="method")
+        if method == "lowrank" and not _choose.lowrank_applies(rank, kernel.shape):
+            raise ImgconvError(
+                f"method='lowrank' needs a kernel of rank 2 to {_choose.MAX_TERMS} with "
+                f"rank·(kh + kw) < kh·kw; {kernel.name!r} ({kernel.shape[0]}x"
+                f"{kernel.shape[1]}) has rank {rank} in {_precision(dtype)} precision (use "
+                "method='auto', method='direct' or method='fft')", param="method")
     if method != "auto":
         return method
-    rank = kernel.rank if max(kernel.shape) <= _choose.RANK_SIDE_LIMIT else None
-    return _choose.choose(out_shape, padded, kernel.array, channels, dtype, rank)
+    small = max(kernel.shape) <= _choose.RANK_SIDE_LIMIT and kernel.array.size > 1
+    return _choose.choose(out_shape, padded, kernel.shape, channels, dtype,
+                          kernel.rank_at(dtype) if small else None)
+
+
+def _precision(dtype: Any) -> str:
+    return "double" if np.dtype(dtype) == np.float64 else "single"
 
 
 def _prepare(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, mode: str, boundary: str,
@@ -155,9 +179,27 @@ def _prepare(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, mode: str, bo
 def _execute(img: Array, k: Kernel, p: Plan, mode: BoundaryMode, cval: float) -> Array:
     """Run a plan: the backend's own ``same`` path, or pad then its valid correlation."""
     backend = _backends.backend_named(p.backend)
+    if p.method == "lowrank":
+        return _sum_of_passes(img, k.terms(k.rank_at(img.dtype)), p, backend, mode, cval)
+    if p.method == "separable":
+        k = _separable_kernel(k, img.dtype)
     if p.native_same:
         return backend.correlate_same(img, k, p.method, mode, cval)
     return backend.correlate_valid(pad(img, p.pads, mode, cval), k, p.method)
+
+
+def _sum_of_passes(img: Array, terms: list[Kernel], p: Plan, backend: Any, mode: BoundaryMode,
+                   cval: float) -> Array:
+    """``lowrank``: one separable pass a term of the kernel's SVD, summed (the image
+    extended once, when the backend does not extend it itself)."""
+    padded = None if p.native_same else pad(img, p.pads, mode, cval)
+    out: Array | None = None
+    for t in terms:
+        one = (backend.correlate_same(img, t, "separable", mode, cval) if padded is None
+               else backend.correlate_valid(padded, t, "separable"))
+        out = one if out is None else np.add(out, one, out=out)
+    assert out is not None
+    return out
 
 
 class Options(TypedDict, total=False):

@@ -19,22 +19,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy.typing as npt
 
 from imgconv.engine.backends.opencv import dft_threshold
 
 RANK_SIDE_LIMIT = 256  # do not pay an SVD for larger kernels just to test separability
+MAX_TERMS = 8  # lowrank: at most this many separable passes
 
 
-def is_rank_one(k: npt.NDArray[np.floating]) -> bool:
-    """Rank 1 by numpy's ``matrix_rank`` (docs/semantics.md §1); kernels over 256 a side
-    are not tried."""
-    kh, kw = k.shape
-    if kh == 1 or kw == 1:
-        return bool(np.any(k != 0))
-    if max(kh, kw) > RANK_SIDE_LIMIT:
-        return False
-    return int(np.linalg.matrix_rank(k.astype(np.float64))) == 1
+def lowrank_applies(rank: int | None, kshape: tuple[int, int]) -> bool:
+    """``lowrank`` applies to a kernel of numerical rank 2..8 whose r separable passes
+    touch fewer taps than the kernel has: ``r·(kh + kw) < kh·kw`` (docs/semantics.md §1)."""
+    kh, kw = kshape
+    return rank is not None and 2 <= rank <= MAX_TERMS and rank * (kh + kw) < kh * kw
 
 
 def costs(
@@ -42,10 +38,11 @@ def costs(
     padded_shape: tuple[int, int],
     kshape: tuple[int, int],
     channels: int,
-    rank_one: bool,
+    rank: int | None,
     dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
 ) -> dict[str, float]:
-    """Estimated nanoseconds of each applicable method."""
+    """Estimated nanoseconds of each applicable method (``rank``: the kernel's at the
+    working precision; None: not computed, so no separable method is offered)."""
     dt = np.dtype(dtype)
     double = dt == np.float64
     ho, wo = out_shape
@@ -63,8 +60,13 @@ def costs(
         blocks = math.ceil(kh / side) * math.ceil(kw / side)
         per_sample = 1.2 * blocks + 0.009 * taps
     result = {"direct": n_out * per_sample * (3.0 if double else 1.0)}
-    if rank_one:
-        result["separable"] = n_out * (0.25 + 0.025 * (kh + kw)) * (2.0 if double else 1.0)
+    separable = n_out * (0.25 + 0.025 * (kh + kw)) * (2.0 if double else 1.0)
+    if rank == 1 and taps > 1:
+        result["separable"] = separable
+    if lowrank_applies(rank, kshape):
+        assert rank is not None
+        # r separable passes, and r - 1 sums of the passes (memory-bound)
+        result["lowrank"] = rank * separable + (rank - 1) * n_out * (0.4 if double else 0.3)
     n_fft = max(hp * wp, 2)
     result["fft"] = (n_fft * channels * 0.4 * math.log2(n_fft) * (2.0 if double else 1.0)
                      + 2e4)  # plus a fixed cost of planning and small transforms
@@ -74,18 +76,12 @@ def costs(
 def choose(
     out_shape: tuple[int, int],
     padded_shape: tuple[int, int],
-    k: npt.NDArray[np.floating],
+    kshape: tuple[int, int],
     channels: int,
     dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
     rank: int | None = None,
 ) -> str:
-    """The method ``auto`` resolves to for this problem (``rank``: the kernel's, if known)."""
-    kh, kw = k.shape
-    if kh * kw == 1:
-        rank_one = False
-    elif rank is not None and max(kh, kw) <= RANK_SIDE_LIMIT:
-        rank_one = rank == 1
-    else:
-        rank_one = is_rank_one(k)
-    c = costs(out_shape, padded_shape, (kh, kw), channels, rank_one, dtype)
+    """The method ``auto`` resolves to for this problem (``rank``: the kernel's at the
+    working precision, None when it was not computed)."""
+    c = costs(out_shape, padded_shape, kshape, channels, rank, dtype)
     return min(c, key=lambda m: c[m])

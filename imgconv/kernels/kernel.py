@@ -162,8 +162,9 @@ class Kernel:
             description=self.description,
             source=self.source,
         )
-        if "rank" in self.__dict__:  # a rotation keeps the rank: do not pay the SVD again
-            flipped.__dict__["rank"] = self.__dict__["rank"]
+        for key in ("rank", "singular_values"):  # a rotation keeps them: one SVD a kernel
+            if key in self.__dict__:
+                flipped.__dict__[key] = self.__dict__[key]
         self.__dict__["_flipped"] = flipped
         flipped.__dict__["_flipped"] = self
         return flipped
@@ -196,12 +197,39 @@ class Kernel:
         return self.symmetric and self.anchor_is_centred
 
     @cached_property
+    def singular_values(self) -> npt.NDArray[np.float64]:
+        """The singular values of the kernel as applied, largest first (float64)."""
+        s = np.asarray(np.linalg.svd(self.array, compute_uv=False), dtype=np.float64)
+        s.flags.writeable = False
+        return s
+
+    def rank_at(self, dtype: npt.DTypeLike = np.float64) -> int:
+        """The numerical rank at a working precision (docs/semantics.md §1): singular
+        values up to ``s_max * max(kh, kw) * eps`` of ``dtype`` count as zero (numpy's
+        ``matrix_rank`` rule).  A float32 outer product is rank 1 in single precision."""
+        s = self.singular_values
+        if not s.size or s[0] == 0:
+            return 0
+        eps = float(np.finfo(np.dtype(dtype)).eps)
+        return int(np.count_nonzero(s > s[0] * max(self.shape) * eps))
+
+    @cached_property
     def rank(self) -> int:
-        return int(np.linalg.matrix_rank(self.array))
+        """The rank in double precision (what ``show`` and ``diff`` report)."""
+        return self.rank_at(np.float64)
 
     @property
     def separable(self) -> bool:
         return self.rank == 1
+
+    def terms(self, count: int) -> list[Kernel]:
+        """The kernel as a sum of rank-1 kernels, the first ``count`` terms of its SVD
+        (``u_i s_i v_i^T``), each with the kernel's anchor; the dropped terms are the
+        singular values past ``count``.  ``terms(rank_at(dtype))`` is the kernel at that
+        precision, as separable passes (the ``lowrank`` method)."""
+        u, s, vt = np.linalg.svd(self.array)
+        return [Kernel(np.outer(u[:, i] * s[i], vt[i]), anchor=self.center,
+                       name=f"{self.name}[{i + 1}]") for i in range(count)]
 
     def factors(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """For a rank-1 kernel, ``(col, row)`` with ``np.outer(col, row) == array``."""
