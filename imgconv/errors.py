@@ -15,15 +15,18 @@ class ImgconvError(ValueError):
 
     ``param`` names the library parameter the message is about (``size``, ``boundary``),
     when there is one: the message then spells it ``size='valid'`` and the CLI rewrites
-    that to its flag (``--size valid``).
+    that to its flag (``--size valid``).  ``file`` is the file it is about, when known
+    (the ``file`` of the ``--json`` error object).
     """
 
     exit_code: int = 2
 
-    def __init__(self, message: str, *, param: str | tuple[str, ...] | None = None) -> None:
+    def __init__(self, message: str, *, param: str | tuple[str, ...] | None = None,
+                 file: str | Path | None = None) -> None:
         super().__init__(message)
         self.params: tuple[str, ...] = (param,) if isinstance(param, str) else (param or ())
         self.param = self.params[0] if self.params else None
+        self.file = None if file is None else str(file)
 
 
 class FilterError(ImgconvError):

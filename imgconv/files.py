@@ -68,13 +68,17 @@ def process_file(
 
 def _naming(exc: ImgconvError, src: str | os.PathLike[str],
             dst: str | os.PathLike[str]) -> ImgconvError:
-    """``exc`` as it is if its message names the input or the output, else prefixed
-    with the input's name (a chain's error knows no file)."""
+    """``exc`` naming its file: as it is if its message names the input or the output,
+    else prefixed with the input's name (a chain's error knows no file); its ``file``
+    set to the one it is about."""
     text = str(exc)
     if str(src) in text or str(dst) in text:
-        return exc
-    named = copy.copy(exc)
-    named.args = (f"{src}: {text}",)
+        named = exc
+    else:
+        named = copy.copy(exc)
+        named.args = (f"{src}: {text}",)
+    if getattr(named, "file", None) is None:
+        named.file = str(dst) if text.startswith(str(dst)) else str(src)
     return named
 
 

@@ -70,7 +70,7 @@ def test_all_nan_image_refused(tmp_path: Path) -> None:
         with pytest.raises(ImgconvError, match="no finite pixel") as info:
             process_file(src, tmp_path / "o.tif", [load_filter("box3")],
                          FilterOptions(method=method))
-        assert str(info.value).startswith(str(src))
+        assert str(info.value).startswith(str(src)) and info.value.file == str(src)
 
 
 def test_overflowing_offset_is_named() -> None:
