@@ -76,6 +76,7 @@ class Work:
     page: int | None = None
     existing: str = "fail"
     memory_limit: int | None = None
+    strict_limit: bool = True  # the user set it: refuse what cannot be banded under it
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -186,7 +187,7 @@ def run_job(job: Job, work: Work) -> Outcome:
         rec = process_file(src, dst, work.kernels, work.options, dtype=work.dtype,
                            gray=work.gray, page=work.page,
                            overwrite=work.existing == "overwrite",
-                           memory_limit=work.memory_limit)
+                           memory_limit=work.memory_limit, strict_limit=work.strict_limit)
     except ImgconvError as exc:
         return Outcome(str(src), str(dst), "failed", str(exc), params=exc.params)
     except MemoryError:

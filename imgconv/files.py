@@ -45,6 +45,7 @@ def process_file(
     overwrite: bool = False,
     protect: tuple[str | os.PathLike[str], ...] = (),
     memory_limit: int | None = None,
+    strict_limit: bool = True,
     progress: Callable[[int, int], None] | None = None,
     scheduler: str | None = None,
 ) -> FileRecord:
@@ -52,7 +53,9 @@ def process_file(
 
     With ``memory_limit`` (bytes), an image whose working set would exceed it is
     filtered in bands with its output streamed (:mod:`imgconv.bands`), when its
-    format allows; ``progress(done, total)`` then follows the bands.  With
+    format allows; ``progress(done, total)`` then follows the bands.  ``strict_limit``
+    False (the default limit, not one the user set) reads what cannot be banded (a
+    multi-page TIFF) whole rather than refusing it.  With
     ``scheduler`` (a Dask address) the bands are computed on that cluster.
 
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
@@ -61,6 +64,7 @@ def process_file(
     try:
         return _process(src, dst, kernels, options, dtype=dtype, gray=gray, page=page,
                         overwrite=overwrite, protect=protect, memory_limit=memory_limit,
+                        strict_limit=strict_limit,
                         progress=progress, scheduler=scheduler)
     except ImgconvError as exc:
         raise _naming(exc, src, dst) from exc.__cause__
@@ -94,6 +98,7 @@ def _process(
     overwrite: bool,
     protect: tuple[str | os.PathLike[str], ...],
     memory_limit: int | None,
+    strict_limit: bool,
     progress: Callable[[int, int], None] | None,
     scheduler: str | None,
 ) -> FileRecord:
@@ -105,16 +110,23 @@ def _process(
                               "output)")
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
-        if _banded(Path(src), Path(dst), options, limit, page, gray, force=scheduler is not None):
+        if _banded(Path(src), Path(dst), options, limit, page, gray, force=scheduler is not None,
+                   strict=strict_limit):
             from imgconv.bands import process_file_tiled
             from imgconv.bands.cluster import connect
 
             args = (Path(src), Path(dst), kernels, options)
             kw = {"limit": limit, "page": page, "overwrite": overwrite, "progress": progress}
             if scheduler is None:
-                return process_file_tiled(*args, **kw)  # type: ignore[arg-type]
-            with connect(scheduler) as client:
-                return process_file_tiled(*args, **kw, client=client)  # type: ignore[arg-type]
+                rec = process_file_tiled(*args, **kw)  # type: ignore[arg-type]
+            else:
+                with connect(scheduler) as client:
+                    rec = process_file_tiled(*args, **kw, client=client)  # type: ignore[arg-type]
+            if scheduler is None and memory_limit is not None:
+                rec.notes.append(f"filtered in bands to keep the working set under "
+                                 f"memory_limit={limit / 1e6:.0f}MB (memory_limit=none reads it "
+                                 "whole)")
+            return rec
     return _whole(src, dst, kernels, options, gray=gray, page=page, overwrite=overwrite,
                   protect=protect)
 
@@ -165,8 +177,9 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
 
 
 def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int | None,
-            gray: bool, force: bool = False) -> bool:
-    """Should this file be filtered in bands?  Refuses what cannot be streamed.
+            gray: bool, force: bool = False, strict: bool = True) -> bool:
+    """Should this file be filtered in bands?  Refuses what cannot be streamed, under a
+    ``strict`` limit (one the user set); under the default limit such a file is read whole.
 
     ``force`` (bands on a Dask cluster) bands any streamable image."""
     from imgconv.bands import header_shape, needs_tiling
@@ -182,12 +195,14 @@ def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int 
     except ImgconvError:
         return False  # let the ordinary reader report what is wrong
     if pages > 1 and page is None:
-        if needs_tiling((pages, *shape), dt, options.precision, limit):
+        if strict and needs_tiling((pages, *shape), dt, options.precision, limit):
             raise ImageError(f"{src}: a multi-page TIFF over memory_limit=: filter one page "
                              "at a time with page=N", param=("memory_limit", "page"))
         return False
     if not force and not needs_tiling(shape, dt, options.precision, limit):
         return False
+    if not strict and (gray or not _format_of(dst).streams):
+        return False  # the default limit: read whole what cannot be banded
     if not _format_of(dst).streams:
         raise ImageError(f"{src}: needs more than memory_limit=, so it is filtered in bands; "
                          f"write the result as .tif or .npy (not {dst.suffix}), or raise "

@@ -61,3 +61,33 @@ def test_bands_of_one_image_on_a_real_dask_cluster(tmp_path: Path, cli: SimpleNa
     b = tifffile.imread(tmp_path / "dask.tif")
     assert ref.maxdiff(a, gaussian_u16(img, 3.0, "wrap")) <= 1
     assert ref.maxdiff(a, b) <= 1  # float32 round-off may flip a .5
+
+
+def test_bounded_memory_by_default(tmp_path: Path, cli: SimpleNamespace,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --memory-limit the default limit bands what streams (a note says so and how
+    to lift it); ``none`` lifts it; what cannot be banded is read whole under the default,
+    refused under a limit the user set.  (The default is lowered here to keep it small.)"""
+    from imgconv.bands import memory
+
+    monkeypatch.setattr(memory, "DEFAULT_LIMIT", 10**7)
+    img = np.random.default_rng(7).integers(0, 65536, (2000, 1200), dtype=np.uint16)
+    src = tmp_path / "big.tif"
+    tifffile.imwrite(src, img)
+    out, err = cli.ok("apply", src, "-f", "box3", "-o", tmp_path / "a.tif", "--json")
+    rec = json.loads(out)["outputs"][0]
+    assert rec["tiled"] is True
+    assert any("--memory-limit none reads it whole" in n for n in rec["notes"])
+    out, _ = cli.ok("apply", src, "-f", "box3", "-o", tmp_path / "b.tif", "--json",
+                    "--memory-limit", "none")
+    assert "tiled" not in json.loads(out)["outputs"][0]
+    assert np.array_equal(tifffile.imread(tmp_path / "a.tif"), tifffile.imread(tmp_path / "b.tif"))
+    pages = tmp_path / "pages.tif"
+    tifffile.imwrite(pages, np.stack([img[:1000], img[1000:]]))  # 2 pages, over the limit
+    cli.ok("apply", pages, "-f", "box3", "-o", tmp_path / "c.tif")  # default: read whole
+    assert tifffile.imread(tmp_path / "c.tif").shape == (2, 1000, 1200)
+    code, _, err = cli.run("apply", pages, "-f", "box3", "-o", tmp_path / "d.tif",
+                           "--memory-limit", "10MB")
+    assert code == 2 and "--page" in err and "--memory-limit" in err
+    cli.ok("apply", src, "-f", "box3", "-o", tmp_path / "e.png", "--dtype", "uint16")
+    assert (tmp_path / "e.png").exists()  # a PNG output cannot be banded: read whole

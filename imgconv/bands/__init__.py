@@ -5,10 +5,9 @@
 """
 
 from imgconv.bands.memory import (
-    available_memory,
+    DEFAULT_LIMIT,
     band_rows,
     bytes_per_row,
-    default_limit,
     needs_tiling,
     parse_size,
     whole_image_bytes,
@@ -16,6 +15,6 @@ from imgconv.bands.memory import (
 from imgconv.bands.run import process_file_tiled
 from imgconv.bands.sources import ArraySource, NpySource, TiffSource, header_shape, open_source
 
-__all__ = ["ArraySource", "NpySource", "TiffSource", "available_memory", "band_rows",
-           "bytes_per_row", "default_limit", "header_shape", "needs_tiling", "open_source",
+__all__ = ["ArraySource", "NpySource", "TiffSource", "band_rows",
+           "bytes_per_row", "DEFAULT_LIMIT", "header_shape", "needs_tiling", "open_source",
            "parse_size", "process_file_tiled", "whole_image_bytes"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 from typing import Any
 
@@ -17,39 +16,26 @@ _UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 
           "TIB": 2**40}
 
 
-def parse_size(text: str) -> int:
-    """``256MB``, ``2GiB``, ``1.5GB``, ``500000000``: MB/GB decimal, MiB/GiB binary."""
+DEFAULT_LIMIT = 256 * 10**6  # the working set of one image without memory_limit= (256MB)
+UNLIMITED = ("none", "unlimited", "off")
+
+
+def parse_size(text: str) -> int | None:
+    """``256MB``, ``2GiB``, ``1.5GB``, ``500000000``: MB/GB decimal, MiB/GiB binary;
+    ``none`` lifts the limit (None)."""
+    if str(text).strip().lower() in UNLIMITED:
+        return None
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
     unit = m.group(2).upper() if m else ""
     if m is None or unit not in _UNITS:
         raise ImgconvError(f"memory_limit={text!r}: use a size like 256MB, 2GB, 512MiB or "
-                           "2GiB (MB/GB decimal, MiB/GiB binary)", param="memory_limit")
+                           "2GiB (MB/GB decimal, MiB/GiB binary), or none", param="memory_limit")
     value = int(float(m.group(1)) * _UNITS[unit])
     if value < 10**7:
         raise ImgconvError(f"memory_limit={text!r} is too small: use at least 10MB (units: "
                            "MB, GB decimal; MiB, GiB binary; a bare number is bytes)",
                            param="memory_limit")
     return value
-
-
-def available_memory() -> int:
-    """MemAvailable from /proc/meminfo (Linux), else physical memory, else 4 GiB."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 4 * 2**30
-
-
-def default_limit() -> int:
-    """Without ``--memory-limit``: half of the memory available now."""
-    return max(available_memory() // 2, 64 * 2**20)
 
 
 def bytes_per_row(width: int, channels: int, in_itemsize: int, float_size: int) -> int:

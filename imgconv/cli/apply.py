@@ -35,6 +35,7 @@ class Plan:
     page: int | None = None
     overwrite: bool = False
     limit: int | None = None
+    strict_limit: bool = True  # the user set --memory-limit
     scheduler: str | None = None
     reports: dict[Path, Path] = field(default_factory=dict)
 
@@ -98,7 +99,9 @@ def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
                            in_cwd=(sample_path(),) if sample else ())
     reports = _report_folders(report_dir, inputs, overwrite)
     return Plan(inputs, targets, kernels, opts, gray=given.gray, page=given.page,
-                overwrite=overwrite, limit=limit, scheduler=scheduler, reports=reports)
+                overwrite=overwrite, limit=limit,
+                strict_limit=given.memory_limit is not None, scheduler=scheduler,
+                reports=reports)
 
 
 def _existing_input(path: Path) -> None:
@@ -152,6 +155,7 @@ def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
         rec = process_file(p, t, plan.kernels, plan.options, dtype=plan.options.dtype,
                            gray=plan.gray, page=plan.page, overwrite=plan.overwrite,
                            protect=tuple(plan.inputs), memory_limit=plan.limit,
+                           strict_limit=plan.strict_limit,
                            progress=bar.update, scheduler=plan.scheduler)
     except ImgconvError as exc:
         if not records:

@@ -141,7 +141,8 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
                                    param=exc.param) from None
     work = batchmod.Work(kernels, opts, dtype=opts.dtype, gray=given.gray, page=given.page,
                          existing=existing,
-                         memory_limit=common.memory_bytes(given.memory_limit, share))
+                         memory_limit=common.memory_bytes(given.memory_limit, share),
+                         strict_limit=given.memory_limit is not None)
     return jobs, refused, work
 
 

@@ -77,8 +77,9 @@ GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to 
                                        "(luma 0.299 R + 0.587 G + 0.114 B) first.")]
 MemoryOpt = Annotated[str | None, typer.Option(
     "--memory-limit", help="Working memory for one image (256MB, 2GB: decimal; 512MiB, 2GiB: "
-    "binary). A larger TIFF or .npy is filtered in bands and streamed to a .tif/.npy output. "
-    "Default: half of the memory available.", show_default=False)]
+    "binary; none: no limit). A larger TIFF or .npy is filtered in bands and streamed to a "
+    ".tif/.npy output. Default: 256MB (what cannot be banded is then read whole).",
+    show_default=False)]
 PageOpt = Annotated[int | None, typer.Option(
     "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
     "default every TIFF page is filtered into a multi-page TIFF.", show_default=False)]
@@ -162,7 +163,7 @@ def flag(param: str) -> str:
 
 
 #: the parameters the library's notes may advise (clipping, normalize)
-NOTE_PARAMS: tuple[str, ...] = ("abs", "offset", "dtype", "rescale", "normalize")
+NOTE_PARAMS: tuple[str, ...] = ("abs", "offset", "dtype", "rescale", "normalize", "memory_limit")
 
 
 def translate(exc: ImgconvError) -> str:
@@ -358,10 +359,11 @@ def filter_args(*, omit: tuple[str, ...] = (),
     return decorate
 
 
-def memory_bytes(text: str | None, share: int = 1) -> int:
-    """``--memory-limit`` in bytes (default: half the memory available), split ``share`` ways."""
-    from imgconv.bands.memory import default_limit, parse_size
+def memory_bytes(text: str | None, share: int = 1) -> int | None:
+    """``--memory-limit`` in bytes (default 256MB; ``none``: no limit, None), split ``share``
+    ways (the workers of a batch)."""
+    from imgconv.bands.memory import DEFAULT_LIMIT, parse_size
 
-    limit = parse_size(text) if text is not None else default_limit()
-    return max(limit // max(share, 1), 10**7)
+    limit = parse_size(text) if text is not None else DEFAULT_LIMIT
+    return None if limit is None else max(limit // max(share, 1), 10**7)
 
