@@ -90,12 +90,18 @@ def apply_kernel(
         else:
             alpha, _ = run(alpha, identity_like(kernel), **{**kw, "method": "direct"})
     if kernel.offset:
-        add = colour.dtype.type(kernel.offset)
-        if premultiply:
-            assert alpha is not None
-            colour = colour + add * _per_pixel(alpha / alpha_max, colour)
-        else:
-            colour = colour + add
+        before = int(np.count_nonzero(np.isfinite(colour)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            add = colour.dtype.type(kernel.offset)
+            if premultiply:
+                assert alpha is not None
+                colour = colour + add * _per_pixel(alpha / alpha_max, colour)
+            else:
+                colour = colour + add
+        if int(np.count_nonzero(np.isfinite(colour))) < before:
+            raise ImgconvError(f"the offset {kernel.offset:g} of kernel {kernel.name!r} "
+                               "overflowed to inf in the working precision: use "
+                               "precision='double' or a smaller offset", param="precision")
     return colour, alpha, used
 
 

@@ -7,6 +7,7 @@ prints the message on one line and exits with :attr:`ImgconvError.exit_code`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -27,6 +28,19 @@ class ImgconvError(ValueError):
         self.params: tuple[str, ...] = (param,) if isinstance(param, str) else (param or ())
         self.param = self.params[0] if self.params else None
         self.file = None if file is None else str(file)
+
+    def about(self, file: str | os.PathLike[str]) -> ImgconvError:
+        """This error, naming ``file``: as it is when its message already names it, else
+        a copy prefixed ``FILE: ``; its ``file`` set when it had none."""
+        import copy
+
+        named = self
+        if str(file) not in str(self):
+            named = copy.copy(self)
+            named.args = (f"{file}: {self}",)
+        if named.file is None:
+            named.file = str(file)
+        return named
 
 
 class FilterError(ImgconvError):

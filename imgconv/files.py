@@ -8,7 +8,6 @@ docs/semantics.md §3 (:mod:`imgconv.chain`) and writes the result atomically
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -76,14 +75,7 @@ def _naming(exc: ImgconvError, src: str | os.PathLike[str],
     else prefixed with the input's name (a chain's error knows no file); its ``file``
     set to the one it is about."""
     text = str(exc)
-    if str(src) in text or str(dst) in text:
-        named = exc
-    else:
-        named = copy.copy(exc)
-        named.args = (f"{src}: {text}",)
-    if getattr(named, "file", None) is None:
-        named.file = str(dst) if text.startswith(str(dst)) else str(src)
-    return named
+    return exc.about(dst if text.startswith(str(dst)) else src)
 
 
 def _process(

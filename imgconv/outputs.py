@@ -192,6 +192,10 @@ def check_name(path: str | os.PathLike[str]) -> None:
     """Refuse, before any work, a path with a name over its file system's limit (NAME_MAX,
     255 bytes on most), naming it: the system would fail later with "File name too long"."""
     p = Path(path)
+    whole = len(os.fsencode(str(p.absolute())))
+    if whole > 4095:  # PATH_MAX (4096 with its NUL) on Linux
+        raise ImgconvError(f"{str(path)[:60]}…: the path is {whole} bytes long, over the "
+                           "system's limit of 4095: use a shorter path")
     for part in p.parts:
         size = len(os.fsencode(part))
         if size <= 143:  # within every common limit: no need to ask

@@ -6,6 +6,7 @@ names the file.  scipy.ndimage (which keeps NaN local) is the oracle."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -101,3 +102,37 @@ def test_float64_values_beyond_single_precision_are_refused_not_made_inf() -> No
     with pytest.raises(ImgconvError, match="precision='double'"):
         filter_image(img, "box3", precision="single")
     assert np.allclose(filter_image(img, "box3"), 1e300)  # auto: double for float64
+
+
+def test_a_file_offset_that_overflows_is_named(tmp_path: Path) -> None:
+    spec = tmp_path / "off.yaml"
+    spec.write_text("kernel: [[1, 0], [0, 1]]\noffset: 1e300\n")
+    with pytest.raises(ImgconvError, match=r"offset 1e\+300 of kernel 'off'") as info:
+        filter_image(np.ones((4, 4), np.uint8), str(spec))
+    assert info.value.param == "precision"
+
+
+def test_cval_in_an_overflow_is_named() -> None:
+    with pytest.raises(ImgconvError, match=r"cval=1e\+38") as info:
+        filter_image(np.full((4, 4), 3e38, np.float32), np.ones((3, 3)), boundary="constant",
+                     cval=1e38, method="direct", dtype="float32")
+    assert info.value.param == "precision"
+
+
+def test_diff_errors_name_the_image(tmp_path: Path, cli: SimpleNamespace) -> None:
+    import json
+
+    src = tmp_path / "a.npy"
+    np.save(src, np.ones((8, 8), np.uint8))
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("kernel: [[1, 1], [1, 1]]\nscale: 1e300\n")
+    code, out, _ = cli.run("diff", src, "-f", spec, "--json")
+    err = json.loads(out)["error"]
+    assert code == 2 and err["message"].startswith(f"{src}: ") and err["file"] == str(src)
+
+
+def test_a_path_over_path_max_is_refused_before_any_work(tmp_path: Path,
+                                                         cli: SimpleNamespace) -> None:
+    deep = "/".join(["d" * 200] * 21) + "/x.png"  # 4200 bytes, each part within NAME_MAX
+    code, _, err = cli.run("apply", deep, "-f", "box3")
+    assert code == 2 and "over the system's limit of 4095" in err and "Traceback" not in err

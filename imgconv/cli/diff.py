@@ -42,9 +42,12 @@ class DiffRun:
 
         arr, has_alpha, in_dtype = load_image(image, gray, page)
         out_dtype = opts.dtype or str(in_dtype)
-        outcome = run_diff(arr, kernels, a, b, base=opts, out_dtype=out_dtype,
-                           has_alpha=has_alpha, alpha_max=dtype_max(in_dtype),
-                           file_dtype=in_dtype)
+        try:
+            outcome = run_diff(arr, kernels, a, b, base=opts, out_dtype=out_dtype,
+                               has_alpha=has_alpha, alpha_max=dtype_max(in_dtype),
+                               file_dtype=in_dtype)
+        except ImgconvError as exc:  # every error names the file
+            raise exc.about(image) from exc.__cause__
         outcome.report["image"] = str(image)
         return cls(arr, has_alpha, in_dtype, out_dtype, opts, outcome)
 

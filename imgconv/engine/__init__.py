@@ -284,7 +284,7 @@ def _one_pass(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, *, band: boo
     with np.errstate(over="ignore", invalid="ignore"):
         out = _execute(img, k, p, bmode, cval)
     if not bad and not np.isfinite(out).all():
-        raise _overflow(k, img.dtype)
+        raise _overflow(k, img.dtype, cval=cval if bmode.uses_cval and cval else None)
     return out, p.method
 
 
@@ -306,10 +306,13 @@ def _check_weights(k: Kernel, dtype: np.dtype[Any]) -> None:
         raise _overflow(k, dtype, weights=True)
 
 
-def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False) -> ImgconvError:
-    """The result (or the weights) of ``k`` do not fit in ``dtype``: say which kernel, and
-    what to do."""
+def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False,
+              cval: float | None = None) -> ImgconvError:
+    """The result (or the weights) of ``k`` do not fit in ``dtype``: say which kernel (and
+    the cval it summed, when there was one), and what to do."""
     what = "weights" if weights else "result"
+    if cval is not None:
+        what += f" (with cval={cval:g} beyond the edges)"
     if np.dtype(dtype) == np.float64:
         return ImgconvError(f"the {what} of kernel {k.name!r} overflowed to inf or NaN even in "
                             "double precision: scale the kernel down")
