@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 import imgconv.interrupts as interrupts
+from imgconv.formats import FORMATS
 
 __all__ = ["Temporary", "folder_of", "name_max", "remove_stale"]
 
@@ -42,6 +43,9 @@ def name_max(path: Path) -> int:
         folder = folder.parent
 
 
+#: the extensions of what imgconv writes (images, and the YAML/JSON/HTML of compose and
+#: reports): a hidden ``.NAME.RANDOM.part`` whose NAME ends otherwise is not imgconv's
+WRITTEN = frozenset(FORMATS) | {".yaml", ".yml", ".json", ".html"}
 _TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.(?:part|step\d+\.npy)", re.DOTALL)
 _STARTED = time.time()
 
@@ -129,6 +133,8 @@ def remove_stale(folders: Iterable[Path], *, names: Collection[str] | None = Non
             m = _TEMP.fullmatch(entry.name)
             if m is None or (stems is not None and m["name"] not in stems):
                 continue
+            if Path(m["name"]).suffix.lower() not in WRITTEN:
+                continue  # not a name imgconv writes: someone else's file
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:

@@ -336,3 +336,18 @@ def test_two_writers_and_a_cleaner_at_once_never_corrupt(tmp_path: Path) -> None
     assert names(tmp_path) == ["out.png"]
     got = np.asarray(Image.open(target))
     assert any(np.array_equal(got, a) for a in arrays)
+
+
+def test_remove_stale_leaves_files_imgconv_does_not_write(tmp_path: Path) -> None:
+    """A hidden ``.NAME.RANDOM.part`` whose NAME is not a kind of file imgconv writes is
+    someone else's: never removed."""
+    import time
+
+    ours = tmp_path / ".out.png.abcdefgh.part"
+    step = tmp_path / ".big.tif.abcdefgh.step0.npy"
+    theirs = [tmp_path / ".notes.txt.abcdefgh.part", tmp_path / ".report.abcdefgh.step0.npy"]
+    for p in (ours, step, *theirs):
+        p.write_bytes(b"x")
+    removed = remove_stale([tmp_path], before=time.time() + 10)
+    assert sorted(removed) == sorted([ours, step])
+    assert all(p.exists() for p in theirs)
