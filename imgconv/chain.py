@@ -72,6 +72,7 @@ def apply_kernel(
     *,
     alpha_max: float = 1.0,
     run: Pass = filter_array,
+    bound: float | None = None,
 ) -> tuple[Array, Array | None, str]:
     """One kernel of the chain: ``(colour, alpha, method used)``.
 
@@ -79,9 +80,10 @@ def apply_kernel(
     colour's geometry: kept by a one-hot kernel (always spatial, so exact) or, under
     ``premultiply``, filtered with the kernel.  The file offset is a colour value: under
     ``premultiply`` it is premultiplied like the colour.  ``run`` is the engine call
-    (``filter_array`` or, for bands, ``filter_band``).
+    (``filter_array`` or, for bands, ``filter_band``); ``bound``, when known, bounds
+    ``|colour|`` (it spares the engine's scan for an overflow).
     """
-    kw = options.engine
+    kw = {**options.engine, "bound": bound}
     colour, used = run(colour, kernel, **kw)
     premultiply = alpha is not None and options.alpha == "premultiply"
     if alpha is not None:
@@ -149,9 +151,16 @@ def run_filters(
         assert alpha is not None
         colour = colour * _per_pixel(alpha / alpha_max, colour)
     methods: list[str] = []
+    src = np.asarray(image).dtype
+    bound = dtype_max(src) if src.kind in "biu" else None  # values stay in 0..max
+    if bound is not None and src.kind == "i":
+        bound = float(-np.iinfo(src).min)
     for k in kernels:
-        colour, alpha, used = apply_kernel(colour, alpha, k, opts, alpha_max=alpha_max)
+        colour, alpha, used = apply_kernel(colour, alpha, k, opts, alpha_max=alpha_max,
+                                           bound=bound)
         methods.append(used)
+        if bound is not None:  # what this kernel can make of values within the bound
+            bound = max(bound, abs(opts.cval)) * k.abs_sum + abs(k.offset)
     if premultiply:
         assert alpha is not None
         a01 = alpha / alpha_max

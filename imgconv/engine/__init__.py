@@ -217,6 +217,7 @@ class PassOptions(Options, total=False):
     """The keywords of one filter pass (:func:`filter_array`, :func:`filter_band`)."""
 
     mode: str
+    bound: float | None
 
 
 def filter_array(
@@ -229,15 +230,20 @@ def filter_array(
     method: str = "auto",
     size: str = "same",
     precision: str = "auto",
+    bound: float | None = None,
 ) -> tuple[Array, str]:
     """Correlate or convolve; return ``(result, method_used)``.
 
     The kernel's ``scale`` is applied; its ``offset`` is *not* (see
     :func:`imgconv.chain.apply_kernel` for the whole order of operations).
-    Parameters as :func:`correlate`, plus ``mode`` (``convolve`` or ``correlate``).
+    Parameters as :func:`correlate`, plus ``mode`` (``convolve`` or ``correlate``) and
+    ``bound``: a bound the caller knows on ``|image|`` (an integer image's range), which
+    spares the scan of the result for an overflow when the sum cannot reach the float's
+    maximum.  Without it the bound of an integer image's dtype is used; a float image's
+    result is scanned.
     """
     return _one_pass(image, kernel, band=False, mode=mode, boundary=boundary, cval=cval,
-                     method=method, size=size, precision=precision)
+                     method=method, size=size, precision=precision, bound=bound)
 
 
 def filter_band(band: npt.ArrayLike, kernel: Kernel | npt.ArrayLike,
@@ -261,29 +267,38 @@ _PASS_DEFAULTS: dict[str, Any] = {
 
 
 def _one_pass(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, *, band: bool, mode: str,
-              boundary: str, cval: float, method: str, size: str,
-              precision: str) -> tuple[Array, str]:
+              boundary: str, cval: float, method: str, size: str, precision: str,
+              bound: float | None = None) -> tuple[Array, str]:
     """One filter pass over a whole image or (``band``) a band with its halo."""
     size = choice("size", size, SIZES)
-    floating = np.asarray(image).dtype.kind == "f"
+    given = np.asarray(image).dtype
+    floating = given.kind == "f"
+    if bound is None and given.kind in "biu":
+        info = np.iinfo(given) if given.kind != "b" else np.iinfo(np.uint8)
+        bound = float(max(abs(int(info.min)), int(info.max)))
     img, k, bmode = _prepare(image, kernel, mode, boundary, precision)
     method = choice("method", method, METHODS)
     cval = float(cval)
     _check_weights(k, img.dtype)
     plan_of = _plan_band if band else _plan_image
     p = plan_of(img.shape, k, bmode, method, size, img.dtype.type, cval)
-    bad = _nonfinite(img, band) if floating else 0
-    if bad and p.method == "fft":
-        # a NaN or inf multiplies into every frequency: it would spread over the whole image
-        if method == "fft":
-            raise ImgconvError(
-                f"the image has {bad:,} NaN or infinite pixel value(s), which method='fft' "
-                "would spread over the whole image: use method='direct' (or method='auto')",
-                param="method")
-        p = _plan_image(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
+    if floating and p.method == "fft":
+        bad = _nonfinite(img, band)
+        if bad:  # a NaN or inf multiplies into every frequency: it would spread everywhere
+            if method == "fft":
+                raise ImgconvError(
+                    f"the image has {bad:,} NaN or infinite pixel value(s), which "
+                    "method='fft' would spread over the whole image: use method='direct' "
+                    "(or method='auto')", param="method")
+            p = _plan_image(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
     with np.errstate(over="ignore", invalid="ignore"):
         out = _execute(img, k, p, bmode, cval)
-    if not bad and not np.isfinite(out).all():
+    # one scan of the result, unless a known bound on the image rules an overflow out; the
+    # image is scanned only when the result is not finite, to tell its own NaN/inf (kept
+    # local) from an overflow
+    safe = bound is not None and k.abs_sum * max(bound, abs(cval)) < 0.5 * float(
+        np.finfo(img.dtype).max)
+    if not safe and not np.isfinite(out).all() and not (floating and _nonfinite(img, band)):
         raise _overflow(k, img.dtype, cval=cval if bmode.uses_cval and cval else None)
     return out, p.method
 
