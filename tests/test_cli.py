@@ -480,3 +480,22 @@ def test_plan_targets_places_and_refuses(gray_png: Path, rgb_png: Path, tmp_path
         plan_targets([stack], output=tmp_path / "s.png", **kw)
     assert e4.value.param == "page"
     assert plan_targets([stack], output=tmp_path / "s.png", page=1, **kw) == [tmp_path / "s.png"]
+
+
+def test_b_is_boundary_in_every_command_and_help_lists_choices(tmp_path: Path) -> None:
+    """SPEC §4: one meaning per option letter (-b is --boundary in diff too, beside its
+    --a/--b variants); every enumerated option shows its choices in --help."""
+    import json
+
+    from imgconv.options import METHODS
+
+    src = tmp_path / "x.npy"
+    np.save(src, np.random.default_rng(3).random((12, 12)).astype(np.float32))
+    r = CliRunner().invoke(app, ["diff", str(src), "-f", "emboss", "-b", "wrap", "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["a"]["boundary"] == "wrap" and report["b"]["boundary"] == "wrap"
+    for command in ("apply", "batch", "diff"):
+        text = CliRunner().invoke(app, [command, "--help"]).stdout
+        assert "[" + "|".join(METHODS) + "]" in text and "-b, --boundary" in text
+        assert "[correlate|convolve]" in text and "[same|valid|full]" in text

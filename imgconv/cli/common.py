@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
+from imgconv.boundary import MODE_NAMES, boundary_mode
 from imgconv.boundary import MODES as BOUNDARY_MODES
-from imgconv.boundary import boundary_mode
 from imgconv.errors import ImgconvError
+from imgconv.options import ALPHA_MODES, DTYPES, METHODS, MODES, PRECISIONS, SIZES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,22 +48,30 @@ FilterOpt = Annotated[
                  "(see 'imgconv filters'), an inline matrix \"1 2 1; 2 4 2; 1 2 1\" or a "
                  "generator like gaussian:sigma=2. Repeat to apply several in sequence."),
 ]
-ModeOpt = Annotated[str, typer.Option("--mode", help="correlate or convolve (kernel rotated "
-                                      "by 180°).")]
-MethodOpt = Annotated[str, typer.Option("--method", help="How it is computed (never what): "
-                                        "auto, direct, separable (rank-1 kernels), lowrank "
-                                        "(rank 2-8: r separable passes) or fft.")]
-BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", help=_BOUNDARY_HELP)]
-# diff has --a/--b for its variants: no -b there, it would read as --b
-BoundaryLongOpt = Annotated[str, typer.Option("--boundary", help=_BOUNDARY_HELP)]
+def _choices(values: tuple[str, ...]) -> str:
+    """The metavar listing an option's choices: ``[correlate|convolve]``."""
+    return "[" + "|".join(values) + "]"
+
+
+ModeOpt = Annotated[str, typer.Option("--mode", metavar=_choices(MODES), help="correlate or "
+                                      "convolve (kernel rotated by 180°).")]
+MethodOpt = Annotated[str, typer.Option("--method", metavar=_choices(METHODS), help="How it is "
+                                        "computed (never what): auto, direct, separable "
+                                        "(rank-1 kernels), lowrank (rank 2-8: r separable "
+                                        "passes) or fft.")]
+BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", metavar=_choices(MODE_NAMES),
+                                          help=_BOUNDARY_HELP)]
 CvalOpt = Annotated[float, typer.Option("--cval", help="Value beyond the edges for "
                                         "--boundary constant (pixel units).")]
-SizeOpt = Annotated[str, typer.Option("--size", help="Output size: same, valid (kernel "
+SizeOpt = Annotated[str, typer.Option("--size", metavar=_choices(SIZES), help="Output size: "
+                                      "same, valid (kernel "
                                       "wholly inside) or full (every overlap).")]
-DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="Output pixel type: uint8, "
+DtypeOpt = Annotated[str | None, typer.Option("--dtype", metavar=_choices(DTYPES),
+                                              help="Output pixel type: uint8, "
                                               "uint16, float32 or float64 (default: the "
                                               "input's).")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto (float64 for float64 "
+PrecisionOpt = Annotated[str, typer.Option("--precision", metavar=_choices(PRECISIONS),
+                                           help="auto (float64 for float64 "
                                            "images, else float32), single or double.")]
 AbsOpt = Annotated[bool, typer.Option("--abs", help="Take the absolute value of the result.")]
 OffsetOpt = Annotated[float, typer.Option("--offset", help="Add this to the result (pixel "
@@ -71,7 +80,8 @@ RescaleOpt = Annotated[bool, typer.Option("--rescale", help="Stretch the result'
                                           "onto the output range.")]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide each kernel by its "
                                             "sum (zero-sum kernels are left as they are).")]
-AlphaOpt = Annotated[str, typer.Option("--alpha", help="Alpha channel: keep (untouched), "
+AlphaOpt = Annotated[str, typer.Option("--alpha", metavar=_choices(ALPHA_MODES),
+                                       help="Alpha channel: keep (untouched), "
                                        "filter (like colour) or premultiply.")]
 GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to gray "
                                        "(luma 0.299 R + 0.587 G + 0.114 B) first.")]
@@ -321,13 +331,12 @@ class FilterArgs:
 DEFAULT_ARGS = FilterArgs()
 
 
-def filter_args(*, omit: tuple[str, ...] = (),
-                boundary: Any = BoundaryOpt) -> Callable[[Callable[..., R]], Callable[..., R]]:
+def filter_args(*, omit: tuple[str, ...] = ()) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Give a command the common options in place of its parameter ``given: FilterArgs``.
 
     Typer sees the options of :data:`_COMMON` (but those in ``omit``) where ``given``
     stands in the signature; the command receives them as one :class:`FilterArgs`.
-    ``boundary`` is the annotation of ``--boundary``.
+    One meaning per option letter: ``-b`` is ``--boundary`` in every command.
     """
     import inspect
 
@@ -335,9 +344,8 @@ def filter_args(*, omit: tuple[str, ...] = (),
 
     defaults = {f.name: f.default for f in dataclasses.fields(FilterOptions)}
     defaults |= {f.name: f.default for f in dataclasses.fields(FilterArgs) if f.name != "values"}
-    options = {**_COMMON, "boundary": boundary}
     block = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                               default=defaults[name], annotation=options[name])
+                               default=defaults[name], annotation=_COMMON[name])
              for name in _COMMON if name not in omit]
     extras = [name for name in ("gray", "page", "memory_limit") if name not in omit]
 

@@ -85,7 +85,7 @@ def write_report(folder: Path, run: DiffRun, kernels: Sequence[Kernel], *,
 
 
 @common.handle_errors
-@common.filter_args(omit=("rescale", "memory_limit"), boundary=common.BoundaryLongOpt)
+@common.filter_args(omit=("rescale", "memory_limit"))
 def diff(
     image: Annotated[Path, typer.Argument(help="The image to filter both ways.",
                                           show_default=False)],
