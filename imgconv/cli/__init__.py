@@ -31,7 +31,7 @@ app = typer.Typer(
         "kernels equal to their own 180° rotation."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # Typer's shell completion: measured to cost --help nothing
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
