@@ -57,12 +57,26 @@ class Outcome:
     method: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. samples clipped
     params: tuple[str, ...] = ()  # the parameters ``error`` names (ImgconvError.params)
+    why: str = ""  # in a word, for the plan: exists, collision
 
     def as_dict(self) -> dict[str, Any]:
         """The ``batch --json`` record."""
         record = asdict(self)
-        del record["params"]
+        del record["params"], record["why"]
         return record
+
+    def planned(self) -> tuple[str, str | None]:
+        """What the plan says of it (``batch --dry-run``): ``("write", None)``,
+        ``("skip", "exists")``, ``("failed", "collision")`` or ``("refused", reason)``."""
+        if self.status == "written":
+            return "write", None
+        if self.status == "skipped":
+            return "skip", self.why or self.error
+        if self.why == "collision":
+            return "failed", "collision"
+        reason = self.error or ""
+        return "refused", reason[len(self.input) + 2:] if reason.startswith(
+            self.input + ": ") else reason
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,7 @@ class Work:
     existing: str = "fail"
     memory_limit: int | None = None
     strict_limit: bool = True  # the user set it: refuse what cannot be banded under it
+    quality: int | None = None  # JPEG/WebP outputs
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -134,7 +149,7 @@ def discover(
         why: str | None = None
         params: tuple[str, ...] = ()
         if dst in claimed:
-            why = f"{p}: would be written to the same output as {claimed[dst]}"
+            why, params = f"{p}: would be written to the same output as {claimed[dst]}", ()
         elif existing != "skip" and tree.holds(dst):
             why, params = tree.refusal(dst), tree.params
         else:
@@ -143,7 +158,8 @@ def discover(
             except ImgconvError as exc:
                 why = str(exc)
         if why is not None:
-            refused.append(Outcome(str(p), str(dst), "failed", why, params=params))
+            word = "collision" if dst in claimed else ""
+            refused.append(Outcome(str(p), str(dst), "failed", why, params=params, why=word))
             continue
         claimed[dst] = p
         jobs.append(Job(p, dst))
@@ -167,16 +183,35 @@ def _inputs(in_dir: Path, out_dir: Path, recursive: bool, pattern: str | None) -
     return sorted(files)
 
 
+def settled(job: Job, existing: str) -> Outcome | None:
+    """The outcome of a job decided before it runs (an existing output: skipped, or
+    failed unless ``existing`` is ``"overwrite"``); None: it is to be filtered."""
+    src, dst = job.src, job.dst
+    if not (dst.exists() or dst.is_symlink()) or existing == "overwrite":
+        return None
+    if existing == "skip":
+        return Outcome(str(src), str(dst), "skipped", "exists", why="exists")
+    return Outcome(str(src), str(dst), "failed",
+                   f"{dst}: already exists (use skip_existing=True to keep it or "
+                   "overwrite=True to replace it)", params=("skip_existing", "overwrite"),
+                   why="collision")
+
+
+def plan(jobs: Sequence[Job], refused: Sequence[Outcome], existing: str) -> list[Outcome]:
+    """The plan of a batch (``dry_run``), one outcome per input in the order of the
+    inputs, nothing written: those :func:`discover` refused, those :func:`settled` decides,
+    and the rest ``written`` (to be)."""
+    steps = list(refused) + [settled(j, existing) or Outcome(str(j.src), str(j.dst), "written")
+                             for j in jobs]
+    return sorted(steps, key=lambda o: Path(o.input))  # discover's order
+
+
 def run_job(job: Job, work: Work) -> Outcome:
     """Filter one file; never raises for a bad file (the outcome says why it failed)."""
     src, dst = job.src, job.dst
-    if dst.exists() or dst.is_symlink():
-        if work.existing == "skip":
-            return Outcome(str(src), str(dst), "skipped", "exists")
-        if work.existing == "fail":
-            return Outcome(str(src), str(dst), "failed",
-                           f"{dst}: already exists (use skip_existing=True to keep it or "
-                           "overwrite=True to replace it)", params=("skip_existing", "overwrite"))
+    early = settled(job, work.existing)
+    if early is not None:
+        return early
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # the output's fault, not the input's
@@ -187,7 +222,8 @@ def run_job(job: Job, work: Work) -> Outcome:
         rec = process_file(src, dst, work.kernels, work.options, dtype=work.dtype,
                            gray=work.gray, page=work.page,
                            overwrite=work.existing == "overwrite",
-                           memory_limit=work.memory_limit, strict_limit=work.strict_limit)
+                           memory_limit=work.memory_limit, strict_limit=work.strict_limit,
+                           quality=work.quality)
     except ImgconvError as exc:
         return Outcome(str(src), str(dst), "failed", str(exc), params=exc.params)
     except MemoryError:

@@ -24,6 +24,7 @@ from imgconv.formats import (
     Format,
     check_output_channels,
     check_output_dtype,
+    check_quality,
     output_format,
     read_image,
 )
@@ -47,6 +48,7 @@ def process_file(
     strict_limit: bool = True,
     progress: Callable[[int, int], None] | None = None,
     scheduler: str | None = None,
+    quality: int | None = None,
 ) -> FileRecord:
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
 
@@ -58,15 +60,22 @@ def process_file(
     ``scheduler`` (a Dask address) the bands are computed on that cluster.
 
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
-    picks one.  Returns its :class:`FileRecord`.  Every error names the file.
+    picks one.  ``quality`` (1..100) goes to a JPEG or WebP writer; any other output
+    format notes that it does not take one.  Returns its :class:`FileRecord`.  Every
+    error names the file.
     """
     try:
-        return _process(src, dst, kernels, options, dtype=dtype, gray=gray, page=page,
-                        overwrite=overwrite, protect=protect, memory_limit=memory_limit,
-                        strict_limit=strict_limit,
-                        progress=progress, scheduler=scheduler)
+        check_quality(quality)
+        rec = _process(src, dst, kernels, options, dtype=dtype, gray=gray, page=page,
+                       overwrite=overwrite, protect=protect, memory_limit=memory_limit,
+                       strict_limit=strict_limit, progress=progress, scheduler=scheduler,
+                       quality=quality)
     except ImgconvError as exc:
         raise _naming(exc, src, dst) from exc.__cause__
+    if quality is not None and not output_format(dst).quality:
+        rec.notes.append(f"quality={quality} applies to JPEG and WebP outputs only: "
+                         f"{Path(dst).suffix} written as always")
+    return rec
 
 
 def _naming(exc: ImgconvError, src: str | os.PathLike[str],
@@ -93,6 +102,7 @@ def _process(
     strict_limit: bool,
     progress: Callable[[int, int], None] | None,
     scheduler: str | None,
+    quality: int | None,
 ) -> FileRecord:
     if dtype is not None:
         options = options.replace(dtype=dtype)
@@ -120,12 +130,12 @@ def _process(
                                  "whole)")
             return rec
     return _whole(src, dst, kernels, options, gray=gray, page=page, overwrite=overwrite,
-                  protect=protect)
+                  protect=protect, quality=quality)
 
 
 def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Sequence[Kernel],
            options: FilterOptions, *, gray: bool, page: int | None, overwrite: bool,
-           protect: tuple[str | os.PathLike[str], ...]) -> FileRecord:
+           protect: tuple[str | os.PathLike[str], ...], quality: int | None) -> FileRecord:
     """The image read whole, every page through the chain, written at once."""
     t0 = time.perf_counter()
     img = read_image(src, page=page)
@@ -161,7 +171,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     if gray and len(core) == 3:
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
-                pages=pages)
+                pages=pages, options={} if quality is None else {"quality": quality})
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
                       "+".join(dict.fromkeys(methods)), options.boundary, list(final.shape),
                       str(final.dtype), round(time.perf_counter() - t0, 4),

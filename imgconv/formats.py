@@ -1,13 +1,11 @@
 """Image formats as data: one table from extension to reader, writer and what it holds.
 
-imageio v3's habit: :data:`FORMATS` maps each extension to a :class:`Format` (its
-reader, writer, header probe, the output dtypes and channel counts it holds, whether
-it holds several frames, whether it streams in bands, the metadata it carries).
-Every check (:func:`check_output_dtype`, :func:`check_output_channels`) and the
-pixel guard (:func:`guard`, from headers, before any pixel is decoded) read the
-table; adding a format is one :class:`Format` row and its functions here.
-Readers use Pillow, OpenCV (16-bit colour PNG) and tifffile directly: measured in
-docs/formats.md.  Only regular files are read, and nothing is decoded past the guard.
+:data:`FORMATS` maps each extension to a :class:`Format` (reader, writer, header probe, the
+output dtypes and channel counts it holds, frames, streaming in bands, the metadata it
+carries, whether it takes a quality).  Every check (:func:`check_output_dtype`,
+:func:`check_output_channels`) and the pixel guard (:func:`guard`, from headers, before
+any pixel is decoded) read the table; adding a format is one row and its functions here.
+Pillow, OpenCV (16-bit colour PNG) and tifffile are called directly (docs/formats.md).
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ import functools
 import math
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import ImageError, ImgconvError, OutputError, SettingError
+
+Meta = dict[str, object]
+Options = Mapping[str, Any]  # what a writer is told besides the pixels: {"quality": 80}
+Array = npt.NDArray[np.generic]
 
 DTYPES = ("uint8", "uint16", "float32", "float64")
 PNG_LEVEL = 1  # zlib compression of written PNGs (0-9), as OpenCV: 4x faster than 6
@@ -66,11 +68,8 @@ _MAX_PIXELS_TOP = 2**63 - 1  # no array holds more elements
 
 def max_pixels() -> int:
     """The largest image imgconv decodes, in pixels as :func:`guard` counts them:
-    ``IMGCONV_MAX_PIXELS`` (a whole number from 1 to 2**63-1; ``4e8`` and
-    ``400_000_000`` are read too), or 400 M when it is unset or empty.
-
-    Any other value is a :class:`~imgconv.errors.SettingError` naming the variable.
-    """
+    ``IMGCONV_MAX_PIXELS`` (a whole number from 1 to 2**63-1; ``4e8`` and ``400_000_000``
+    are read too), or 400 M when unset or empty; else a :class:`SettingError`."""
     raw = os.environ.get(MAX_PIXELS_VAR, "")
     text = raw.strip()
     if not text:
@@ -464,12 +463,19 @@ def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
 
 # -- writing ---------------------------------------------------------------------------
 
-def _write_npy(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int) -> None:
+def check_quality(quality: int | None) -> None:
+    """Refuse, before any work, a JPEG/WebP quality outside 1..100."""
+    if quality is not None and not 1 <= quality <= 100:
+        raise ImgconvError(f"quality={quality} is out of range: use 1 (smallest file) to 100 "
+                           "(best)", param="quality")
+
+
+def _write_npy(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
     with open(tmp, "wb") as fh:
         np.save(fh, array, allow_pickle=False)
 
 
-def _write_tiff(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int) -> None:
+def _write_tiff(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
     import tifffile
 
     core = array.shape[1:] if pages > 1 else array.shape
@@ -479,11 +485,11 @@ def _write_tiff(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int
                      planarconfig="contig" if len(core) == 3 else None)
 
 
-def _write_png(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int) -> None:
+def _write_png(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
     """8-bit and 16-bit gray through Pillow; 16-bit colour through OpenCV (Pillow cannot),
     16-bit gray+alpha encoded here (neither can); the ICC profile as an iCCP chunk."""
     if not (array.dtype == np.uint16 and array.ndim == 3):
-        _write_pillow(tmp, array, meta, pages, fmt="PNG", compress_level=PNG_LEVEL)
+        _write_pillow(tmp, array, meta, pages, options, fmt="PNG", compress_level=PNG_LEVEL)
         return
     import cv2
 
@@ -491,7 +497,7 @@ def _write_png(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int)
         png = _png_gray_alpha16(array)
     else:
         order = [2, 1, 0] if array.shape[2] == 3 else [2, 1, 0, 3]
-        bgra = np.ascontiguousarray(array[:, :, order])
+        bgra = np.ascontiguousarray(array[:, :, order], dtype=np.uint16)
         ok, data = cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
         if not ok:
             raise OSError("OpenCV could not encode the 16-bit PNG")
@@ -501,12 +507,19 @@ def _write_png(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int)
         fh.write(_with_iccp(png, icc) if isinstance(icc, bytes) else png)
 
 
-def _write_pillow(tmp: str, array: npt.NDArray[np.generic], meta: Meta, pages: int, *,
-                  fmt: str, **options: Any) -> None:
+def _write_pillow(tmp: str, array: Array, meta: Meta, pages: int, options: Options, *,
+                  fmt: str, **fixed: Any) -> None:
+    """Through Pillow; ``options["quality"]`` (1..100) for JPEG (default
+    :data:`JPEG_QUALITY`) and WebP (lossy at that quality; without it, lossless)."""
     from PIL import Image as PILImage
 
     keep: dict[str, Any] = {k: meta[k] for k in ("icc_profile", "dpi") if k in meta}
-    PILImage.fromarray(np.ascontiguousarray(array)).save(tmp, format=fmt, **keep, **options)
+    quality = options.get("quality")
+    if fmt == "JPEG":
+        fixed["quality"] = quality or JPEG_QUALITY
+    elif fmt == "WEBP":
+        fixed.update({"lossless": True} if quality is None else {"quality": quality})
+    PILImage.fromarray(np.ascontiguousarray(array)).save(tmp, format=fmt, **keep, **fixed)
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -540,9 +553,9 @@ def _with_iccp(png: bytes, profile: bytes) -> bytes:
     return png[:end_ihdr] + chunk + png[end_ihdr:]
 
 
-Meta = dict[str, object]
 Reader = Callable[[Path, "int | None"], Image]
-Writer = Callable[[str, npt.NDArray[np.generic], Meta, int], None]
+#: (temporary path, pixels, metadata carried, pages, write options such as ``quality``)
+Writer = Callable[[str, Array, Meta, int, Options], None]
 INT8 = ("uint8",)
 ALL = ("uint8", "uint16", "float32", "float64")
 
@@ -560,15 +573,11 @@ class Format:
     frames: bool = False  # holds several pages (written as one multi-page file)
     streams: bool = False  # read and written band by band (images larger than memory)
     metadata: tuple[str, ...] = ()  # what it carries from the input: icc_profile, dpi
+    quality: bool = False  # takes a quality (1..100): options["quality"] to its writer
 
 
-def _pillow(fmt: str, **options: Any) -> Writer:
-    return functools.partial(_write_pillow, fmt=fmt, **options)
-
-
-_JPEG = Format("JPEG", _read_pillow, _pillow("JPEG", quality=JPEG_QUALITY), _probe_pillow,
-               INT8, (1, 3),
-               metadata=("icc_profile", "dpi"))
+_JPEG = Format("JPEG", _read_pillow, functools.partial(_write_pillow, fmt="JPEG"),
+               _probe_pillow, INT8, (1, 3), metadata=("icc_profile", "dpi"), quality=True)
 _TIFF = Format("TIFF", _read_tiff, _write_tiff, _probe_tiff, ALL, frames=True, streams=True)
 #: extension → format; the order is the one error messages list
 FORMATS: dict[str, Format] = {
@@ -578,13 +587,13 @@ FORMATS: dict[str, Format] = {
     ".jpeg": _JPEG,
     ".tif": _TIFF,
     ".tiff": _TIFF,
-    ".bmp": Format("BMP", _read_pillow, _pillow("BMP"), _probe_pillow, INT8, (1, 3, 4),
-                   metadata=("dpi",)),
-    ".gif": Format("GIF", _read_pillow, _pillow("GIF"), _probe_pillow, INT8, (1, 3, 4)),
-    # nothing lost: lossless WebP
-    ".webp": Format("WebP", _read_pillow, _pillow("WEBP", lossless=True), _probe_pillow, INT8,
-                    (1, 3, 4),
-                    metadata=("icc_profile",)),
+    ".bmp": Format("BMP", _read_pillow, functools.partial(_write_pillow, fmt="BMP"),
+                   _probe_pillow, INT8, (1, 3, 4), metadata=("dpi",)),
+    ".gif": Format("GIF", _read_pillow, functools.partial(_write_pillow, fmt="GIF"),
+                   _probe_pillow, INT8, (1, 3, 4)),
+    # nothing lost: lossless WebP unless a quality is given
+    ".webp": Format("WebP", _read_pillow, functools.partial(_write_pillow, fmt="WEBP"),
+                    _probe_pillow, INT8, (1, 3, 4), metadata=("icc_profile",), quality=True),
     ".npy": Format("NumPy", _read_npy, _write_npy, _probe_npy, ALL, streams=True),
 }
 READ_EXTENSIONS: tuple[str, ...] = tuple(FORMATS)

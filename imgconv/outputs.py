@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,14 +78,38 @@ def safe_name(text: str) -> str:
     return _UNSAFE.sub("_", text)
 
 
+#: a kernel's part of a default name over this many bytes is cut, with a hash of the whole
+PART_MAX = 100
+
+
+def _shorten(text: str, size: int) -> str:
+    """``text`` (ASCII) cut to ``size`` bytes, its end ``-`` and 6 hex of its SHA-256: two
+    texts that differ still differ after the cut."""
+    if len(text) <= size:
+        return text
+    return f"{text[:size - 7]}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+
+
 def chain_name(kernels: Sequence[Kernel]) -> str:
-    """The name of a filter chain in file names: ``gaussian3+sharpen``."""
-    return safe_name("+".join(k.name for k in kernels))
+    """The name of a filter chain in file names (docs/semantics.md §4): each kernel's
+    :attr:`~imgconv.kernels.Kernel.file_name` made safe (:func:`safe_name`), cut to
+    :data:`PART_MAX` bytes with a hash when longer, joined by ``+``
+    (``gaussian3+gaussian-sigma2+k3x3-1a2b3c``)."""
+    return "+".join(_shorten(safe_name(k.file_name), PART_MAX) for k in kernels)
 
 
-def default_name(src: Path, chain: str, mode: str) -> str:
-    """The default output name of ``src``: ``STEM.CHAIN.MODE.EXT`` (extension lower-cased)."""
-    return f"{src.stem}.{chain}.{mode}{src.suffix.lower()}"
+def default_name(src: Path, chain: str, mode: str, limit: int = 255) -> str:
+    """The default output name of ``src``: ``STEM.CHAIN.MODE.EXT`` (extension lower-cased).
+
+    When that is over ``limit`` bytes (NAME_MAX) the chain is cut, with a hash of it
+    (:func:`_shorten`), to fit; a stem too long for any chain is left for
+    :func:`check_name` to refuse.
+    """
+    name = f"{src.stem}.{chain}.{mode}{src.suffix.lower()}"
+    over = len(os.fsencode(name)) - limit
+    if over > 0 and len(chain) - over >= 8:
+        name = f"{src.stem}.{_shorten(chain, len(chain) - over)}.{mode}{src.suffix.lower()}"
+    return name
 
 
 def plan_targets(
@@ -97,6 +122,7 @@ def plan_targets(
     page: int | None = None,
     dtype: str | None = None,
     in_cwd: Collection[Path] = (),
+    fmt: str | None = None,
 ) -> list[Path]:
     """The output of each input, every output checked (:func:`check_target`) before any work.
 
@@ -118,6 +144,8 @@ def plan_targets(
         The output dtype, checked against each output's format.
     in_cwd : collection of Path
         Inputs whose default output goes to the current folder, not beside them.
+    fmt : str, optional
+        The extension of default names (``jpg``); None: each input's.
     """
     if output is not None:
         check_name(output)
@@ -125,7 +153,8 @@ def plan_targets(
     folder = _output_folder(output, len(inputs))
     targets: list[Path] = []
     for p in inputs:
-        default = default_name(p, chain, mode)
+        default = default_name(p if fmt is None else p.with_name(f"{p.stem}.{fmt}"), chain,
+                               mode)
         if folder is not None:
             t = folder / default
         elif output is not None:
@@ -286,11 +315,13 @@ def write_image(
     protect: tuple[str | os.PathLike[str], ...] = (),
     meta: dict[str, object] | None = None,
     pages: int = 1,
+    options: Mapping[str, object] | None = None,
 ) -> None:
     """Write ``array`` atomically: a temporary file in the target folder, then a rename.
 
     ``meta`` carries what the input had that the format can keep (``icc_profile``,
-    ``dpi`` for Pillow formats); ``pages > 1`` marks a stack to write as a multi-page TIFF.
+    ``dpi`` for Pillow formats); ``pages > 1`` marks a stack to write as a multi-page TIFF;
+    ``options`` go to the format's writer (``quality`` for JPEG and WebP).
     ``protect`` lists inputs that must never be replaced (also through another
     spelling or a link).  Without ``overwrite`` an existing file is never replaced,
     even by a file that appears while this one is being written.
@@ -309,7 +340,7 @@ def write_image(
                           "page=N)", param="page")
 
     def write(tmp: str) -> None:
-        fmt.write(tmp, array, meta or {}, pages)
+        fmt.write(tmp, array, meta or {}, pages, options or {})
 
     atomic_write(target, write, overwrite=overwrite)
 

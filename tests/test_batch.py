@@ -212,3 +212,34 @@ def test_interrupted_run_stops_its_workers_and_counts_what_is_on_disk(
         with Image.open(out / name) as im:
             assert im.size == (300, 300) and np.asarray(im).shape == (300, 300, 3)
     assert not [p for p in multiprocessing.active_children() if p.name == "imgconv-worker"]
+
+
+def test_plan_is_what_a_run_would_do_and_writes_nothing(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a.png", "a.tif", "b.png", "c.png"):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(src / name)
+    out.mkdir()
+    (out / "b.jpg").write_bytes(b"old")
+    jobs, refused = discover(src, out, fmt="jpg")
+    for existing, b_step in (("skip", ("skip", "exists")), ("fail", ("failed", "collision")),
+                             ("overwrite", ("write", None))):
+        steps = [(Path(o.input).name, Path(o.output).name, o.planned())
+                 for o in batch.plan(jobs, refused, existing)]
+        assert steps == [("a.png", "a.jpg", ("write", None)),
+                         ("a.tif", "a.jpg", ("failed", "collision")),
+                         ("b.png", "b.jpg", b_step),
+                         ("c.png", "c.jpg", ("write", None))]
+    assert sorted(p.name for p in out.iterdir()) == ["b.jpg"]
+    assert (out / "b.jpg").read_bytes() == b"old"
+
+
+def test_settled_is_the_check_run_job_makes(tmp_path: Path) -> None:
+    dst = tmp_path / "x.png"
+    dst.write_bytes(b"old")
+    job = batch.Job(tmp_path / "missing.png", dst)
+    work = Work((load_filter("box3"),), FilterOptions(), existing="skip")
+    assert batch.run_job(job, work) == batch.settled(job, "skip")
+    assert batch.settled(job, "skip").status == "skipped"  # type: ignore[union-attr]
+    assert batch.settled(job, "overwrite") is None
+    assert batch.settled(batch.Job(job.src, tmp_path / "new.png"), "fail") is None

@@ -438,7 +438,7 @@ def test_default_name_and_chain_name() -> None:
 
     assert safe_name("a b/c:d+e-f.g") == "a_b_c_d+e-f.g"
     ks = [load_filter("gaussian3"), load_filter("0 1 0; 1 -4 1; 0 1 0")]
-    assert chain_name(ks) == f"gaussian3+{safe_name(ks[1].name)}"
+    assert chain_name(ks) == "gaussian3+k3x3-84cac1"  # an inline matrix: shape + hash
     assert default_name(Path("x/Photo.PNG"), "box3", "correlate") == "Photo.box3.correlate.png"
 
 
@@ -483,7 +483,7 @@ def test_plan_targets_places_and_refuses(gray_png: Path, rgb_png: Path, tmp_path
 
 
 def test_b_is_boundary_in_every_command_and_help_lists_choices(tmp_path: Path) -> None:
-    """SPEC §4: one meaning per option letter (-b is --boundary in diff too, beside its
+    """docs/semantics.md §4: one meaning per option letter (-b is --boundary in diff too, beside its
     --a/--b variants); every enumerated option shows its choices in --help."""
     import json
 

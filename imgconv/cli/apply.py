@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from imgconv.options import FilterOptions
     from imgconv.outputs import FileRecord
 
+QualityOpt = Annotated[int | None, typer.Option(
+    "--quality", help="JPEG/WebP quality, 1 (smallest) to 100 (best); JPEG default 95, "
+    "WebP default lossless.", show_default=False)]
+GLOB_CHARS = ("*", "?", "[")
+NOTE_FLAGS = (*common.NOTE_PARAMS, "quality")  # the parameters a file's notes may name
+
+
 def sample_path() -> Path:
     """The built-in sample photo (256×256 RGB PNG)."""
     return Path(__file__).resolve().parent.parent / "data" / "sample.png"
@@ -38,6 +45,7 @@ class Plan:
     strict_limit: bool = True  # the user set --memory-limit
     scheduler: str | None = None
     reports: dict[Path, Path] = field(default_factory=dict)
+    quality: int | None = None
 
 
 @common.handle_errors
@@ -49,6 +57,10 @@ def apply(
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Output file (one image) or existing folder (several). "
         "Default: STEM.FILTER.MODE.EXT beside each input.")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="Output format (png, jpg, tif, webp, npy, ...), also of default "
+        "names; default: the input's.", show_default=False)] = None,
+    quality: QualityOpt = None,
     given: common.FilterArgs = common.DEFAULT_ARGS,
     scheduler: common.SchedulerOpt = None,
     sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
@@ -68,12 +80,14 @@ def apply(
     """
     if not filters:
         raise ImgconvError(common.NO_FILTER)
-    inputs = ([sample_path()] if sample else []) + list(images or [])
+    inputs = ([sample_path()] if sample else []) + expand_globs(images or [])
     if not inputs:
         raise ImgconvError("no image given: name one or more images, or use --sample")
     opts = given.options()
     plan = _plan(inputs, filters, opts, given, output=output, scheduler=scheduler,
-                 sample=sample, report_dir=report_dir, overwrite=overwrite)
+                 sample=sample, report_dir=report_dir, overwrite=overwrite,
+                 fmt=_format(fmt, output, quality))
+    plan.quality = quality
     records = _run(plan, talk=not quiet and not json_)
     if json_:
         common.print_json({"outputs": [r.to_json() for r in records]})
@@ -81,7 +95,8 @@ def apply(
 
 def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
           given: common.FilterArgs, *, output: Path | None, scheduler: str | None,
-          sample: bool, report_dir: Path | None, overwrite: bool) -> Plan:
+          sample: bool, report_dir: Path | None, overwrite: bool,
+          fmt: str | None = None) -> Plan:
     """Every check before any work: filters load, inputs exist, outputs are new and not inputs."""
     from imgconv.kernels import load_filter
     from imgconv.outputs import chain_name, plan_targets
@@ -96,12 +111,59 @@ def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
         _existing_input(p)
     targets = plan_targets(inputs, chain=chain_name(kernels), mode=opts.mode, output=output,
                            overwrite=overwrite, page=given.page, dtype=opts.dtype,
-                           in_cwd=(sample_path(),) if sample else ())
+                           in_cwd=(sample_path(),) if sample else (), fmt=fmt)
     reports = _report_folders(report_dir, inputs, overwrite)
     return Plan(inputs, targets, kernels, opts, gray=given.gray, page=given.page,
                 overwrite=overwrite, limit=limit,
                 strict_limit=given.memory_limit is not None, scheduler=scheduler,
                 reports=reports)
+
+
+def expand_globs(args: list[Path]) -> list[Path]:
+    """The arguments with each quoted glob expanded (sorted; ``**`` crosses folders): an
+    argument that is not an existing file and holds ``*``, ``?`` or ``[``.  A glob that
+    matches no file is refused, naming it."""
+    import glob
+
+    inputs: list[Path] = []
+    for arg in args:
+        text = str(arg)
+        if not any(c in text for c in GLOB_CHARS) or _present(arg):
+            inputs.append(arg)
+            continue
+        found = sorted(m for m in glob.glob(text, recursive=True) if Path(m).is_file())
+        if not found:
+            raise ImgconvError(f"{text}: no file matches this pattern (check the folder and "
+                               "the pattern; quote it so that imgconv expands it)")
+        inputs += [Path(m) for m in found]
+    return inputs
+
+
+def _present(path: Path) -> bool:
+    """Is ``path`` there (a name too long to ask about counts: its checks say why)?"""
+    try:
+        return path.exists()
+    except OSError:
+        return True
+
+
+def _format(fmt: str | None, output: Path | None, quality: int | None) -> str | None:
+    """``--format`` as an extension (``jpg``), refused before any work when imgconv does
+    not write it or ``-o`` names a file of another format; ``--quality`` checked."""
+    from imgconv.formats import FORMATS, check_quality
+
+    check_quality(quality)
+    if fmt is None:
+        return None
+    ext = fmt.lower().lstrip(".")
+    if "." + ext not in FORMATS:
+        raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
+                           f"{', '.join(e.lstrip('.') for e in FORMATS)}", param="fmt")
+    if output is not None and output.suffix and not output.is_dir() and \
+            FORMATS.get(output.suffix.lower()) is not FORMATS["." + ext]:
+        raise ImgconvError(f"output={output} is not a .{ext} file, but fmt={ext!r}: drop one, "
+                           f"or name the output {output.stem}.{ext}", param=("output", "fmt"))
+    return ext
 
 
 def _existing_input(path: Path) -> None:
@@ -156,7 +218,8 @@ def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
                            gray=plan.gray, page=plan.page, overwrite=plan.overwrite,
                            protect=tuple(plan.inputs), memory_limit=plan.limit,
                            strict_limit=plan.strict_limit,
-                           progress=bar.update, scheduler=plan.scheduler)
+                           progress=bar.update, scheduler=plan.scheduler,
+                           quality=plan.quality)
     except ImgconvError as exc:
         if not records:
             raise
@@ -164,7 +227,7 @@ def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
 
         raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
                         f"{', '.join(r.output for r in records)})", param=exc.params) from None
-    rec.notes = [common.spell_flags(n) for n in rec.notes]
+    rec.notes = [common.spell_flags(n, NOTE_FLAGS) for n in rec.notes]
     return rec
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import imgconv.cli.common as common
+from imgconv.cli.apply import NOTE_FLAGS, QualityOpt
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ def batch(
     fmt: Annotated[str | None, typer.Option(
         "--format", help="Convert outputs to this format (png, tif, npy, ...); default: the "
         "input's.", show_default=False)] = None,
+    quality: QualityOpt = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan (IN -> OUT and write / skip: exists / failed: "
+        "collision / refused: reason), write nothing; exit 1 if an input would fail.")] = False,
     workers: Annotated[int | None, typer.Option(
         "--workers", "-j", help="Worker processes (default: the machine's cores).",
         show_default=False)] = None,
@@ -56,8 +61,11 @@ def batch(
     existing = _existing(filters, skip_existing, overwrite, workers)
     opts = given.options()
     jobs, refused, work = _plan(in_dir, output, filters, opts, given, recursive=recursive,
-                                glob=glob, fmt=fmt, existing=existing,
+                                glob=glob, fmt=fmt, existing=existing, quality=quality,
                                 share=1 if scheduler else _cores(workers))
+    if dry_run:
+        _dry_run(jobs, refused, existing, json_=json_, quiet=quiet)
+        return
     if scheduler:
         from imgconv.bands.cluster import check_scheduler
 
@@ -82,7 +90,7 @@ def _counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
     """The count of each status, the library's words spelled as flags on the way."""
     for o in outcomes:
         o.error = o.error and common.spell_flags(o.error, o.params)
-        o.notes = [common.spell_flags(n) for n in o.notes]
+        o.notes = [common.spell_flags(n, NOTE_FLAGS) for n in o.notes]
     counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
     if any(o.status == "interrupted" for o in outcomes):
         counts["interrupted"] = sum(o.status == "interrupted" for o in outcomes)
@@ -120,12 +128,15 @@ def _cores(workers: int | None) -> int:
 
 def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
           given: common.FilterArgs, *, recursive: bool, glob: str | None, fmt: str | None,
-          existing: str, share: int) -> tuple[list[Job], list[Outcome], Work]:
+          existing: str, quality: int | None, share: int
+          ) -> tuple[list[Job], list[Outcome], Work]:
     """The jobs, the files refused up front, and what every worker needs; checked before
     any work (an output dtype is checked once per output format)."""
     from imgconv import batch as batchmod
+    from imgconv.formats import check_quality
     from imgconv.kernels import load_filter
 
+    check_quality(quality)
     kernels = tuple(load_filter(f) for f in filters)
     jobs, refused = batchmod.discover(in_dir, output, recursive=recursive, pattern=glob,
                                       fmt=fmt, existing=existing)
@@ -142,8 +153,32 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
     work = batchmod.Work(kernels, opts, dtype=opts.dtype, gray=given.gray, page=given.page,
                          existing=existing,
                          memory_limit=common.memory_bytes(given.memory_limit, share),
-                         strict_limit=given.memory_limit is not None)
+                         strict_limit=given.memory_limit is not None, quality=quality)
     return jobs, refused, work
+
+
+def _dry_run(jobs: Sequence[Job], refused: Sequence[Outcome], existing: str, *, json_: bool,
+             quiet: bool) -> None:
+    """``--dry-run``: the plan of a real run (:func:`imgconv.batch.plan`), a line per input;
+    nothing written, no folder created; exit 1 when an input would fail."""
+    from imgconv import batch as batchmod
+
+    steps = [(o, *o.planned()) for o in _spelled(batchmod.plan(jobs, refused, existing))]
+    if json_:
+        common.print_json([{"input": o.input, "output": o.output, "action": action,
+                            "reason": reason} for o, action, reason in steps])
+    elif not quiet:
+        for o, action, reason in steps:
+            typer.echo(common.shown(f"{o.input} -> {o.output}  {action}"
+                                    + (f": {reason}" if reason else "")))
+    if any(action not in ("write", "skip") for _, action, _ in steps):
+        raise typer.Exit(1)
+
+
+def _spelled(outcomes: list[Outcome]) -> list[Outcome]:
+    """``outcomes`` with the library's words spelled as flags."""
+    _counts(outcomes)
+    return outcomes
 
 
 def _run(jobs: Sequence[Job], work: Work, *, workers: int | None, scheduler: str | None,

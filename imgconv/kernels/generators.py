@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import FilterError
-from imgconv.kernels.kernel import MAX_SIDE, Kernel
+from imgconv.kernels.kernel import MAX_SIDE, Kernel, spell_number
 from imgconv.kernels.numbers import BadNumber, number
 from imgconv.kernels.words import did_you_mean
 
@@ -455,8 +455,22 @@ def run_generator(
         name=gen.name,
         description=description,
         source=source,
-        meta={"format": "generator", "generator": gen.name, "params": dict(params)},
+        meta={"format": "generator", "generator": gen.name, "params": dict(params),
+              "file_name": file_name(gen.name, params, raw)},
     )
+
+
+def file_name(gen: str, params: Mapping[str, _Value], given: Iterable[object]) -> str:
+    """The name part of a generator's kernel in default output names (docs/semantics.md
+    §4): its name, then ``-KEYVALUE`` for each parameter ``given``, in that order
+    (``motion-length15-angle30``); a number by
+    :func:`~imgconv.kernels.kernel.spell_number` (``sigma=2.0`` is ``sigma2``), a
+    choice as resolved (``sobel-axisy``).  Defaults are written only when given."""
+    parts = [gen]
+    for key in given:
+        value = params[str(key)]
+        parts.append(f"{key}{spell_number(value) if isinstance(value, float) else value}")
+    return "-".join(parts)
 
 
 def _filter_error(gen: Generator, exc: _ParamError, source: str, line: int | None,
@@ -491,8 +505,9 @@ def generate(spec: str, source: str | None = None) -> Kernel:
     Returns
     -------
     Kernel
-        Named after the generator (``gaussian``), ``source`` the spec text, and
-        ``meta["params"]`` the parameters used (defaults included).
+        Named after the generator (``gaussian``), ``source`` the spec text,
+        ``meta["params"]`` the parameters used (defaults included) and
+        ``meta["file_name"]`` its part of default output names (:func:`file_name`).
 
     Raises
     ------

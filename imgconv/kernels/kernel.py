@@ -6,6 +6,7 @@ are computed once per kernel.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,6 +28,20 @@ def check_size(shape: tuple[int, ...], source: str | None) -> None:
             f"kernel of shape {tuple(shape)} is larger than {MAX_SIDE} pixels a side: use a "
             f"smaller kernel (at most {MAX_SIDE}x{MAX_SIDE})", source
         )
+
+
+def spell_number(value: float) -> str:
+    """A number as it appears in file names: one spelling per value, safe in a name.
+
+    A whole number is written without a point (``2.0`` and ``2`` are ``2``), any
+    other value in Python's shortest round-trip form (``1.5``, ``0.1``, ``1e-05``)
+    with no ``+`` in its exponent (``1e+20`` is ``1e20``: ``+`` joins a chain); ``-0``
+    is ``0``.  Different values never share a spelling.
+    """
+    x = float(value) + 0.0  # -0.0 -> 0.0
+    if x.is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return repr(x).replace("e+", "e")
 
 
 def real_weights(values: object, source: str | None) -> npt.NDArray[np.float64]:
@@ -115,6 +130,44 @@ class Kernel:
                     self.source,
                 )
             object.__setattr__(self, "anchor", (cy, cx))
+
+    # -- the kernel in file names ----------------------------------------------
+    @property
+    def file_name(self) -> str:
+        """The kernel's part of default output names (docs/semantics.md §4).
+
+        A generator from a spec carries the parameters given, in the order given
+        (``gaussian-sigma2``, ``motion-length15-angle30``; :func:`spell_number`); an
+        inline matrix or an array its shape and :attr:`digest` (``k3x3-1a2b3c``); any
+        other kernel (shipped, a file) its :attr:`name`.  :attr:`name` stays the
+        title that ``show``, ``--json`` and reports print.
+        """
+        kind = self.meta.get("format")
+        spelled = self.meta.get("file_name")
+        if kind == "generator" and isinstance(spelled, str) and \
+                self.name == self.meta.get("generator"):
+            return spelled
+        if kind in ("inline", "array") and self.name == kind:
+            kh, kw = self.shape
+            return f"k{kh}x{kw}-{self.digest}"
+        return self.name
+
+    @cached_property
+    def digest(self) -> str:
+        """6 hex digits of the SHA-256 of :attr:`canonical_text`."""
+        return hashlib.sha256(self.canonical_text.encode("ascii")).hexdigest()[:6]
+
+    @property
+    def canonical_text(self) -> str:
+        """The kernel's values as one text, the input of :attr:`digest`: shape, weights
+        (``;`` between rows), scale, offset and the anchor used, each number by
+        :func:`spell_number`: ``3x3:1 2 1;2 4 2;1 2 1|scale=1|offset=0|anchor=1,1``.
+        Kernels that differ in any of these have different texts."""
+        kh, kw = self.shape
+        rows = ";".join(" ".join(spell_number(v) for v in r) for r in self.weights.tolist())
+        cy, cx = self.center
+        return (f"{kh}x{kw}:{rows}|scale={spell_number(self.scale)}|"
+                f"offset={spell_number(self.offset)}|anchor={cy},{cx}")
 
     # -- the kernel as applied -------------------------------------------------
     @cached_property
@@ -266,4 +319,5 @@ def as_kernel(obj: object) -> Kernel:
     if obj is None or isinstance(obj, str | bytes):
         raise FilterError(f"cannot use {obj!r} as a kernel: give a 2-D array of numbers "
                           "(load_filter reads files, names and inline text)", "array")
-    return Kernel(obj, name="array", source="array")  # type: ignore[arg-type]
+    return Kernel(obj, name="array", source="array",  # type: ignore[arg-type]
+                  meta={"format": "array"})

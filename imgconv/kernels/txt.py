@@ -136,7 +136,8 @@ def parse_inline(text: str, source: str | None = None) -> Kernel:
     """Parse an inline matrix such as ``"1 2 1; 2 4 2; 1 2 1"``.
 
     Rows are split by ``;`` (or newlines), values by spaces or commas; the number
-    syntax is the TXT one (``1/16`` allowed).  The kernel is named ``inline``.
+    syntax is the TXT one (``1/16`` allowed).  The kernel is named ``inline``; in
+    default output names it is ``k3x3-`` and its digest (:attr:`Kernel.file_name`).
 
     Raises
     ------
