@@ -31,7 +31,7 @@ from imgconv.files import process_file
 from imgconv.formats import READ_EXTENSIONS
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
-from imgconv.outputs import InputTree, check_folder, check_name, same_file
+from imgconv.outputs import InputTree, check_folder, check_name, format_extension, same_file
 from imgconv.temporaries import remove_stale
 
 EXISTING = ("fail", "skip", "overwrite")
@@ -67,13 +67,15 @@ class Outcome:
 
     def planned(self) -> tuple[str, str | None]:
         """What the plan says of it (``batch --dry-run``): ``("write", None)``,
-        ``("skip", "exists")``, ``("failed", "collision")`` or ``("refused", reason)``."""
+        ``("skip", "exists")``, ``("failed", "exists")`` (an output there, neither skipped nor
+        overwritten), ``("failed", "collision")`` (two inputs, one output) or
+        ``("refused", reason)``."""
         if self.status == "written":
             return "write", None
         if self.status == "skipped":
             return "skip", self.why or self.error
-        if self.why == "collision":
-            return "failed", "collision"
+        if self.why in ("collision", "exists"):
+            return "failed", self.why
         reason = self.error or ""
         return "refused", reason[len(self.input) + 2:] if reason.startswith(
             self.input + ": ") else reason
@@ -133,11 +135,7 @@ def discover(
                            "are never overwritten)", param="output")
     check_folder(out_dir)
     if fmt is not None:
-        fmt = fmt.lower().lstrip(".")
-        if "." + fmt not in READ_EXTENSIONS:
-            raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
-                               f"{', '.join(e.lstrip('.') for e in READ_EXTENSIONS)}",
-                               param="fmt")
+        fmt = format_extension(fmt)
     files = _inputs(in_dir, out_dir, recursive, pattern)
     tree = InputTree(in_dir, files)
     jobs: list[Job] = []
@@ -194,7 +192,7 @@ def settled(job: Job, existing: str) -> Outcome | None:
     return Outcome(str(src), str(dst), "failed",
                    f"{dst}: already exists (use skip_existing=True to keep it or "
                    "overwrite=True to replace it)", params=("skip_existing", "overwrite"),
-                   why="collision")
+                   why="exists")
 
 
 def plan(jobs: Sequence[Job], refused: Sequence[Outcome], existing: str) -> list[Outcome]:
@@ -294,11 +292,14 @@ class _Slot:
         child.close()
         interrupts.track_child(self.proc.pid)
         self.job: Job | None = None
+        self.dead = False  # its pipe closed: it died (killed, out of memory)
 
     def give(self, job: Job | None) -> None:
         self.job = job
-        with contextlib.suppress(OSError):
+        try:
             self.conn.send(job)
+        except OSError:
+            self.dead = True
 
     def take(self, stopping: bool = False) -> Outcome:
         """The outcome of its job (it has sent it, or died)."""
@@ -307,6 +308,11 @@ class _Slot:
         try:
             return self.conn.recv()  # type: ignore[no-any-return]
         except (EOFError, OSError):
+            # the pipe closes before the process can be reaped: is_alive() may still say
+            # True, so the slot says it is dead; its job's temporaries are removed now
+            self.dead = True
+            self.proc.join(1.0)
+            remove_stale([job.dst.parent], names=[job.dst.name])
             if stopping:
                 return Outcome(str(job.src), str(job.dst), "interrupted")
             return Outcome(str(job.src), str(job.dst), "failed",
@@ -352,10 +358,15 @@ class _Pool:
         while True:
             for i, slot in enumerate(self.slots):
                 if queue and slot.job is None:
-                    if not slot.proc.is_alive():  # died between jobs: start another
+                    if slot.dead or not slot.proc.is_alive():  # died: start another
                         slot.end(0)
                         slot = self._spawn(i)
                     slot.give(queue.popleft())
+                    if slot.dead:  # it died before it could take the job: a new one runs it
+                        job, slot.job = slot.job, None
+                        slot.end(0)
+                        slot = self._spawn(i)
+                        slot.give(job)
             busy = [s for s in self.slots if s.job is not None]
             if not busy:
                 return

@@ -73,6 +73,16 @@ def _holds_pages(path: Path) -> bool:
     return fmt is not None and fmt.frames
 
 
+def format_extension(fmt: str) -> str:
+    """``fmt`` (``jpg``, ``.TIF``) as the extension of a format imgconv writes (``jpg``,
+    ``tif``); anything else is refused, quoting it as given."""
+    ext = fmt.strip().lower().lstrip(".")
+    if "." + ext not in FORMATS:
+        raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
+                           f"{', '.join(e.lstrip('.') for e in FORMATS)}", param="fmt")
+    return ext
+
+
 def safe_name(text: str) -> str:
     """``text`` with any character outside ``[A-Za-z0-9._+-]`` replaced by ``_``."""
     return _UNSAFE.sub("_", text)
@@ -424,13 +434,13 @@ def write_error(target: Path, exc: BaseException) -> WorkError:
     short = any("requested and" in str(c) and "written" in str(c) for c in causes)
     if codes & set(_FULL) or short or _no_space(folder):
         return WorkError(f"disk full while writing {target}: free some space or choose "
-                         "another output folder (nothing was left behind)")
+                         "another output folder (nothing was left behind)", file=target)
     if codes & set(_READ_ONLY):
         why = next(c.strerror for c in causes if isinstance(c, OSError)
                    and c.errno in _READ_ONLY)
         return WorkError(f"{target}: cannot write in the folder {folder} ({why}): choose "
-                         "another output folder")
-    return WorkError(f"{target}: could not write the file ({exc})")
+                         "another output folder", file=target)
+    return WorkError(f"{target}: could not write the file ({exc})", file=target)
 
 
 def _no_space(folder: Path) -> bool:

@@ -51,10 +51,14 @@ _STARTED = time.time()
 
 
 def _temp_stem(target: Path) -> str:
-    """The output name as it appears in its temporaries (cut to fit within NAME_MAX)."""
+    """The output name as it appears in its temporaries, cut to fit within NAME_MAX; a cut
+    keeps the extension, which tells :func:`remove_stale` it is a kind imgconv writes."""
     raw = os.fsencode(target.name)
     budget = max(16, min(200, name_max(folder_of(target)) - 24))
-    return os.fsdecode(raw[:budget])
+    if len(raw) <= budget:
+        return target.name
+    suffix = os.fsencode(target.suffix)[:12]
+    return os.fsdecode(raw[:budget - len(suffix)] + suffix)
 
 
 class Temporary:

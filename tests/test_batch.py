@@ -222,7 +222,7 @@ def test_plan_is_what_a_run_would_do_and_writes_nothing(tmp_path: Path) -> None:
     out.mkdir()
     (out / "b.jpg").write_bytes(b"old")
     jobs, refused = discover(src, out, fmt="jpg")
-    for existing, b_step in (("skip", ("skip", "exists")), ("fail", ("failed", "collision")),
+    for existing, b_step in (("skip", ("skip", "exists")), ("fail", ("failed", "exists")),
                              ("overwrite", ("write", None))):
         steps = [(Path(o.input).name, Path(o.output).name, o.planned())
                  for o in batch.plan(jobs, refused, existing)]

@@ -266,7 +266,7 @@ def test_dry_run_exit_0_skip_and_json(plan_tree: Path, tmp_path: Path, cli: Simp
         {"input": f"{plan_tree}/a.png", "output": f"{out}/a.png", "action": "write",
          "reason": None},
         {"input": f"{plan_tree}/b.png", "output": f"{out}/b.png", "action": "failed",
-         "reason": "collision"},
+         "reason": "exists"},
         {"input": f"{plan_tree}/sub/c.png", "output": f"{out}/sub/c.png", "action": "write",
          "reason": None},
     ]
@@ -307,3 +307,23 @@ def test_glob_with_a_name_over_the_limit_says_so(tmp_path: Path, cli: SimpleName
     assert code == 2
     assert "over the file system's limit" in " ".join(err.split())
     assert "Traceback" not in out + err
+
+
+def test_a_file_named_and_matched_by_a_glob_is_one_input(tmp_path: Path,
+                                                         cli: SimpleNamespace) -> None:
+    for name in ("g.png", "h.png"):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / name)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = cli.run("apply", tmp_path / "g.png", f"{tmp_path}/*.png", "-f", "box3",
+                           "-o", out)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["g.box3.convolve.png", "h.box3.convolve.png"]
+
+
+def test_format_errors_quote_what_was_given(tmp_path: Path, cli: SimpleNamespace) -> None:
+    src = tmp_path / "a.png"
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(src)
+    for command in (["apply", src], ["batch", tmp_path, "-o", tmp_path / "o"]):
+        code, _, err = cli.run(*command, "-f", "box3", "--format", "../x")
+        assert code == 2 and "--format ../x is not a format imgconv writes" in err, err

@@ -9,6 +9,7 @@ hand-computed values, never with imgconv itself.  The library side is test_chain
 from __future__ import annotations
 
 import dataclasses
+import errno
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -459,14 +460,14 @@ def test_failed_write_exits_1_and_leaves_nothing(tmp_path: Path, gray8: Case, cl
 
     def write(tmp: str, *args: object) -> None:
         Path(tmp).write_bytes(b"\x89PNG\r\n\x1a\n half")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     png = dataclasses.replace(formats.FORMATS[".png"], write=write)
     monkeypatch.setitem(formats.FORMATS, ".png", png)
     before = sorted(p.name for p in tmp_path.iterdir())
     code, _, err = cli.run("apply", src, "-f", "box3", "-o", tmp_path / "out.png")
     assert code == 1
-    assert "out.png" in err and "disk full" in err and "Traceback" not in err
+    assert f"disk full while writing {tmp_path / 'out.png'}" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     target = tmp_path / "out.png"
     target.write_bytes(b"precious")

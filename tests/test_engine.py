@@ -573,3 +573,19 @@ def test_filter_array_reports_the_method_auto_chose(ishape, kernel, op, boundary
 def test_filter_array_echoes_an_explicit_method(method):
     _, used = filter_array(np.ones((6, 6)), np.ones((3, 3)), method=method)
     assert used == method
+
+
+def test_a_band_with_nan_keeps_the_band_geometry() -> None:
+    """auto avoids fft for a band holding NaN, and re-plans it as a band (valid rows)."""
+    from imgconv.engine import filter_band
+
+    rng = np.random.default_rng(9)
+    band = rng.random((400, 2000)).astype(np.float32)
+    k = rng.random((61, 61)) / 3721
+    clean, _ = filter_band(band, k, mode="correlate")
+    band[200, 1000] = np.nan
+    dirty, used = filter_band(band, k, mode="correlate")
+    assert used == "direct" and dirty.shape == clean.shape == (340, 2000)
+    bad = ~np.isfinite(dirty)
+    assert bad.any() and bad.sum() < dirty.size  # NaN kept local
+    assert np.allclose(dirty[~bad], clean[~bad], rtol=1e-4, atol=1e-3)

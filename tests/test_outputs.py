@@ -38,7 +38,7 @@ def names(folder: Path) -> list[str]:
 def _half_then_fail(tmp: str, *args: object) -> None:
     with open(tmp, "wb") as fh:
         fh.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)  # half an image ...
-    raise OSError("disk full")  # ... then the encoder dies
+    raise OSError(errno.ENOSPC, "No space left on device")  # ... then the disk is full
 
 
 @pytest.fixture
@@ -58,7 +58,8 @@ def test_failed_encoder_leaves_no_file(tmp_path: Path,
     with pytest.raises(WorkError) as info:
         write_image(tmp_path / "out.png", ZEROS)
     assert info.value.exit_code == 1
-    assert "out.png" in str(info.value) and "disk full" in str(info.value)
+    assert str(info.value).startswith(f"disk full while writing {tmp_path / 'out.png'}: ")
+    assert info.value.file == str(tmp_path / "out.png")  # the output is the culprit
     assert names(tmp_path) == []
 
 
@@ -351,3 +352,17 @@ def test_remove_stale_leaves_files_imgconv_does_not_write(tmp_path: Path) -> Non
     removed = remove_stale([tmp_path], before=time.time() + 10)
     assert sorted(removed) == sorted([ours, step])
     assert all(p.exists() for p in theirs)
+
+
+def test_temporaries_of_a_long_name_are_cleaned_too(tmp_path: Path) -> None:
+    """A name cut to fit keeps its extension, so a killed run's temporary is still
+    recognised as imgconv's and removed."""
+    import os
+    import time
+
+    target = tmp_path / ("a" * 230 + ".png")
+    tmp = Temporary(target)
+    name = Path(tmp.path).name
+    assert name.startswith(".") and ".png." in name and len(os.fsencode(name)) <= 255
+    os.close(tmp.fd)  # as a kill would leave it: unlocked, not removed
+    assert remove_stale([tmp_path], before=time.time() + 10) == [Path(tmp.path)]

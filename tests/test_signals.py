@@ -172,3 +172,43 @@ def test_what_a_killed_run_left_is_removed_by_the_next_run(tmp_path: Path) -> No
     finally:
         live.kill()
         live.wait(10)
+
+
+def _worker_writing(folder: Path, proc: subprocess.Popen[str]) -> int | None:
+    """The pid of a batch worker holding a temporary file in ``folder`` open, if any."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == proc.pid:
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith(str(folder)) and target.endswith(".part"):
+                    return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_a_killed_worker_fails_only_its_own_file(photos: Path, tmp_path: Path) -> None:
+    """SIGKILL to one batch worker (out of memory, say): that file fails and its temporary
+    is removed; every other file is still written by a new worker."""
+    out = tmp_path / "out"
+    proc = _start(["batch", str(photos), "-o", str(out), *CHAIN, "-j", "2"], tmp_path)
+    victim: list[int] = []
+
+    def found() -> bool:
+        pid = _worker_writing(out, proc) if out.exists() else None
+        if pid is not None:
+            victim.append(pid)
+        return pid is not None
+
+    _wait_for(found, proc)
+    os.kill(victim[0], signal.SIGKILL)
+    so, se = proc.communicate(timeout=120)
+    text = so + se
+    assert proc.returncode == 1, text
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert len(written) == FILES - 1, text  # every file but the killed one
+    assert text.count("worker process died") == 1, text
+    assert _hidden(out) == []

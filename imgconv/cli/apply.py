@@ -124,6 +124,7 @@ def expand_globs(args: list[Path]) -> list[Path]:
     argument that is not an existing file and holds ``*``, ``?`` or ``[``.  A glob that
     matches no file is refused, naming it."""
     import glob
+    import os
 
     inputs: list[Path] = []
     for arg in args:
@@ -136,7 +137,10 @@ def expand_globs(args: list[Path]) -> list[Path]:
             raise ImgconvError(f"{text}: no file matches this pattern (check the folder and "
                                "the pattern; quote it so that imgconv expands it)")
         inputs += [Path(m) for m in found]
-    return inputs
+    unique: dict[str, Path] = {}  # a file named and matched too is one input, once
+    for p in inputs:
+        unique.setdefault(os.path.realpath(p), p)
+    return list(unique.values())
 
 
 def _present(path: Path) -> bool:
@@ -151,14 +155,12 @@ def _format(fmt: str | None, output: Path | None, quality: int | None) -> str | 
     """``--format`` as an extension (``jpg``), refused before any work when imgconv does
     not write it or ``-o`` names a file of another format; ``--quality`` checked."""
     from imgconv.formats import FORMATS, check_quality
+    from imgconv.outputs import format_extension
 
     check_quality(quality)
     if fmt is None:
         return None
-    ext = fmt.lower().lstrip(".")
-    if "." + ext not in FORMATS:
-        raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
-                           f"{', '.join(e.lstrip('.') for e in FORMATS)}", param="fmt")
+    ext = format_extension(fmt)
     if output is not None and output.suffix and not output.is_dir() and \
             FORMATS.get(output.suffix.lower()) is not FORMATS["." + ext]:
         raise ImgconvError(f"output={output} is not a .{ext} file, but fmt={ext!r}: drop one, "

@@ -290,7 +290,7 @@ def _one_pass(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, *, band: boo
                     f"the image has {bad:,} NaN or infinite pixel value(s), which "
                     "method='fft' would spread over the whole image: use method='direct' "
                     "(or method='auto')", param="method")
-            p = _plan_image(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
+            p = plan_of(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
     with np.errstate(over="ignore", invalid="ignore"):
         out = _execute(img, k, p, bmode, cval)
     # one scan of the result, unless a known bound on the image rules an overflow out; the
