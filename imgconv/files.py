@@ -22,9 +22,13 @@ from imgconv.errors import ImageError, ImgconvError, OutputError
 from imgconv.formats import (
     FORMATS,
     Format,
+    Meta,
+    carried,
     check_output_channels,
     check_output_dtype,
     check_quality,
+    file_meta,
+    orientation,
     output_format,
     read_image,
 )
@@ -49,6 +53,8 @@ def process_file(
     progress: Callable[[int, int], None] | None = None,
     scheduler: str | None = None,
     quality: int | None = None,
+    auto_orient: bool = True,
+    strip: bool = False,
 ) -> FileRecord:
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
 
@@ -61,15 +67,18 @@ def process_file(
 
     Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
     picks one.  ``quality`` (1..100) goes to a JPEG or WebP writer; any other output
-    format notes that it does not take one.  Returns its :class:`FileRecord`.  Every
-    error names the file.
+    format notes that it does not take one.  An EXIF orientation turns the pixels upright
+    first unless ``auto_orient`` is False; the ICC profile, dpi and EXIF go to the output
+    as far as its format carries them (a note names what it cannot), none with ``strip``
+    (docs/semantics.md §7).  Returns its :class:`FileRecord`.  Every error names the
+    file.
     """
     try:
         check_quality(quality)
         rec = _process(src, dst, kernels, options, dtype=dtype, gray=gray, page=page,
                        overwrite=overwrite, protect=protect, memory_limit=memory_limit,
                        strict_limit=strict_limit, progress=progress, scheduler=scheduler,
-                       quality=quality)
+                       quality=quality, auto_orient=auto_orient, strip=strip)
     except ImgconvError as exc:
         raise _naming(exc, src, dst) from exc.__cause__
     if quality is not None and not output_format(dst).quality:
@@ -103,6 +112,8 @@ def _process(
     progress: Callable[[int, int], None] | None,
     scheduler: str | None,
     quality: int | None,
+    auto_orient: bool,
+    strip: bool,
 ) -> FileRecord:
     if dtype is not None:
         options = options.replace(dtype=dtype)
@@ -113,32 +124,36 @@ def _process(
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
         if _banded(Path(src), Path(dst), options, limit, page, gray, force=scheduler is not None,
-                   strict=strict_limit):
+                   strict=strict_limit, auto_orient=auto_orient):
             from imgconv.bands import process_file_tiled
             from imgconv.bands.cluster import connect
 
+            meta, notes = _carried(file_meta(src, page), dst, strip)
             args = (Path(src), Path(dst), kernels, options)
-            kw = {"limit": limit, "page": page, "overwrite": overwrite, "progress": progress}
+            kw = {"limit": limit, "page": page, "overwrite": overwrite, "progress": progress,
+                  "meta": meta}
             if scheduler is None:
                 rec = process_file_tiled(*args, **kw)  # type: ignore[arg-type]
             else:
                 with connect(scheduler) as client:
                     rec = process_file_tiled(*args, **kw, client=client)  # type: ignore[arg-type]
+            rec.notes += notes
             if scheduler is None and memory_limit is not None:
                 rec.notes.append(f"filtered in bands to keep the working set under "
                                  f"memory_limit={limit / 1e6:.0f}MB (memory_limit=none reads it "
                                  "whole)")
             return rec
     return _whole(src, dst, kernels, options, gray=gray, page=page, overwrite=overwrite,
-                  protect=protect, quality=quality)
+                  protect=protect, quality=quality, auto_orient=auto_orient, strip=strip)
 
 
 def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Sequence[Kernel],
            options: FilterOptions, *, gray: bool, page: int | None, overwrite: bool,
-           protect: tuple[str | os.PathLike[str], ...], quality: int | None) -> FileRecord:
+           protect: tuple[str | os.PathLike[str], ...], quality: int | None, auto_orient: bool,
+           strip: bool) -> FileRecord:
     """The image read whole, every page through the chain, written at once."""
     t0 = time.perf_counter()
-    img = read_image(src, page=page)
+    img = read_image(src, page=page, auto_orient=auto_orient)
     in_dtype = img.array.dtype
     out_dtype = options.dtype or str(in_dtype)
     check_output_dtype(dst, out_dtype)
@@ -170,6 +185,8 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     meta = dict(img.meta)
     if gray and len(core) == 3:
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
+    meta, lost = _carried(meta, dst, strip)
+    notes += lost
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
                 pages=pages, options={} if quality is None else {"quality": quality})
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
@@ -178,8 +195,16 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
                       list(dict.fromkeys(notes)))
 
 
+def _carried(meta: Meta, dst: str | os.PathLike[str], strip: bool) -> tuple[Meta, list[str]]:
+    """What of ``meta`` the output's format carries (the table's ``metadata`` field), and
+    the note for what it cannot."""
+    fmt = output_format(dst)
+    return carried(meta, fmt.metadata, str(dst), fmt.name, strip=strip)
+
+
 def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int | None,
-            gray: bool, force: bool = False, strict: bool = True) -> bool:
+            gray: bool, force: bool = False, strict: bool = True,
+            auto_orient: bool = True) -> bool:
     """Should this file be filtered in bands?  Refuses what cannot be streamed, under a
     ``strict`` limit (one the user set); under the default limit such a file is read whole.
 
@@ -212,6 +237,13 @@ def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int 
     if gray:
         raise ImageError(f"{src}: gray=True is not available for images over memory_limit=",
                          param=("gray", "memory_limit"))
+    turned = orientation(file_meta(src, page)) if auto_orient else 1
+    if turned != 1:
+        if not strict:
+            return False  # the default limit: read whole, turned upright
+        raise ImageError(f"{src}: its EXIF orientation ({turned}) cannot be applied to an "
+                         "image filtered in bands: raise memory_limit=, or keep the stored "
+                         "order with auto_orient=False", param=("memory_limit", "auto_orient"))
     return True
 
 

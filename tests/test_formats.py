@@ -327,7 +327,7 @@ def _icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-@pytest.mark.parametrize("ext", [".png", ".jpg"])
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif", ".webp"])
 def test_icc_profile_is_kept(tmp_path: Path, ext: str) -> None:
     icc = _icc()
     arr = RNG.integers(0, 256, (16, 16, 3), dtype=np.uint8)
@@ -347,3 +347,16 @@ def test_no_icc_profile_is_invented(tmp_path: Path) -> None:
     process_file(src, dst, [load_filter("box3")], FilterOptions())
     with Image.open(dst) as out:
         assert "icc_profile" not in out.info and out.mode == "RGB"
+
+
+def test_the_table_says_what_each_format_carries() -> None:
+    """The format table is the one place that says it (docs/semantics.md §7)."""
+    from imgconv.formats import FORMATS, METADATA
+
+    carries = {ext: set(fmt.metadata) for ext, fmt in FORMATS.items()}
+    assert set(METADATA) == {"icc_profile", "dpi", "exif"}
+    for ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+        assert carries[ext] == set(METADATA), ext
+    assert carries[".webp"] == {"icc_profile", "exif"}  # WebP holds no resolution
+    assert carries[".bmp"] == {"dpi"}
+    assert carries[".gif"] == carries[".npy"] == set()

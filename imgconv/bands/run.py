@@ -30,7 +30,7 @@ from imgconv.chain import apply_kernel, finish, normalized
 from imgconv.engine import filter_band, working_dtype
 from imgconv.engine.geometry import output_geometry
 from imgconv.errors import ImgconvError, OutputError
-from imgconv.formats import STREAMING, check_output_dtype
+from imgconv.formats import STREAMING, Meta, check_output_dtype
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
 from imgconv.outputs import FileRecord, atomic_write, write_error
@@ -62,8 +62,10 @@ def process_file_tiled(
     overwrite: bool = False,
     progress: Progress | None = None,
     client: Any = None,
+    meta: Meta | None = None,
 ) -> FileRecord:
-    """``apply`` for one image too large for memory: band by band, output streamed."""
+    """``apply`` for one image too large for memory: band by band, output streamed;
+    ``meta`` (what the output carries: ICC profile, dpi, EXIF) goes into a TIFF output."""
     t0 = time.perf_counter()
     ext = dst.suffix.lower()
     if ext not in STREAMING:
@@ -93,7 +95,7 @@ def process_file_tiled(
             opened.append(current)
         last = None if options.rescale else ks[-1]
         shape = _write_final(dst, current, last, options, limit, alpha, progress, methods,
-                             client, source.dtype, out_dtype, overwrite)
+                             client, source.dtype, out_dtype, overwrite, meta or {})
     finally:
         for s in opened:
             s.close()
@@ -138,7 +140,7 @@ def _pass_to_npy(current: RowSource, k: Kernel, options: FilterOptions, limit: i
 def _write_final(dst: Path, current: RowSource, last: Kernel | None, options: FilterOptions,
                  limit: int, alpha: bool, progress: Progress | None, methods: list[str],
                  client: Any, in_dtype: np.dtype[Any], out_dtype: np.dtype[Any],
-                 overwrite: bool) -> tuple[int, ...]:
+                 overwrite: bool, meta: Meta) -> tuple[int, ...]:
     """The last filter (or, under ``rescale``, the last pass read back), finished and
     streamed into ``dst`` atomically; returns the output's shape."""
     value_range = None
@@ -159,7 +161,7 @@ def _write_final(dst: Path, current: RowSource, last: Kernel | None, options: Fi
 
     def writer(tmp: str) -> None:
         write_stream(tmp, dst.suffix.lower(), shape, out_dtype, rebanded(pieces, done),
-                     alpha=alpha)
+                     alpha=alpha, meta=meta)
 
     atomic_write(dst, writer, overwrite=overwrite)
     return shape

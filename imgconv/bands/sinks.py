@@ -8,6 +8,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.formats import Meta, tiff_tags
+
 TILE = 256  # output TIFF tile side
 
 class NpySink:
@@ -68,7 +70,10 @@ def rebanded(pieces: Iterator[npt.NDArray[np.floating]],
 
 
 def write_stream(tmp: str, ext: str, shape: tuple[int, ...], dtype: np.dtype[Any],
-                  bands: Iterator[npt.NDArray[Any]], alpha: bool = False) -> None:
+                  bands: Iterator[npt.NDArray[Any]], alpha: bool = False,
+                  meta: Meta | None = None) -> None:
+    """Stream ``bands`` into ``tmp`` (``.npy``, or a tiled TIFF carrying ``meta``: its ICC
+    profile, resolution and EXIF tags as :func:`imgconv.formats.tiff_tags` spells them)."""
     if ext == ".npy":
         sink = NpySink(tmp, shape, dtype)
         try:
@@ -86,4 +91,4 @@ def write_stream(tmp: str, ext: str, shape: tuple[int, ...], dtype: np.dtype[Any
         tw.write(tiff_tiles(bands, shape, dtype), shape=shape, dtype=dtype,
                  tile=(TILE, TILE), photometric="rgb" if rgb else "minisblack",
                  extrasamples=("unassalpha",) if (rgb and shape[2] == 4) or alpha and
-                 len(shape) == 3 and shape[2] == 2 else None)
+                 len(shape) == 3 and shape[2] == 2 else None, **tiff_tags(meta or {}))

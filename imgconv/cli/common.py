@@ -97,6 +97,13 @@ SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Run on the Dask cluster at this address (tcp://host:8786): batch "
     "sends it whole files, apply the bands of one TIFF/.npy image; workers must see the same "
     "files.", show_default=False)]
+AutoOrientOpt = Annotated[bool, typer.Option(
+    "--auto-orient/--no-auto-orient", help="Turn the image upright by its EXIF orientation "
+    "before filtering (as a viewer shows it; the output says orientation 1). "
+    "--no-auto-orient filters the stored pixel order and copies the tag.")]
+StripOpt = Annotated[bool, typer.Option("--strip", help="Write no metadata: by default the "
+                                        "ICC profile, resolution (dpi) and EXIF go to the "
+                                        "output where its format holds them.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", "--force", help="Replace existing "
                                             "output files (never an input).")]
@@ -163,6 +170,7 @@ FLAGS: dict[str, str] = {
     "filters": "-f",
     "fmt": "--format",
     "pattern": "--glob",
+    "auto_orient": "--no-auto-orient",  # auto_orient=False, the one spelling a note uses
 }
 _VALUE = r"""(?:'[^']*'|"[^"]*"|\.\.\.|[^\s,;()]*[^\s,;():.])?"""
 
@@ -173,7 +181,8 @@ def flag(param: str) -> str:
 
 
 #: the parameters the library's notes may advise (clipping, normalize)
-NOTE_PARAMS: tuple[str, ...] = ("abs", "offset", "dtype", "rescale", "normalize", "memory_limit")
+NOTE_PARAMS: tuple[str, ...] = ("abs", "offset", "dtype", "rescale", "normalize", "memory_limit",
+                                 "strip", "auto_orient")
 
 
 def translate(exc: ImgconvError) -> str:
@@ -203,7 +212,7 @@ def spell_flag(message: str, param: str | None) -> str:
     def spell(m: re.Match[str]) -> str:
         raw = m.group(1) or ""
         value = raw[1:-1] if raw[:1] in ("'", '"') else raw
-        if value in ("", "...", "True"):
+        if value in ("", "...", "True") or (value == "False" and name.startswith("--no-")):
             return name
         return f"{name} {raw if not value or any(c.isspace() for c in value) else value}"
 
@@ -294,8 +303,11 @@ _COMMON: dict[str, Any] = {
     "mode": ModeOpt, "method": MethodOpt, "boundary": BoundaryOpt, "cval": CvalOpt,
     "size": SizeOpt, "dtype": DtypeOpt, "precision": PrecisionOpt, "abs": AbsOpt,
     "offset": OffsetOpt, "rescale": RescaleOpt, "normalize": NormalizeOpt, "alpha": AlphaOpt,
-    "gray": GrayOpt, "page": PageOpt, "memory_limit": MemoryOpt,
+    "gray": GrayOpt, "page": PageOpt, "memory_limit": MemoryOpt, "auto_orient": AutoOrientOpt,
+    "strip": StripOpt,
 }
+#: the common options that are not FilterOptions fields (FilterArgs' own)
+_EXTRAS = ("gray", "page", "memory_limit", "auto_orient", "strip")
 
 
 @dataclass(frozen=True)
@@ -311,6 +323,12 @@ class FilterArgs:
     gray: bool = False
     page: int | None = None
     memory_limit: str | None = None
+    auto_orient: bool = True
+    strip: bool = False
+
+    def metadata(self) -> dict[str, bool]:
+        """``auto_orient`` and ``strip`` as keywords of :func:`imgconv.files.process_file`."""
+        return {"auto_orient": self.auto_orient, "strip": self.strip}
 
     def options(self) -> FilterOptions:
         """The options as one validated :class:`~imgconv.options.FilterOptions`.
@@ -347,7 +365,7 @@ def filter_args(*, omit: tuple[str, ...] = ()) -> Callable[[Callable[..., R]], C
     block = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                default=defaults[name], annotation=_COMMON[name])
              for name in _COMMON if name not in omit]
-    extras = [name for name in ("gray", "page", "memory_limit") if name not in omit]
+    extras = [name for name in _EXTRAS if name not in omit]
 
     def decorate(func: Callable[..., R]) -> Callable[..., R]:
         sig = inspect.signature(func, eval_str=True)

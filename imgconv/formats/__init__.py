@@ -1,0 +1,58 @@
+"""Image formats as data (docs/architecture.md, layer 6): one table from extension to
+reader, writer and what each format holds and carries.
+
+- :mod:`~imgconv.formats.table`: :data:`FORMATS` (each a :class:`Format`), reading
+  (:func:`read_image`, :func:`probe`) and the output checks that read the table;
+- :mod:`~imgconv.formats.guard`: :class:`Image`, :class:`Header`, the pixel guard;
+- :mod:`~imgconv.formats.read`, :mod:`~imgconv.formats.write`, :mod:`~imgconv.formats.png`:
+  each format's functions;
+- :mod:`~imgconv.formats.metadata`: EXIF orientation, and the ICC profile, resolution and
+  EXIF carried from input to output as far as the output's ``metadata`` field says.
+"""
+
+from __future__ import annotations
+
+from imgconv.formats.guard import (
+    DTYPES,
+    JPEG_QUALITY,
+    MAX_PIXELS_DEFAULT,
+    MAX_PIXELS_VAR,
+    PNG_LEVEL,
+    Array,
+    Header,
+    Image,
+    Meta,
+    Options,
+    guard,
+    max_pixels,
+    npy_header,
+)
+from imgconv.formats.metadata import METADATA, carried, orientation, tiff_tags
+from imgconv.formats.read import _quiet_tifffile, file_meta
+from imgconv.formats.table import (
+    ALL,
+    FORMATS,
+    INT8,
+    READ_EXTENSIONS,
+    STREAMING,
+    Format,
+    Reader,
+    Writer,
+    check_output_channels,
+    check_output_dtype,
+    check_quality,
+    input_format,
+    output_format,
+    page_count,
+    probe,
+    read_image,
+)
+
+__all__ = [
+    "ALL", "DTYPES", "FORMATS", "INT8", "JPEG_QUALITY", "MAX_PIXELS_DEFAULT", "MAX_PIXELS_VAR",
+    "METADATA", "PNG_LEVEL", "READ_EXTENSIONS", "STREAMING", "Array", "Format", "Header",
+    "Image", "Meta", "Options", "Reader", "Writer", "_quiet_tifffile", "carried",
+    "check_output_channels", "check_output_dtype", "check_quality", "file_meta", "guard",
+    "input_format", "max_pixels", "npy_header", "orientation", "output_format", "page_count",
+    "probe", "read_image", "tiff_tags",
+]

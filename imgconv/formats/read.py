@@ -1,0 +1,178 @@
+"""The readers and header probes of each format (Pillow, OpenCV for 16-bit colour PNG,
+tifffile, numpy), each returning an :class:`~imgconv.formats.guard.Image`."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.errors import ImageError
+from imgconv.formats.guard import Header, Image, Meta, _pick, npy_header
+from imgconv.formats.metadata import pillow_meta, tiff_meta
+from imgconv.formats.png import _png_depth
+
+
+def _probe_pillow(p: Path) -> Header:
+    """The canvas and the frame count (as declared: never one entry a frame); a frame is
+    decoded after every frame before it."""
+    from PIL import Image as PILImage
+
+    PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
+    with PILImage.open(p) as im:
+        frames = int(getattr(im, "n_frames", 1))
+        return Header(((im.height, im.width, len(im.getbands())),), frames, frames > 1)
+
+
+def _probe_png(p: Path) -> Header:
+    """A PNG's signature first (a file that is not a PNG says so), then Pillow's header."""
+    if _png_depth(p) is None:
+        raise ImageError(f"{p}: not a PNG file (bad signature)")
+    return _probe_pillow(p)
+
+
+def _probe_tiff(p: Path) -> Header:
+    """Every page's size from its tags, as decoded: planar layouts and volumes (depth)
+    too, and a tiled page rounded up to whole tiles (each tile is decoded whole)."""
+    def size(pg: Any) -> tuple[int, int, int]:
+        h, w, d = int(pg.imagelength), int(pg.imagewidth), int(pg.imagedepth or 1)
+        if pg.is_tiled:
+            th, tw, td = int(pg.tilelength or 1), int(pg.tilewidth or 1), int(pg.tiledepth or 1)
+            h, w, d = -(-h // th) * th, -(-w // tw) * tw, -(-d // td) * td
+        return h * d, w, int(pg.samplesperpixel)
+
+    with _quiet_tifffile().TiffFile(p) as tif:
+        return Header.of([size(pg) for pg in tif.pages])
+
+
+def _probe_npy(p: Path) -> Header:
+    shape = npy_header(p)[0]
+    if len(shape) not in (2, 3):
+        raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
+    return Header(((shape[0], shape[1], shape[2] if len(shape) == 3 else 1),))
+
+
+def _read_npy(p: Path, page: int | None) -> Image:
+    """The values its header promises (checked by :func:`npy_header`), read as they are."""
+    shape, dtype, offset, fortran = npy_header(p)
+    if len(shape) not in (2, 3):
+        raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
+    arr = np.fromfile(p, dtype=dtype, count=math.prod(shape), offset=offset)
+    arr = arr.reshape(shape, order="F" if fortran else "C")
+    return Image(np.ascontiguousarray(arr), str(p))
+
+
+def _read_png(p: Path, page: int | None) -> Image:
+    """8-bit and 16-bit gray PNG through Pillow; 16-bit colour through OpenCV."""
+    name = str(p)
+    depth = _png_depth(p)
+    if depth is None:
+        raise ImageError(f"{name}: not a PNG file (bad signature)")
+    bits, ctype = depth
+    if bits == 16 and ctype in (2, 4, 6):
+        return _read_png16(p, ctype)
+    return _read_pillow(p, page)
+
+
+def _read_pillow(p: Path, page: int | None) -> Image:
+    """PNG (8-bit, 16-bit gray), JPEG, BMP, GIF, WebP through Pillow; palettes become RGB(A)."""
+    import warnings
+
+    from PIL import Image as PILImage
+
+    name = str(p)
+    PILImage.MAX_IMAGE_PIXELS = None  # guarded from the header by read_image
+    with PILImage.open(p) as im:
+        frames = int(getattr(im, "n_frames", 1))
+        if frames > 1 and page is None:
+            raise ImageError(f"{name}: has {frames} frames: pick one with page=N "
+                             f"(0 to {frames - 1})", param="page")
+        im.seek(_pick(name, page, frames))
+        meta = pillow_meta(im)
+        mode = im.mode
+        convert = {"P": "RGBA" if "transparency" in im.info else "RGB", "PA": "RGBA",
+                   "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
+                   "RGBa": "RGBA", "La": "LA"}.get(mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if convert is not None:
+                if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                    meta.pop("icc_profile", None)  # it described the old colour space
+                arr = np.asarray(im.convert(convert))
+            else:
+                im.load()
+                arr = np.asarray(im)
+        if mode.startswith("I;16") or (mode == "I" and p.suffix.lower() == ".png"):
+            arr = arr.astype(np.uint16)
+    has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
+    return Image(np.ascontiguousarray(arr), name, has_alpha=has_alpha, meta=meta)
+
+
+def _read_png16(p: Path, ctype: int) -> Image:
+    """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits); its ICC profile
+    dpi and EXIF through Pillow, which reads the header only."""
+    import cv2
+    from PIL import Image as PILImage
+
+    with PILImage.open(p) as im:
+        meta = pillow_meta(im)
+    arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageError(f"{p}: cannot decode the 16-bit PNG")
+    if ctype == 4:  # gray + alpha: OpenCV expands it to BGRA
+        arr = np.stack([arr[:, :, 0], arr[:, :, 3]], axis=2)
+    elif arr.ndim == 3:
+        arr = arr[:, :, [2, 1, 0]] if arr.shape[2] == 3 else arr[:, :, [2, 1, 0, 3]]
+    return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6), meta=meta)
+
+
+def _quiet_tifffile() -> Any:
+    """tifffile, with its warnings (logged per damaged tag) silenced: our error says it."""
+    import logging
+
+    import tifffile
+
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # it logs damage as errors
+    return tifffile
+
+
+def _read_tiff(p: Path, page: int | None) -> Image:
+    tifffile = _quiet_tifffile()
+
+    name = str(p)
+    with tifffile.TiffFile(p) as tif:
+        pages = tif.pages
+        n = len(pages)
+        first = pages.first
+        alpha = bool(getattr(first, "extrasamples", ()))
+
+        def pixels(pg: Any) -> npt.NDArray[Any]:
+            arr = pg.asarray()
+            if getattr(pg, "planarconfig", 1) == 2 and arr.ndim == 3:  # separate planes
+                arr = np.moveaxis(arr, 0, -1)
+            return np.ascontiguousarray(arr)
+
+        meta = tiff_meta(pages[_pick(name, page, n)])
+        if n == 1 or page is not None:
+            arr = pixels(pages[_pick(name, page, n)])
+            return Image(arr, name, has_alpha=alpha and arr.ndim == 3, meta=meta)
+        stack = [pixels(pg) for pg in pages]
+    if len({(a.shape, a.dtype) for a in stack}) != 1:
+        raise ImageError(f"{name}: its {n} pages differ in size or type: pick one with "
+                         "page=N", param="page")
+    arr = np.stack(stack)
+    return Image(arr, name, has_alpha=alpha and arr.ndim == 4, pages=n, meta=meta)
+
+
+def file_meta(path: str | os.PathLike[str], page: int | None = None) -> Meta:
+    """The metadata of a TIFF from its header (the banded path reads no pixels whole);
+    nothing for other files."""
+    p = Path(path)
+    if p.suffix.lower() not in (".tif", ".tiff"):
+        return {}
+    with _quiet_tifffile().TiffFile(p) as tif:
+        return tiff_meta(tif.pages[page or 0])
