@@ -94,6 +94,8 @@ class Work:
     memory_limit: int | None = None
     strict_limit: bool = True  # the user set it: refuse what cannot be banded under it
     quality: int | None = None  # JPEG/WebP outputs
+    auto_orient: bool = True  # EXIF orientation applied before filtering
+    strip: bool = False  # no metadata carried to the outputs
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -221,7 +223,8 @@ def run_job(job: Job, work: Work) -> Outcome:
                            gray=work.gray, page=work.page,
                            overwrite=work.existing == "overwrite",
                            memory_limit=work.memory_limit, strict_limit=work.strict_limit,
-                           quality=work.quality)
+                           quality=work.quality, auto_orient=work.auto_orient,
+                           strip=work.strip)
     except ImgconvError as exc:
         return Outcome(str(src), str(dst), "failed", str(exc), params=exc.params)
     except MemoryError:

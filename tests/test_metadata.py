@@ -241,3 +241,25 @@ def test_orientation_on_the_banded_path(tmp_path: Path) -> None:
     assert rec.tiled
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "c.tif"), arr)
     assert _tiff_tags(tmp_path / "c.tif")[274] == 6
+# -- the command line (needs the wiring in cli/apply.py, batch.py, cli/batch.py) -------------
+
+def test_cli_no_auto_orient_and_strip(tmp_path: Path, cli: SimpleNamespace) -> None:
+    src = _phone_jpeg(tmp_path / "phone.jpg")
+    cli.ok("apply", src, "-f", "identity", "--no-auto-orient", "-o", tmp_path / "kept.png")
+    with Image.open(tmp_path / "kept.png") as out:
+        assert out.size == (64, 48) and out.getexif()[274] == 6
+    cli.ok("apply", src, "-f", "identity", "--strip", "-o", tmp_path / "bare.png")
+    with Image.open(tmp_path / "bare.png") as out:
+        assert out.size == (48, 64) and len(out.getexif()) == 0
+
+
+def test_cli_batch_strip_and_the_note(tmp_path: Path, cli: SimpleNamespace) -> None:
+    (tmp_path / "in").mkdir()
+    _phone_jpeg(tmp_path / "in" / "phone.jpg")
+    _, err = cli.ok("batch", tmp_path / "in", "-f", "identity", "-o", tmp_path / "out",
+                    "--format", "bmp")
+    assert "cannot hold the input's EXIF" in err and "--strip" in err
+    _, err = cli.ok("batch", tmp_path / "in", "-f", "identity", "-o", tmp_path / "bare",
+                    "--format", "jpg", "--strip", "--no-auto-orient")
+    with Image.open(tmp_path / "bare" / "phone.jpg") as out:
+        assert out.size == (64, 48) and len(out.getexif()) == 0

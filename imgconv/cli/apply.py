@@ -46,6 +46,7 @@ class Plan:
     scheduler: str | None = None
     reports: dict[Path, Path] = field(default_factory=dict)
     quality: int | None = None
+    metadata: dict[str, bool] = field(default_factory=dict)  # auto_orient, strip
 
 
 @common.handle_errors
@@ -116,7 +117,7 @@ def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
     return Plan(inputs, targets, kernels, opts, gray=given.gray, page=given.page,
                 overwrite=overwrite, limit=limit,
                 strict_limit=given.memory_limit is not None, scheduler=scheduler,
-                reports=reports)
+                reports=reports, metadata=given.metadata())
 
 
 def expand_globs(args: list[Path]) -> list[Path]:
@@ -221,7 +222,7 @@ def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
                            protect=tuple(plan.inputs), memory_limit=plan.limit,
                            strict_limit=plan.strict_limit,
                            progress=bar.update, scheduler=plan.scheduler,
-                           quality=plan.quality)
+                           quality=plan.quality, **plan.metadata)
     except ImgconvError as exc:
         if not records:
             raise

@@ -153,7 +153,8 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
     work = batchmod.Work(kernels, opts, dtype=opts.dtype, gray=given.gray, page=given.page,
                          existing=existing,
                          memory_limit=common.memory_bytes(given.memory_limit, share),
-                         strict_limit=given.memory_limit is not None, quality=quality)
+                         strict_limit=given.memory_limit is not None, quality=quality,
+                         **given.metadata())
     return jobs, refused, work
 
 

@@ -35,12 +35,13 @@ class DiffRun:
 
     @classmethod
     def compute(cls, image: Path, kernels: Sequence[Kernel], a: Variant, b: Variant,
-                opts: FilterOptions, *, gray: bool, page: int | None) -> DiffRun:
+                opts: FilterOptions, *, gray: bool, page: int | None,
+                auto_orient: bool = True) -> DiffRun:
         """Read ``image`` (one page; ``gray``) and filter it as variants ``a`` and ``b``."""
         from imgconv.diffing import run_diff
         from imgconv.dtypes import dtype_max
 
-        arr, has_alpha, in_dtype = load_image(image, gray, page)
+        arr, has_alpha, in_dtype = load_image(image, gray, page, auto_orient)
         out_dtype = opts.dtype or str(in_dtype)
         try:
             outcome = run_diff(arr, kernels, a, b, base=opts, out_dtype=out_dtype,
@@ -52,12 +53,13 @@ class DiffRun:
         return cls(arr, has_alpha, in_dtype, out_dtype, opts, outcome)
 
 
-def load_image(path: Path, gray: bool, page: int | None) -> tuple[Any, bool, Any]:
+def load_image(path: Path, gray: bool, page: int | None,
+               auto_orient: bool = True) -> tuple[Any, bool, Any]:
     """Read one image (one page); with ``--gray`` convert it: (array, has_alpha, file dtype)."""
     from imgconv.chain import to_gray
     from imgconv.formats import read_image
 
-    img = read_image(path, page=page)
+    img = read_image(path, page=page, auto_orient=auto_orient)
     if img.pages > 1:
         raise ImgconvError(f"{path}: has {img.pages} pages: pick one with --page N")
     arr, has_alpha = img.array, img.has_alpha
@@ -85,7 +87,7 @@ def write_report(folder: Path, run: DiffRun, kernels: Sequence[Kernel], *,
 
 
 @common.handle_errors
-@common.filter_args(omit=("rescale", "memory_limit"))
+@common.filter_args(omit=("rescale", "memory_limit", "strip"))
 def diff(
     image: Annotated[Path, typer.Argument(help="The image to filter both ways.",
                                           show_default=False)],
@@ -129,7 +131,8 @@ def diff(
     kernels, va, vb, ka = _variants(filters, a, b, opts)
     if output is not None:
         report.check_folder(output, overwrite=overwrite)
-    run = DiffRun.compute(image, kernels, va, vb, opts, gray=given.gray, page=given.page)
+    run = DiffRun.compute(image, kernels, va, vb, opts, gray=given.gray, page=given.page,
+                          auto_orient=given.auto_orient)
     rep = run.outcome.report
     failed = _verdict(rep, tolerance) if fail_on_diff else False
     if output is not None:
