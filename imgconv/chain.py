@@ -272,9 +272,12 @@ def _check_finite(v: Array, out_dt: np.dtype[Any], finite_source: bool, offset: 
     if not bad:
         return
     if finite_source:
+        if v.dtype == np.float64:
+            raise ImgconvError(f"the result overflowed to inf or NaN after offset={offset:g} "
+                               "even in double precision: use a smaller offset", param="offset")
         raise ImgconvError(f"the result overflowed to inf or NaN after offset={offset:g} in "
-                           f"{'double' if v.dtype == np.float64 else 'single'} precision: "
-                           "use precision='double' or a smaller offset", param="precision")
+                           "single precision: use precision='double' or a smaller offset",
+                           param=("precision", "offset"))
     if out_dt.kind != "f":
         raise ImgconvError(f"{bad:,} result value(s) are NaN or infinite (the image's own "
                            f"non-finite pixels reach them) and a {out_dt} output cannot hold "

@@ -189,3 +189,22 @@ def test_rescale_with_offset_in_bands_rounds_like_the_whole_image(tmp_path: Path
     process_file(src, tmp_path / "w.npy", [k], opts)
     process_file_tiled(src, tmp_path / "t.npy", [k], opts, limit=bytes_per_row(36, 1, 1, 4) * 5)
     assert np.array_equal(np.load(tmp_path / "w.npy"), np.load(tmp_path / "t.npy"))
+
+
+def test_a_float_image_with_nan_in_bands_as_whole(tmp_path: Path) -> None:
+    """NaN pixels in a float image are kept local in bands too (they were refused as an
+    overflow), equal to the whole-image result."""
+    rng = np.random.default_rng(31)
+    img = rng.random((600, 300)).astype(np.float32)
+    img[100, 50] = np.nan
+    img[450, 200] = np.inf
+    src = tmp_path / "nan.tif"
+    tifffile.imwrite(src, img)
+    k = Kernel(np.ones((5, 5)) / 25, name="box5")
+    process_file(src, tmp_path / "w.tif", [k], FilterOptions(), memory_limit=None)
+    process_file_tiled(src, tmp_path / "t.tif", [k], FilterOptions(),
+                       limit=bytes_per_row(305, 1, 4, 4) * 40)
+    a, b = tifffile.imread(tmp_path / "w.tif"), tifffile.imread(tmp_path / "t.tif")
+    np.testing.assert_array_equal(~np.isfinite(a), ~np.isfinite(b))
+    ok = np.isfinite(a)
+    assert 0 < (~ok).sum() < a.size and np.abs(a[ok] - b[ok]).max() < 1e-5

@@ -117,8 +117,9 @@ def test_apply_in_bands_stops_and_removes_its_step_file(tmp_path: Path) -> None:
     np.save(tmp_path / "big.npy", np.random.default_rng(3).random((3000, 3000), np.float32))
     out = tmp_path / "out"
     out.mkdir()
-    proc = _start(["apply", "big.npy", "-f", "gaussian:sigma=8", "-f", "box3", "-o",
-                   "out/r.npy", "--memory-limit", "10MB"], tmp_path)
+    # three passes: the run is still going for a while after the first step file appears
+    proc = _start(["apply", "big.npy", "-f", "gaussian:sigma=8", "-f", "box3", "-f",
+                   "log:sigma=6", "-o", "out/r.npy", "--memory-limit", "10MB"], tmp_path)
     # the hidden step of the chain's first pass, named by the rule
     _wait_for(lambda: any(TEMP.fullmatch(n) and ".step0.npy" in n and n.startswith(".r.npy.")
                           for n in os.listdir(out)), proc)

@@ -148,9 +148,11 @@ def _write_final(dst: Path, current: RowSource, last: Kernel | None, options: Fi
         value_range = _min_max(current, limit, alpha, options.abs, options.offset)
 
     def done(values: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
+        # a float source may hold NaN/inf, kept local (each band's engine pass has already
+        # refused an overflow from finite values)
         return finish(values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
                       offset=options.offset, rescale=options.rescale, keep_last=alpha,
-                      value_range=value_range)
+                      value_range=value_range, finite_source=in_dtype.kind != "f")
 
     if last is not None:
         shape = _out_shape(current.shape, _applied(last, options), options)

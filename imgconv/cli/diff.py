@@ -77,7 +77,8 @@ def write_report(folder: Path, run: DiffRun, kernels: Sequence[Kernel], *,
     opts, outcome = run.options, run.outcome
     keep_last = run.has_alpha and run.array.ndim == 3  # alpha: no abs/offset/rescale
     finals = [finish(r.values, run.out_dtype, in_dtype=run.in_dtype, abs_=opts.abs,
-                     offset=opts.offset, rescale=opts.rescale, keep_last=keep_last)
+                     offset=opts.offset, rescale=opts.rescale, keep_last=keep_last,
+                     finite_source=r.finite_source)
               for r in (outcome.a, outcome.b)]
     written: list[Path] = report.write_report(
         folder, outcome.report, input_image=run.array, a_out=finals[0], b_out=finals[1],
