@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import imgconv.cli.common as common
+from imgconv.cli.pipes import standard_streams
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class Plan:
     reports: dict[Path, Path] = field(default_factory=dict)
     quality: int | None = None
     metadata: dict[str, bool] = field(default_factory=dict)  # auto_orient, strip
+    to_stdout: bool = False  # -o -: the image goes to standard output, messages to stderr
 
 
 @common.handle_errors
@@ -85,11 +87,14 @@ def apply(
     if not inputs:
         raise ImgconvError("no image given: name one or more images, or use --sample")
     opts = given.options()
-    plan = _plan(inputs, filters, opts, given, output=output, scheduler=scheduler,
-                 sample=sample, report_dir=report_dir, overwrite=overwrite,
-                 fmt=_format(fmt, output, quality))
-    plan.quality = quality
-    records = _run(plan, talk=not quiet and not json_)
+    with standard_streams(inputs, output, fmt, json_) as streams:
+        plan = _plan(streams.inputs, filters, opts, given, output=streams.output,
+                     scheduler=scheduler, sample=sample, report_dir=report_dir,
+                     overwrite=overwrite, fmt=_format(fmt, streams.output, quality))
+        plan.quality = quality
+        plan.to_stdout = streams.to_stdout is not None
+        records = _run(plan, talk=not quiet and not json_)
+        streams.flush()
     if json_:
         common.print_json({"outputs": [r.to_json() for r in records]})
 
@@ -238,6 +243,8 @@ def _render(rec: FileRecord, plan: Plan) -> None:
     """The notes of one file, then its ``wrote ...`` line."""
     for text in rec.notes:
         common.note(text)
+    if plan.to_stdout:
+        return  # standard output holds the image
     opts = plan.options
     shape = "x".join(str(v) for v in rec.shape)
     bands = ", in bands (over --memory-limit)" if rec.tiled else ""

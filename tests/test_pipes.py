@@ -1,0 +1,83 @@
+"""``-`` reads standard input, ``-o -`` writes standard output (docs/semantics.md §7): the
+same bytes as through files; messages on standard error; clear refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgconv.formats.sniff import sniff
+
+IMGCONV = [sys.executable, "-m", "imgconv"]
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 256, (20, 30, 3), np.uint8)).save(path)
+    return path
+
+
+def _pipe(args: list[str], data: bytes, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*IMGCONV, *args], input=data, capture_output=True, cwd=cwd,
+                          timeout=60)
+
+
+def test_stdin_to_stdout_equals_files(photo: Path, tmp_path: Path) -> None:
+    subprocess.run([*IMGCONV, "apply", photo, "-f", "box3", "-o", tmp_path / "ref.png", "-q"],
+                   check=True)
+    run = _pipe(["apply", "-", "-f", "box3", "-o", "-"], photo.read_bytes(), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == (tmp_path / "ref.png").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "ref.png"]
+
+
+def test_format_of_stdout_and_messages_on_stderr(photo: Path, tmp_path: Path) -> None:
+    run = _pipe(["apply", "-", "-f", "1 2 1; 2 4 2; 1 2 1", "-o", "-", "--format", "jpg"],
+                photo.read_bytes(), tmp_path)
+    assert run.returncode == 0 and run.stdout[:3] == b"\xff\xd8\xff"
+    assert b"note:" in run.stderr and b"--normalize" in run.stderr  # notes: stderr only
+
+
+def test_stdin_into_a_file(photo: Path, tmp_path: Path) -> None:
+    run = _pipe(["apply", "-", "-f", "identity", "-o", "out.png"], photo.read_bytes(),
+                tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")),
+                          np.asarray(Image.open(photo)))
+
+
+@pytest.mark.parametrize(("args", "data", "says"), [
+    (["apply", "-", "-f", "box3", "-o", "x.png"], b"", b"standard input is empty"),
+    (["apply", "-", "-f", "box3", "-o", "x.png"], b"hello", b"not an image imgconv reads"),
+    (["apply", "-", "-f", "box3"], b"\x89PNG\r\n\x1a\n", b"needs -o"),
+    (["apply", "-", "-f", "box3", "-o", "-", "--json"], b"\x89PNG\r\n\x1a\n", b"pick one"),
+])
+def test_refusals(tmp_path: Path, args: list[str], data: bytes, says: bytes) -> None:
+    run = _pipe(args, data, tmp_path)
+    assert run.returncode == 2 and says in run.stderr and b"Traceback" not in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("head", "ext"), [
+    (b"\x89PNG\r\n\x1a\n....", ".png"), (b"\xff\xd8\xff\xe0", ".jpg"), (b"II*\x00", ".tif"),
+    (b"MM\x00*", ".tif"), (b"GIF89a", ".gif"), (b"BM", ".bmp"), (b"\x93NUMPY", ".npy"),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", ".webp"), (b"RIFF\x00\x00\x00\x00WAVE", None),
+    (b"hello", None),
+])
+def test_sniff(head: bytes, ext: str | None) -> None:
+    assert sniff(head) == ext
+
+
+def test_sniff_agrees_with_pillow_on_real_files(tmp_path: Path) -> None:
+    img = Image.fromarray(np.zeros((4, 4, 3), np.uint8))
+    for ext, fmt in ((".png", "PNG"), (".jpg", "JPEG"), (".tif", "TIFF"), (".bmp", "BMP"),
+                     (".gif", "GIF"), (".webp", "WEBP")):
+        path = tmp_path / f"x{ext}"
+        img.save(path, format=fmt)
+        assert sniff(path.read_bytes()[:16]) == ext
