@@ -28,6 +28,7 @@ from imgconv.formats import (
     check_output_dtype,
     check_quality,
     file_meta,
+    frames_error,
     orientation,
     output_format,
     read_image,
@@ -65,13 +66,14 @@ def process_file(
     multi-page TIFF) whole rather than refusing it.  With
     ``scheduler`` (a Dask address) the bands are computed on that cluster.
 
-    Every page of a multi-page TIFF is filtered (into a multi-page TIFF) unless ``page``
-    picks one.  ``quality`` (1..100) goes to a JPEG or WebP writer; any other output
-    format notes that it does not take one.  An EXIF orientation turns the pixels upright
-    first unless ``auto_orient`` is False; the ICC profile, dpi and EXIF go to the output
-    as far as its format carries them (a note names what it cannot), none with ``strip``
-    (docs/semantics.md §7).  Returns its :class:`FileRecord`.  Every error names the
-    file.
+    Every page of a multi-page TIFF and every frame of an animated GIF or WebP is
+    filtered, into a format that holds them all (the table's ``frames``; an animation's
+    durations and loop kept), unless ``page`` picks one.  ``quality`` (1..100) goes to a
+    JPEG or WebP writer; any other output format notes that it does not take one.  An EXIF
+    orientation turns the pixels upright first unless ``auto_orient`` is False; the ICC
+    profile, dpi and EXIF go to the output as far as its format carries them (a note names
+    what it cannot), none with ``strip`` (docs/semantics.md §7).  Returns its
+    :class:`FileRecord`.  Every error names the file.
     """
     try:
         check_quality(quality)
@@ -164,8 +166,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
         channels -= 2
     check_output_channels(dst, channels)
     if pages > 1 and not output_format(dst).frames:
-        raise ImageError(f"{src}: has {pages} pages; write it to a .tif, or pick one with "
-                         "page=N", param="page")
+        raise frames_error(src, pages)
     finals: list[npt.NDArray[np.generic]] = []
     methods: list[str] = []
     notes: list[str] = []
@@ -188,11 +189,17 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     meta, lost = _carried(meta, dst, strip)
     notes += lost
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
-                pages=pages, options={} if quality is None else {"quality": quality})
+                pages=pages, options=_writer_options(img.timing, quality))
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
                       "+".join(dict.fromkeys(methods)), options.boundary, list(final.shape),
                       str(final.dtype), round(time.perf_counter() - t0, 4),
                       list(dict.fromkeys(notes)))
+
+
+def _writer_options(timing: Meta, quality: int | None) -> dict[str, object]:
+    """What the writer is told besides the pixels: an animation's durations and loop (a
+    format that holds no timing ignores them) and the ``quality``."""
+    return {**timing, **({} if quality is None else {"quality": quality})}
 
 
 def _carried(meta: Meta, dst: str | os.PathLike[str], strip: bool) -> tuple[Meta, list[str]]:

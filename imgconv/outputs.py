@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgconv.errors import ImageError, ImgconvError, OutputError, WorkError
+from imgconv.errors import ImgconvError, OutputError, WorkError
 from imgconv.formats import (
     FORMATS,
     check_output_channels,
     check_output_dtype,
+    frames_error,
     output_format,
     page_count,
 )
@@ -207,11 +208,7 @@ def check_target(
     """
     check_name(target)
     if pages is not None and pages[1] > 1 and not _holds_pages(target):
-        src, n = pages
-        tif = _holds_pages(src)
-        raise ImageError(f"{src}: has {n} {'pages' if tif else 'frames'}: "
-                         + ("write them to a .tif (every page is filtered), or pick one "
-                            "with page=N" if tif else "pick one with page=N"), param="page")
+        raise frames_error(*pages)
     if any(same_file(q, target) for q in inputs):
         raise OutputError(f"{target}: is an input; refusing to overwrite it (choose another "
                           "output with output=...)", param="output")
@@ -346,8 +343,7 @@ def write_image(
             raise OutputError(f"{target}: is an input; refusing to overwrite it (choose another "
                               "output)")
     if pages > 1 and not fmt.frames:
-        raise OutputError(f"{target}: {pages} pages need a .tif output (or pick one with "
-                          "page=N)", param="page")
+        raise frames_error(target, pages, error=OutputError)
 
     def write(tmp: str) -> None:
         fmt.write(tmp, array, meta or {}, pages, options or {})

@@ -92,7 +92,8 @@ MemoryOpt = Annotated[str | None, typer.Option(
     show_default=False)]
 PageOpt = Annotated[int | None, typer.Option(
     "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
-    "default every TIFF page is filtered into a multi-page TIFF.", show_default=False)]
+    "default every page or frame is filtered, into a format that holds them (.tif, .gif, "
+    ".webp).", show_default=False)]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Run on the Dask cluster at this address (tcp://host:8786): batch "
     "sends it whole files, apply the bands of one TIFF/.npy image; workers must see the same "

@@ -56,3 +56,8 @@ __all__ = [
     "input_format", "max_pixels", "npy_header", "orientation", "output_format", "page_count",
     "probe", "read_image", "tiff_tags",
 ]
+
+# every page or frame filtered: the formats that hold them, the refusal of the others
+from imgconv.formats.table import FRAMES, frames_error  # noqa: E402
+
+__all__ += ["FRAMES", "frames_error"]

@@ -33,6 +33,9 @@ class Image:
     has_alpha: bool = False
     meta: dict[str, object] = field(default_factory=dict)
     pages: int = 1  # > 1: ``array`` is a stack (P, H, W[, C]) of a multi-page file
+    #: an animation read whole: ``duration`` (ms, one a frame) and ``loop`` (0: forever),
+    #: handed to the writer as options so that a GIF or WebP output plays as the input did
+    timing: dict[str, object] = field(default_factory=dict)
 
     @property
     def dtype(self) -> np.dtype[np.generic]:

@@ -79,37 +79,91 @@ def _read_png(p: Path, page: int | None) -> Image:
 
 
 def _read_pillow(p: Path, page: int | None) -> Image:
-    """PNG (8-bit, 16-bit gray), JPEG, BMP, GIF, WebP through Pillow; palettes become RGB(A)."""
-    import warnings
+    """PNG (8-bit, 16-bit gray), JPEG, BMP, GIF, WebP through Pillow; palettes become RGB(A).
 
+    An animated GIF or WebP without ``page`` is read whole: every frame as Pillow's seek
+    gives it (drawn over the frames before it), stacked ``(P, H, W[, C])`` in one mode,
+    with each frame's duration (ms) and the loop count in ``timing``."""
     from PIL import Image as PILImage
 
     name = str(p)
     PILImage.MAX_IMAGE_PIXELS = None  # guarded from the header by read_image
     with PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
-        if frames > 1 and page is None:
-            raise ImageError(f"{name}: has {frames} frames: pick one with page=N "
-                             f"(0 to {frames - 1})", param="page")
         im.seek(_pick(name, page, frames))
         meta = pillow_meta(im)
+        if frames > 1 and page is None:
+            return _read_frames(im, name, frames, meta)
         mode = im.mode
-        convert = {"P": "RGBA" if "transparency" in im.info else "RGB", "PA": "RGBA",
-                   "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
-                   "RGBa": "RGBA", "La": "LA"}.get(mode)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if convert is not None:
-                if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-                    meta.pop("icc_profile", None)  # it described the old colour space
-                arr = np.asarray(im.convert(convert))
-            else:
-                im.load()
-                arr = np.asarray(im)
+        arr = _pixels(im, meta)
         if mode.startswith("I;16") or (mode == "I" and p.suffix.lower() == ".png"):
             arr = arr.astype(np.uint16)
     has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
     return Image(np.ascontiguousarray(arr), name, has_alpha=has_alpha, meta=meta)
+
+
+_CONVERT = {"PA": "RGBA", "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
+            "RGBa": "RGBA", "La": "LA"}
+
+
+def _pixels(im: Any, meta: Meta) -> npt.NDArray[Any]:
+    """The current frame of ``im`` as an array: a palette as RGB (RGBA with transparency),
+    other colour spaces as RGB (their ICC profile dropped from ``meta``)."""
+    import warnings
+
+    mode = im.mode
+    convert = ("RGBA" if "transparency" in im.info else "RGB") if mode == "P" \
+        else _CONVERT.get(mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if convert is None:
+            im.load()
+            return np.asarray(im)
+        if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+            meta.pop("icc_profile", None)  # it described the old colour space
+        return np.asarray(im.convert(convert))
+
+
+def _read_frames(im: Any, name: str, frames: int, meta: Meta) -> Image:
+    """Every frame of an animation (``im`` at frame 0), in the one mode that holds them
+    all (a GIF's first frame may be a palette and the next ones RGB): gray becomes RGB
+    beside colour frames, an opaque alpha is added beside frames with one."""
+    stack: list[npt.NDArray[Any]] = []
+    durations: list[int] = []
+    loop = im.info.get("loop")
+    for k in range(frames):
+        im.seek(k)
+        arr = _pixels(im, meta)
+        stack.append(arr[..., None] if arr.ndim == 2 else arr)
+        durations.append(int(im.info.get("duration", 0) or 0))
+    if len({a.dtype for a in stack}) != 1 or len({a.shape[:2] for a in stack}) != 1:
+        raise ImageError(f"{name}: its {frames} frames differ in size or type: pick one "
+                         "with page=N", param="page")
+    colour = any(a.shape[2] >= 3 for a in stack)
+    alpha = any(a.shape[2] in (2, 4) for a in stack)
+    arr = np.stack([_widen(a, colour, alpha) for a in stack])
+    if arr.shape[3] == 1:
+        arr = arr[..., 0]
+    timing: Meta = {"duration": durations}
+    if loop is not None:
+        timing["loop"] = int(loop)
+    return Image(np.ascontiguousarray(arr), name, has_alpha=alpha, meta=meta, pages=frames,
+                 timing=timing)
+
+
+def _widen(arr: npt.NDArray[Any], colour: bool, alpha: bool) -> npt.NDArray[Any]:
+    """An H×W×C frame with C in 1..4 widened to RGB (``colour``) and alpha (``alpha``,
+    opaque where the frame had none)."""
+    c = arr.shape[2]
+    base, own = (arr[..., :c - 1], arr[..., c - 1:]) if c in (2, 4) else (arr, None)
+    if colour and base.shape[2] == 1:
+        base = np.repeat(base, 3, axis=2)
+    if not alpha:
+        return base
+    if own is None:
+        own = np.full(arr.shape[:2] + (1,), np.iinfo(arr.dtype).max if arr.dtype.kind in "ui"
+                      else 1.0, arr.dtype)
+    return np.concatenate([base, own], axis=2)
 
 
 def _read_png16(p: Path, ctype: int) -> Image:

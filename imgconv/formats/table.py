@@ -51,7 +51,8 @@ class Format:
     probe: Callable[[Path], Header]
     dtypes: tuple[str, ...]  # the output dtypes it holds
     channels: tuple[int, ...] | None = None  # channel counts it holds (None: any)
-    frames: bool = False  # holds several pages (written as one multi-page file)
+    frames: bool = False  # holds several pages or frames (written as one file)
+    unit: str = "frame"  # what it calls one of several: a TIFF's "page", a GIF's "frame"
     streams: bool = False  # read and written band by band (images larger than memory)
     metadata: tuple[str, ...] = ()  # what it carries from the input: icc_profile, dpi, exif
     quality: bool = False  # takes a quality (1..100): options["quality"] to its writer
@@ -61,8 +62,8 @@ _CARRIES = ("icc_profile", "dpi", "exif")  # the kinds of imgconv.formats.metada
 _JPEG = Format("JPEG", _read_pillow, functools.partial(_write_pillow, fmt="JPEG"),
                _probe_pillow, INT8, (1, 3), metadata=_CARRIES, quality=True)
 #: TIFF carries EXIF's IFD0 tags (camera, date, orientation), not its sub-IFDs
-_TIFF = Format("TIFF", _read_tiff, _write_tiff, _probe_tiff, ALL, frames=True, streams=True,
-               metadata=_CARRIES)
+_TIFF = Format("TIFF", _read_tiff, _write_tiff, _probe_tiff, ALL, frames=True, unit="page",
+               streams=True, metadata=_CARRIES)
 #: extension → format; the order is the one error messages list
 FORMATS: dict[str, Format] = {
     ".png": Format("PNG", _read_png, _write_png, _probe_png, ("uint8", "uint16"), (1, 2, 3, 4),
@@ -74,14 +75,17 @@ FORMATS: dict[str, Format] = {
     ".bmp": Format("BMP", _read_pillow, functools.partial(_write_pillow, fmt="BMP"),
                    _probe_pillow, INT8, (1, 3, 4), metadata=("dpi",)),
     ".gif": Format("GIF", _read_pillow, functools.partial(_write_pillow, fmt="GIF"),
-                   _probe_pillow, INT8, (1, 3, 4)),
+                   _probe_pillow, INT8, (1, 3, 4), frames=True),
     # nothing lost: lossless WebP unless a quality is given
     ".webp": Format("WebP", _read_pillow, functools.partial(_write_pillow, fmt="WEBP"),
-                    _probe_pillow, INT8, (1, 3, 4), metadata=("icc_profile", "exif"), quality=True),
+                    _probe_pillow, INT8, (1, 3, 4), frames=True, metadata=("icc_profile", "exif"),
+                    quality=True),
     ".npy": Format("NumPy", _read_npy, _write_npy, _probe_npy, ALL, streams=True),
 }
 READ_EXTENSIONS: tuple[str, ...] = tuple(FORMATS)
 STREAMING: tuple[str, ...] = tuple(e for e, f in FORMATS.items() if f.streams)
+#: the extensions whose files hold several pages or frames (every one filtered)
+FRAMES: tuple[str, ...] = tuple(e for e, f in FORMATS.items() if f.frames)
 
 
 def input_format(p: Path) -> Format:
@@ -206,6 +210,20 @@ def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
         hint = " (drop alpha with gray=True, or write .png)" if channels in (2, 4) else ""
         raise OutputError(f"{path}: a {_ext(path)} file cannot hold {channels} channels: write "
                           f".tif or .npy{hint}", param="gray")
+
+
+def frames_error(src: str | os.PathLike[str], count: int,
+                 error: type[ImgconvError] = ImageError) -> ImgconvError:
+    """The refusal of an input of ``count`` pages or frames written to a format that holds
+    one: it names the formats that hold them all (:data:`FRAMES`) and ``page=N``."""
+    fmt = FORMATS.get(_ext(src))
+    unit = fmt.unit if fmt is not None and fmt.frames else "page"
+    first: dict[str, str] = {}  # each format by its first extension (.tif, not .tiff too)
+    for ext in FRAMES:
+        first.setdefault(FORMATS[ext].name, ext)
+    holders = " / ".join(first.values())
+    return error(f"{src}: has {count} {unit}s: write them to a {holders} file (every "
+                 f"{unit} is filtered), or pick one with page=N", param="page")
 
 
 def check_quality(quality: int | None) -> None:

@@ -51,7 +51,10 @@ def _write_png(tmp: str, array: Array, meta: Meta, pages: int, options: Options)
 def _write_pillow(tmp: str, array: Array, meta: Meta, pages: int, options: Options, *,
                   fmt: str, **fixed: Any) -> None:
     """Through Pillow; ``options["quality"]`` (1..100) for JPEG (default
-    :data:`JPEG_QUALITY`) and WebP (lossy at that quality; without it, lossless)."""
+    :data:`JPEG_QUALITY`) and WebP (lossy at that quality; without it, lossless).
+
+    A stack of ``pages`` > 1 frames is written as one animation (GIF, WebP), with
+    ``options["duration"]`` (ms, one a frame) and ``options["loop"]`` when given."""
     from PIL import Image as PILImage
 
     keep: dict[str, Any] = {k: meta[k] for k in ("icc_profile", "dpi", "exif") if k in meta}
@@ -60,4 +63,10 @@ def _write_pillow(tmp: str, array: Array, meta: Meta, pages: int, options: Optio
         fixed["quality"] = quality or JPEG_QUALITY
     elif fmt == "WEBP":
         fixed.update({"lossless": True} if quality is None else {"quality": quality})
-    PILImage.fromarray(np.ascontiguousarray(array)).save(tmp, format=fmt, **keep, **fixed)
+    if pages <= 1:
+        PILImage.fromarray(np.ascontiguousarray(array)).save(tmp, format=fmt, **keep, **fixed)
+        return
+    frames = [PILImage.fromarray(np.ascontiguousarray(a)) for a in array]
+    timing = {k: options[k] for k in ("duration", "loop") if k in options}
+    frames[0].save(tmp, format=fmt, save_all=True, append_images=frames[1:], **timing,
+                   **keep, **fixed)
