@@ -52,6 +52,7 @@ def process_file(
     memory_limit: int | None = None,
     strict_limit: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    stage: Callable[[str], None] | None = None,
     scheduler: str | None = None,
     quality: int | None = None,
     auto_orient: bool = True,
@@ -61,7 +62,8 @@ def process_file(
 
     With ``memory_limit`` (bytes), an image whose working set would exceed it is
     filtered in bands with its output streamed (:mod:`imgconv.bands`), when its
-    format allows; ``progress(done, total)`` then follows the bands.  ``strict_limit``
+    format allows; ``progress(done, total)`` then follows the bands; for a whole image
+    ``stage(name)`` is called as it reads, filters and writes.  ``strict_limit``
     False (the default limit, not one the user set) reads what cannot be banded (a
     multi-page TIFF) whole rather than refusing it.  With
     ``scheduler`` (a Dask address) the bands are computed on that cluster.
@@ -79,8 +81,9 @@ def process_file(
         check_quality(quality)
         rec = _process(src, dst, kernels, options, dtype=dtype, gray=gray, page=page,
                        overwrite=overwrite, protect=protect, memory_limit=memory_limit,
-                       strict_limit=strict_limit, progress=progress, scheduler=scheduler,
-                       quality=quality, auto_orient=auto_orient, strip=strip)
+                       strict_limit=strict_limit, progress=progress, stage=stage,
+                       scheduler=scheduler, quality=quality, auto_orient=auto_orient,
+                       strip=strip)
     except ImgconvError as exc:
         raise _naming(exc, src, dst) from exc.__cause__
     if quality is not None and not output_format(dst).quality:
@@ -112,6 +115,7 @@ def _process(
     memory_limit: int | None,
     strict_limit: bool,
     progress: Callable[[int, int], None] | None,
+    stage: Callable[[str], None] | None,
     scheduler: str | None,
     quality: int | None,
     auto_orient: bool,
@@ -146,15 +150,21 @@ def _process(
                                  "whole)")
             return rec
     return _whole(src, dst, kernels, options, gray=gray, page=page, overwrite=overwrite,
-                  protect=protect, quality=quality, auto_orient=auto_orient, strip=strip)
+                  protect=protect, quality=quality, auto_orient=auto_orient, strip=strip,
+                  stage=stage or _quiet)
+
+
+def _quiet(name: str) -> None:
+    """No one follows the stages."""
 
 
 def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Sequence[Kernel],
            options: FilterOptions, *, gray: bool, page: int | None, overwrite: bool,
            protect: tuple[str | os.PathLike[str], ...], quality: int | None, auto_orient: bool,
-           strip: bool) -> FileRecord:
+           strip: bool, stage: Callable[[str], None]) -> FileRecord:
     """The image read whole, every page through the chain, written at once."""
     t0 = time.perf_counter()
+    stage("read")
     img = read_image(src, page=page, auto_orient=auto_orient)
     in_dtype = img.array.dtype
     out_dtype = options.dtype or str(in_dtype)
@@ -170,6 +180,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     finals: list[npt.NDArray[np.generic]] = []
     methods: list[str] = []
     notes: list[str] = []
+    stage("filter")
     for arr in list(img.array) if pages > 1 else [img.array]:
         has_alpha = img.has_alpha
         if gray:
@@ -188,6 +199,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
     meta, lost = _carried(meta, dst, strip)
     notes += lost
+    stage("write")
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
                 pages=pages, options=_writer_options(img.timing, quality))
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,

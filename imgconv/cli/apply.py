@@ -226,7 +226,7 @@ def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
                            gray=plan.gray, page=plan.page, overwrite=plan.overwrite,
                            protect=tuple(plan.inputs), memory_limit=plan.limit,
                            strict_limit=plan.strict_limit,
-                           progress=bar.update, scheduler=plan.scheduler,
+                           progress=bar.update, stage=bar.stage, scheduler=plan.scheduler,
                            quality=plan.quality, **plan.metadata)
     except ImgconvError as exc:
         if not records:
@@ -254,13 +254,23 @@ def _render(rec: FileRecord, plan: Plan) -> None:
 
 
 class _BandProgress:
-    """A progress bar over the bands of one large image, shown only when it is tiled."""
+    """Progress of one file on a terminal: a bar over the bands of an image filtered in
+    bands, else the stages read → filter → write of a whole image once it has taken about
+    a second (a quick file shows nothing)."""
+
+    DELAY = 1.0  # seconds before a whole image's stages are shown
+    STAGES = ("read", "filter", "write")
 
     def __init__(self, console: Any):
         self.console = console
         self.progress: Any = None
         self.task: Any = None
         self.name = ""
+        self.stage_now = ""
+        self.timer: Any = None
+        import threading
+
+        self.lock = threading.Lock()  # the timer's thread and this one start and stop it
 
     def for_file(self, path: Path) -> Any:
         import contextlib
@@ -269,28 +279,59 @@ class _BandProgress:
 
         @contextlib.contextmanager
         def scope() -> Iterator[_BandProgress]:
+            if self.console is not None:
+                import threading
+
+                self.timer = threading.Timer(self.DELAY, self._show_stages)
+                self.timer.daemon = True
+                self.timer.start()
             try:
                 yield self
             finally:
-                if self.progress is not None:
-                    self.progress.stop()
-                self.progress = None
+                with self.lock:
+                    if self.timer is not None:
+                        self.timer.cancel()
+                    if self.progress is not None:
+                        self.progress.stop()
+                    self.progress, self.timer, self.stage_now = None, None, ""
 
         return scope()
 
+    def _start(self, what: str, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import TimeRemainingColumn as Eta
+
+        name = _braces(common.plain(self.name))
+        self.progress = Progress(TextColumn(f"[bold]{name}[/] {{task.description}}"),
+                                 BarColumn(), MofNCompleteColumn(), Eta(),
+                                 console=self.console, transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task(what, total=total)
+
+    def _show_stages(self) -> None:
+        with self.lock:
+            if self.progress is None and self.stage_now and self.timer is not None:
+                self._start(self.stage_now, len(self.STAGES))
+                self.stage(self.stage_now)
+
+    def stage(self, name: str) -> None:
+        """A whole image's stage begins (``read``, ``filter``, ``write``)."""
+        self.stage_now = name
+        if self.progress is not None and self.task is not None and name in self.STAGES:
+            self.progress.update(self.task, description=name,
+                                 completed=self.STAGES.index(name))
+
     def update(self, done: int, total: int) -> None:
+        """Bands: ``done`` of ``total``."""
         if self.console is None:
             return
-        if self.progress is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-            from rich.progress import TimeRemainingColumn as Eta
-
-            name = _braces(common.plain(self.name))
-            self.progress = Progress(TextColumn(f"[bold]{name}[/] bands"), BarColumn(),
-                                     MofNCompleteColumn(), Eta(), console=self.console)
-            self.progress.start()
-            self.task = self.progress.add_task("bands", total=total)
-        self.progress.update(self.task, completed=done, total=total)
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            if self.progress is None:
+                self._start("bands", total)
+            self.progress.update(self.task, completed=done, total=total,
+                                 description="bands")
 
 
 def _braces(text: str) -> str:
