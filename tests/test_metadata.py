@@ -263,3 +263,22 @@ def test_cli_batch_strip_and_the_note(tmp_path: Path, cli: SimpleNamespace) -> N
                     "--format", "jpg", "--strip", "--no-auto-orient")
     with Image.open(tmp_path / "bare" / "phone.jpg") as out:
         assert out.size == (64, 48) and len(out.getexif()) == 0
+
+
+def test_cli_float_tiff_in_0_1_cast_to_uint8_gets_a_note(tmp_path: Path,
+                                                        cli: SimpleNamespace) -> None:
+    """A float TIFF in 0..1 written as uint8 as it is comes out 0/1: a note names --rescale,
+    and --rescale stretches it to 0..255 (checked against the values themselves)."""
+    import tifffile
+
+    src = tmp_path / "f01.tif"
+    values = np.random.default_rng(5).random((16, 16)).astype(np.float32)
+    tifffile.imwrite(src, values)
+    _, err = cli.ok("apply", src, "-f", "identity", "--dtype", "uint8", "-o", tmp_path / "a.png")
+    assert "--rescale stretches them to 0..255" in err
+    assert set(np.unique(np.asarray(Image.open(tmp_path / "a.png")))) <= {0, 1}
+    _, err = cli.ok("apply", src, "-f", "identity", "--dtype", "uint8", "--rescale",
+                    "-o", tmp_path / "b.png")
+    got = np.asarray(Image.open(tmp_path / "b.png")).astype(float)
+    want = np.rint((values - values.min()) / (values.max() - values.min()) * 255)
+    assert "rescale" not in err and np.abs(got - want).max() <= 1
