@@ -197,13 +197,32 @@ def settled(job: Job, existing: str) -> Outcome | None:
                    why="exists")
 
 
-def plan(jobs: Sequence[Job], refused: Sequence[Outcome], existing: str) -> list[Outcome]:
+def plan(jobs: Sequence[Job], refused: Sequence[Outcome], work: Work) -> list[Outcome]:
     """The plan of a batch (``dry_run``), one outcome per input in the order of the
     inputs, nothing written: those :func:`discover` refused, those :func:`settled` decides,
-    and the rest ``written`` (to be)."""
-    steps = list(refused) + [settled(j, existing) or Outcome(str(j.src), str(j.dst), "written")
-                             for j in jobs]
+    those whose header already says the run would fail (:func:`preflight`), and the rest
+    ``written`` (to be)."""
+    steps = list(refused) + [settled(j, work.existing) or preflight(j, work)
+                             or Outcome(str(j.src), str(j.dst), "written") for j in jobs]
     return sorted(steps, key=lambda o: Path(o.input))  # discover's order
+
+
+def preflight(job: Job, work: Work) -> Outcome | None:
+    """What the input's header alone says a run would refuse (unreadable, over the pixel
+    guard, a pixel type or page count the output format cannot hold), without decoding
+    pixels; None when the header raises no objection (decoding may still fail)."""
+    from imgconv.formats import FORMATS, check_output_dtype, frames_error, guard, probe
+
+    try:
+        header = probe(job.src)
+        guard(str(job.src), header, work.page)
+        check_output_dtype(job.dst, work.dtype or header.dtype)
+        out = FORMATS.get(job.dst.suffix.lower())
+        if header.pages > 1 and work.page is None and out is not None and not out.frames:
+            raise frames_error(job.src, header.pages)
+    except ImgconvError as exc:
+        return Outcome(str(job.src), str(job.dst), "failed", str(exc), params=exc.params)
+    return None
 
 
 def run_job(job: Job, work: Work) -> Outcome:

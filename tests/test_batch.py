@@ -225,7 +225,8 @@ def test_plan_is_what_a_run_would_do_and_writes_nothing(tmp_path: Path) -> None:
     for existing, b_step in (("skip", ("skip", "exists")), ("fail", ("failed", "exists")),
                              ("overwrite", ("write", None))):
         steps = [(Path(o.input).name, Path(o.output).name, o.planned())
-                 for o in batch.plan(jobs, refused, existing)]
+                 for o in batch.plan(jobs, refused, Work((), FilterOptions(),
+                                                         existing=existing))]
         assert steps == [("a.png", "a.jpg", ("write", None)),
                          ("a.tif", "a.jpg", ("failed", "collision")),
                          ("b.png", "b.jpg", b_step),

@@ -495,6 +495,8 @@ def test_b_is_boundary_in_every_command_and_help_lists_choices(tmp_path: Path) -
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout)
     assert report["a"]["boundary"] == "wrap" and report["b"]["boundary"] == "wrap"
+    show = CliRunner().invoke(app, ["show", "--help"]).stdout
+    assert "[correlate|convolve]" in show
     for command in ("apply", "batch", "diff"):
         text = CliRunner().invoke(app, [command, "--help"]).stdout
         assert "[" + "|".join(METHODS) + "]" in text and "-b, --boundary" in text

@@ -327,3 +327,25 @@ def test_format_errors_quote_what_was_given(tmp_path: Path, cli: SimpleNamespace
     for command in (["apply", src], ["batch", tmp_path, "-o", tmp_path / "o"]):
         code, _, err = cli.run(*command, "-f", "box3", "--format", "../x")
         assert code == 2 and "--format ../x is not a format imgconv writes" in err, err
+
+
+def test_dry_run_refuses_what_the_header_says_a_run_would(tmp_path: Path,
+                                                          cli: SimpleNamespace) -> None:
+    """A 16-bit image into --format webp, a file that is not an image: the real run fails
+    them, so the plan says so (from headers only), and exits 1."""
+    import tifffile
+
+    src = tmp_path / "in"
+    src.mkdir()
+    tifffile.imwrite(src / "scan16.tif", np.zeros((8, 8, 3), np.uint16), photometric="rgb")
+    (src / "bad.png").write_bytes(b"junk")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(src / "ok.png")
+    code, stdout, _ = cli.run("batch", src, "-o", tmp_path / "out", "-f", "box3",
+                              "--format", "webp", "--dry-run")
+    lines = dict(line.split("  ", 1) for line in stdout.splitlines())
+    assert code == 1 and not (tmp_path / "out").exists()
+    assert lines[f"{src}/ok.png -> {tmp_path}/out/ok.webp"] == "write"
+    assert lines[f"{src}/bad.png -> {tmp_path}/out/bad.webp"].startswith("refused: ")
+    assert "uint16" in lines[f"{src}/scan16.tif -> {tmp_path}/out/scan16.webp"]
+    code, _, _ = cli.run("batch", src, "-o", tmp_path / "out", "-f", "box3", "--format", "webp")
+    assert code == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ok.webp"]

@@ -193,7 +193,10 @@ def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
 
     common.clean_folders({t.parent for t in plan.targets}, quiet=not talk)
     records: list[FileRecord] = []
-    bar = _BandProgress(common.stdout() if talk and sys.stdout.isatty() else None)
+    # the bar where the messages go: standard error when standard output holds the image
+    stream, console = ((sys.stderr, common.stderr) if plan.to_stdout
+                       else (sys.stdout, common.stdout))
+    bar = _BandProgress(console() if talk and stream.isatty() else None)
     try:
         for p, t in zip(plan.inputs, plan.targets, strict=True):
             with bar.for_file(p):

@@ -64,7 +64,7 @@ def batch(
                                 glob=glob, fmt=fmt, existing=existing, quality=quality,
                                 share=1 if scheduler else _cores(workers))
     if dry_run:
-        _dry_run(jobs, refused, existing, json_=json_, quiet=quiet)
+        _dry_run(jobs, refused, work, json_=json_, quiet=quiet)
         return
     if scheduler:
         from imgconv.bands.cluster import check_scheduler
@@ -158,13 +158,13 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
     return jobs, refused, work
 
 
-def _dry_run(jobs: Sequence[Job], refused: Sequence[Outcome], existing: str, *, json_: bool,
+def _dry_run(jobs: Sequence[Job], refused: Sequence[Outcome], work: Work, *, json_: bool,
              quiet: bool) -> None:
     """``--dry-run``: the plan of a real run (:func:`imgconv.batch.plan`), a line per input;
     nothing written, no folder created; exit 1 when an input would fail."""
     from imgconv import batch as batchmod
 
-    steps = [(o, *o.planned()) for o in _spelled(batchmod.plan(jobs, refused, existing))]
+    steps = [(o, *o.planned()) for o in _spelled(batchmod.plan(jobs, refused, work))]
     if json_:
         common.print_json([{"input": o.input, "output": o.output, "action": action,
                             "reason": reason} for o, action, reason in steps])

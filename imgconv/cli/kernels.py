@@ -138,7 +138,8 @@ def _normalized(k: Kernel) -> bool:
 def show(
     filter_: Annotated[str, typer.Argument(metavar="FILTER", help="A filter file, shipped name, "
                                            "inline matrix or generator.")],
-    mode: Annotated[str, typer.Option("--mode", help="convolve (as apply does by default: "
+    mode: Annotated[str, typer.Option("--mode", metavar="[correlate|convolve]",
+                                      help="convolve (as apply does by default: "
                                       "also shows the kernel rotated by 180°, as applied) or "
                                       "correlate.")] = "convolve",
     png: Annotated[Path | None, typer.Option(

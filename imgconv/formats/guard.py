@@ -96,6 +96,7 @@ class Header:
     sizes: tuple[tuple[int, int, int], ...]
     pages: int = 1
     sequential: bool = False
+    dtype: str = "uint8"  # the pixel type the reader gives
 
     @classmethod
     def of(cls, frames: list[tuple[int, int, int]], sequential: bool = False) -> Header:

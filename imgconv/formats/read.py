@@ -3,6 +3,7 @@ tifffile, numpy), each returning an :class:`~imgconv.formats.guard.Image`."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -25,14 +26,18 @@ def _probe_pillow(p: Path) -> Header:
     PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
     with PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
-        return Header(((im.height, im.width, len(im.getbands())),), frames, frames > 1)
+        dtype = ("uint16" if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG")
+                 else "float32" if im.mode == "F" else "int32" if im.mode == "I" else "uint8")
+        return Header(((im.height, im.width, len(im.getbands())),), frames, frames > 1, dtype)
 
 
 def _probe_png(p: Path) -> Header:
     """A PNG's signature first (a file that is not a PNG says so), then Pillow's header."""
-    if _png_depth(p) is None:
+    depth = _png_depth(p)
+    if depth is None:
         raise ImageError(f"{p}: not a PNG file (bad signature)")
-    return _probe_pillow(p)
+    header = _probe_pillow(p)
+    return dataclasses.replace(header, dtype="uint16") if depth[0] == 16 else header
 
 
 def _probe_tiff(p: Path) -> Header:
@@ -46,14 +51,17 @@ def _probe_tiff(p: Path) -> Header:
         return h * d, w, int(pg.samplesperpixel)
 
     with _quiet_tifffile().TiffFile(p) as tif:
-        return Header.of([size(pg) for pg in tif.pages])
+        header = Header.of([size(pg) for pg in tif.pages])
+        dtype = np.dtype(tif.pages.first.dtype).newbyteorder("=") if tif.pages else None
+    return dataclasses.replace(header, dtype=str(dtype)) if dtype is not None else header
 
 
 def _probe_npy(p: Path) -> Header:
-    shape = npy_header(p)[0]
+    shape, dtype = npy_header(p)[:2]
     if len(shape) not in (2, 3):
         raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
-    return Header(((shape[0], shape[1], shape[2] if len(shape) == 3 else 1),))
+    kind = "uint8" if dtype == np.bool_ else str(dtype.newbyteorder("="))
+    return Header(((shape[0], shape[1], shape[2] if len(shape) == 3 else 1),), dtype=kind)
 
 
 def _read_npy(p: Path, page: int | None) -> Image:
