@@ -501,3 +501,15 @@ def test_b_is_boundary_in_every_command_and_help_lists_choices(tmp_path: Path) -
         text = CliRunner().invoke(app, [command, "--help"]).stdout
         assert "[" + "|".join(METHODS) + "]" in text and "-b, --boundary" in text
         assert "[correlate|convolve]" in text and "[same|valid|full]" in text
+
+
+def test_shell_completion_of_choice_values() -> None:
+    """Typer's completion offers an option's choices (bash protocol, in a real process)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_IMGCONV_COMPLETE": "complete_bash",
+           "COMP_WORDS": "imgconv apply --boundary mi", "COMP_CWORD": "3"}
+    script = Path(sys.executable).parent / "imgconv"  # the console script pip installed
+    run = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert run.stdout.split() == ["mirror"]

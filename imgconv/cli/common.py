@@ -53,24 +53,32 @@ def _choices(values: tuple[str, ...]) -> str:
     return "[" + "|".join(values) + "]"
 
 
-ModeOpt = Annotated[str, typer.Option("--mode", metavar=_choices(MODES), help="correlate or "
+def _choice(values: tuple[str, ...]) -> dict[str, Any]:
+    """An option's choices: listed in ``--help`` and completed by the shell."""
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in values if v.startswith(incomplete.lower())]
+
+    return {"metavar": _choices(values), "autocompletion": complete}
+
+
+ModeOpt = Annotated[str, typer.Option("--mode", **_choice(MODES), help="correlate or "
                                       "convolve (kernel rotated by 180°).")]
-MethodOpt = Annotated[str, typer.Option("--method", metavar=_choices(METHODS), help="How it is "
+MethodOpt = Annotated[str, typer.Option("--method", **_choice(METHODS), help="How it is "
                                         "computed (never what): auto, direct, separable "
                                         "(rank-1 kernels), lowrank (rank 2-8: r separable "
                                         "passes) or fft.")]
-BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", metavar=_choices(MODE_NAMES),
+BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", **_choice(MODE_NAMES),
                                           help=_BOUNDARY_HELP)]
 CvalOpt = Annotated[float, typer.Option("--cval", help="Value beyond the edges for "
                                         "--boundary constant (pixel units).")]
-SizeOpt = Annotated[str, typer.Option("--size", metavar=_choices(SIZES), help="Output size: "
+SizeOpt = Annotated[str, typer.Option("--size", **_choice(SIZES), help="Output size: "
                                       "same, valid (kernel "
                                       "wholly inside) or full (every overlap).")]
-DtypeOpt = Annotated[str | None, typer.Option("--dtype", metavar=_choices(DTYPES),
+DtypeOpt = Annotated[str | None, typer.Option("--dtype", **_choice(DTYPES),
                                               help="Output pixel type: uint8, "
                                               "uint16, float32 or float64 (default: the "
                                               "input's).")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", metavar=_choices(PRECISIONS),
+PrecisionOpt = Annotated[str, typer.Option("--precision", **_choice(PRECISIONS),
                                            help="auto (float64 for float64 "
                                            "images, else float32), single or double.")]
 AbsOpt = Annotated[bool, typer.Option("--abs", help="Take the absolute value of the result.")]
@@ -80,7 +88,7 @@ RescaleOpt = Annotated[bool, typer.Option("--rescale", help="Stretch the result'
                                           "onto the output range.")]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide each kernel by its "
                                             "sum (zero-sum kernels are left as they are).")]
-AlphaOpt = Annotated[str, typer.Option("--alpha", metavar=_choices(ALPHA_MODES),
+AlphaOpt = Annotated[str, typer.Option("--alpha", **_choice(ALPHA_MODES),
                                        help="Alpha channel: keep (untouched), "
                                        "filter (like colour) or premultiply.")]
 GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to gray "
