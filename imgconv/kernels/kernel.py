@@ -280,9 +280,12 @@ class Kernel:
         (``u_i s_i v_i^T``), each with the kernel's anchor; the dropped terms are the
         singular values past ``count``.  ``terms(rank_at(dtype))`` is the kernel at that
         precision, as separable passes (the ``lowrank`` method)."""
-        u, s, vt = np.linalg.svd(self.array)
-        return [Kernel(np.outer(u[:, i] * s[i], vt[i]), anchor=self.center,
-                       name=f"{self.name}[{i + 1}]") for i in range(count)]
+        cache: dict[int, list[Kernel]] = self.__dict__.setdefault("_terms", {})
+        if count not in cache:  # once a kernel: a plan and its run, every band, reuse it
+            u, s, vt = np.linalg.svd(self.array)
+            cache[count] = [Kernel(np.outer(u[:, i] * s[i], vt[i]), anchor=self.center,
+                                   name=f"{self.name}[{i + 1}]") for i in range(count)]
+        return cache[count]
 
     def factors(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """For a rank-1 kernel, ``(col, row)`` with ``np.outer(col, row) == array``."""
