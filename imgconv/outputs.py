@@ -283,7 +283,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     does not exist or cannot be written."""
     target = Path(path)
     output_format(target)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = folder_of(target)
     if not folder.is_dir():
         raise OutputError(f"{target}: the folder {folder} does not exist (create it first)")
     if not os.access(folder, os.W_OK | os.X_OK):

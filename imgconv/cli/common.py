@@ -243,8 +243,9 @@ def fail(message: str, code: int = 2, *, json_: bool = False, file: str | None =
 
 
 def culprit(exc: BaseException) -> str | None:
-    """The file an error is about: its ``file`` (or a filter's ``source``), else the
-    ``PATH: ...`` that starts its message when that names a file."""
+    """The file an error is about: its ``file`` (or a filter's ``source``), else — for the
+    command line's own errors — the ``PATH: ...`` that starts its message when that names
+    a file."""
     import os
 
     for attr in ("file", "source"):
@@ -252,7 +253,7 @@ def culprit(exc: BaseException) -> str | None:
         if value:
             return str(value)
     text = str(exc)
-    m = re.match(r"(?:disk full while writing )?(.+?)(?::\s|$)", text, re.DOTALL)
+    m = re.match(r"(.+?)(?::\s|$)", text, re.DOTALL)
     head = m.group(1) if m else ""
     if not head or head == text or head.startswith("-") or "=" in head:
         return None  # not a file: a flag or a parameter

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from imgconv.formats.read import (
     _read_tiff,
 )
 from imgconv.formats.write import _write_npy, _write_pillow, _write_png, _write_tiff
+from imgconv.regular import file_kind
 
 Reader = Callable[[Path, "int | None"], Image]
 #: (temporary path, pixels, metadata carried, pages, write options such as ``quality``)
@@ -98,12 +98,11 @@ def input_format(p: Path) -> Format:
         raise ImageError(f"{name}: no such file (check the path)") from None
     except OSError as exc:
         raise ImageError(f"{name}: cannot open ({exc.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
+    what = file_kind(st.st_mode)
+    if what == "a folder":
         raise ImageError(f"{name}: is a folder, not an image (use 'imgconv batch' for folders)")
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a pipe" if stat.S_ISFIFO(st.st_mode) else
-                "a socket" if stat.S_ISSOCK(st.st_mode) else "a device")
-        raise ImageError(f"{name}: is not a regular file ({kind}): save the image to a file "
+    if what is not None:
+        raise ImageError(f"{name}: is not a regular file ({what}): save the image to a file "
                          "first")
     ext = _ext(p)
     if ext not in FORMATS:

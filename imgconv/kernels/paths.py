@@ -11,7 +11,6 @@ values needs far less).
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,29 +18,10 @@ from typing import BinaryIO
 
 from imgconv.errors import FilterError
 from imgconv.kernels.kernel import MAX_SIDE
+from imgconv.regular import file_kind, kind
 
 MAX_TEXT_BYTES = 64 * 2**20
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def _kind(mode: int) -> str | None:
-    """What a file of this ``st_mode`` is when it is not a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a pipe"
-    return "a socket" if stat.S_ISSOCK(mode) else "a device"
-
-
-def kind(path: str | os.PathLike[str]) -> str | None:
-    """``"a folder"``, ``"a pipe"``, ``"a socket"`` or ``"a device"``; None for a regular
-    file or for nothing there (a stat never blocks)."""
-    try:
-        return _kind(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return None
 
 
 def not_regular(what: str, source: str) -> FilterError:
@@ -71,7 +51,7 @@ def open_filter(path: Path, source: str) -> Iterator[BinaryIO]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise FilterError(f"cannot read the file: {reason}", source) from None
     try:
-        what = _kind(os.fstat(fd).st_mode)
+        what = file_kind(os.fstat(fd).st_mode)
         if what is not None:
             raise not_regular(what, source)
     except BaseException:

@@ -22,9 +22,10 @@ from imgconv.kernels.generators import GENERATORS, generate, looks_generator
 from imgconv.kernels.kernel import Kernel, as_kernel
 from imgconv.kernels.library import load_shipped, shipped_index, shipped_key
 from imgconv.kernels.numbers import NUMBER_RE
-from imgconv.kernels.paths import kind, not_regular
+from imgconv.kernels.paths import not_regular
 from imgconv.kernels.txt import looks_inline, parse_inline
 from imgconv.kernels.words import closest
+from imgconv.regular import kind
 
 
 def load_filter(spec: str | os.PathLike[str] | Kernel | npt.NDArray[np.generic]) -> Kernel:
