@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.dtypes import dtype_max, quantize
-from imgconv.engine import as_working, filter_array
+from imgconv.engine import all_finite, as_working, filter_array
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel, as_kernel, load_filter
 from imgconv.options import FilterOptions
@@ -144,7 +144,7 @@ def run_filters(
     if opts.normalize:
         kernels = [normalized(k, notes) for k in kernels]
     work = as_working(image, opts.precision)
-    finite_source = work.dtype.kind != "f" or bool(np.isfinite(work).all())
+    finite_source = all_finite(work)
     colour, alpha = split_alpha(work, has_alpha, opts)
     premultiply = alpha is not None and opts.alpha == "premultiply"
     if premultiply:

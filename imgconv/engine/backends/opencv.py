@@ -107,6 +107,19 @@ def correlate_valid(padded: Array, kernel: Kernel, method: str) -> Array:
     return np.ascontiguousarray(_filter(padded, weights, (0, 0), border)[:ho, :wo])
 
 
+def total(a: Array) -> float | None:
+    """The sum of every value of a float array, accumulated in double by OpenCV's SIMD
+    ``sumElems`` (one read of the array, no temporary); None when OpenCV cannot say
+    (no cv2, another dtype, not C-contiguous, a side of 2**31 or more)."""
+    cv2 = _cv2()
+    if cv2 is None or a.dtype not in _DFT_TAPS or a.size == 0 or not a.flags.c_contiguous:
+        return None
+    flat = a.reshape(a.shape[0], -1)  # one channel: OpenCV sums each of at most 4
+    if flat.shape[0] >= 2**31 or flat.shape[1] >= 2**31:
+        return None
+    return float(cv2.sumElems(flat)[0])
+
+
 def _taps(kernel: Kernel) -> int:
     kh, kw = kernel.shape
     return kh * kw
