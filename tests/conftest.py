@@ -271,3 +271,26 @@ def batch_tree(tmp_path: Path) -> Path:
     (root / "text.png").write_text("I am not a PNG")
     (root / "notes.txt").write_text("not an image at all")
     return root
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The chunks of a PNG file as ``(kind, body)``, walked by hand (each CRC checked)."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, at = [], 8
+    while at < len(data):
+        (n,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + n]
+        (crc,) = struct.unpack(">I", data[at + 8 + n:at + 12 + n])
+        assert crc == zlib.crc32(kind + body), kind
+        chunks.append((kind, body))
+        at += 12 + n
+    return chunks
+
+
+@pytest.fixture(scope="session")
+def png() -> Callable[[bytes], list[tuple[bytes, bytes]]]:
+    """``png(data)``: the chunks of a PNG file, ``(kind, body)`` in order."""
+    return png_chunks

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from imgconv.formats.guard import JPEG_QUALITY, PNG_LEVEL, Array, Meta, Options
+from imgconv.formats.guard import JPEG_QUALITY, Array, Meta, Options
 from imgconv.formats.metadata import tiff_tags
-from imgconv.formats.png import _png_gray_alpha16, with_chunks
+from imgconv.formats.png import write_png
 
 
 def _write_npy(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
@@ -28,24 +28,9 @@ def _write_tiff(tmp: str, array: Array, meta: Meta, pages: int, options: Options
 
 
 def _write_png(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
-    """8-bit and 16-bit gray through Pillow; 16-bit colour through OpenCV (Pillow cannot),
-    16-bit gray+alpha encoded here (neither can); its ICC profile, dpi and EXIF as chunks."""
-    if not (array.dtype == np.uint16 and array.ndim == 3):
-        _write_pillow(tmp, array, meta, pages, options, fmt="PNG", compress_level=PNG_LEVEL)
-        return
-    import cv2
-
-    if array.shape[2] == 2:
-        png = _png_gray_alpha16(array)
-    else:
-        order = [2, 1, 0] if array.shape[2] == 3 else [2, 1, 0, 3]
-        bgra = np.ascontiguousarray(array[:, :, order], dtype=np.uint16)
-        ok, data = cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
-        if not ok:
-            raise OSError("OpenCV could not encode the 16-bit PNG")
-        png = data.tobytes()
+    """Every PNG through imgconv's own encoder (:func:`imgconv.formats.png.write_png`)."""
     with open(tmp, "wb") as fh:
-        fh.write(with_chunks(png, meta))
+        write_png(fh, array, meta)
 
 
 def _write_pillow(tmp: str, array: Array, meta: Meta, pages: int, options: Options, *,

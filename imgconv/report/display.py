@@ -141,10 +141,10 @@ def shrink_signed(d: npt.NDArray[np.float64], f: int) -> npt.NDArray[np.float64]
 
 
 def _png_bytes(rgb: npt.NDArray[np.uint8]) -> bytes:
-    from PIL import Image
+    from imgconv.formats.png import write_png
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=6)
+    write_png(buf, rgb, {})
     return buf.getvalue()
 
 

@@ -1,0 +1,90 @@
+"""imgconv's own PNG encoder (imgconv.formats.png): every depth and channel count, read
+back by two independent decoders (Pillow, OpenCV), blocks of rows over several IDAT
+chunks, metadata chunks as Pillow reads them."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from imgconv.formats.png import write_png
+
+
+def _encode(array: np.ndarray, meta: dict[str, Any] | None = None, **kw: Any) -> bytes:
+    buf = io.BytesIO()
+    write_png(buf, array, meta or {}, **kw)
+    return buf.getvalue()
+
+
+def _opencv(data: bytes) -> np.ndarray:
+    """OpenCV's decoding in imgconv's channel order (gray+alpha comes back as BGRA)."""
+    got = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if got.ndim == 3:
+        got = cv2.cvtColor(got, cv2.COLOR_BGRA2RGBA if got.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    return got
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from([1, 2, 3, 4]),
+       st.sampled_from([np.uint8, np.uint16]), st.integers(1, 600), st.integers(0, 2**32 - 1))
+def test_every_depth_and_channel_count_decodes_to_the_array(
+        h: int, w: int, c: int, dtype: type, block: int, seed: int) -> None:
+    top = np.iinfo(dtype).max
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, top + 1, (h, w, c) if c > 1 else (h, w), dtype=dtype)
+    arr[rng.random(arr.shape[:2]) < 0.3] = top  # runs and extremes for the Up filter
+    data = _encode(arr, block_bytes=block)  # small blocks: rows split over IDAT chunks
+    if c == 2:  # OpenCV decodes gray+alpha as BGRA: compare gray and alpha
+        bgra = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(bgra[:, :, [0, 3]], arr)
+    else:
+        np.testing.assert_array_equal(_opencv(data), arr)
+    if dtype == np.uint8 or c == 1:  # Pillow reads 8-bit and 16-bit gray only
+        pil = np.asarray(Image.open(io.BytesIO(data)))
+        np.testing.assert_array_equal(pil.astype(dtype), arr)
+
+
+def test_rows_of_a_block_are_filtered_against_the_previous_block(png: Any) -> None:
+    """A tall image in blocks of one row: every row is its own IDAT piece, and the Up
+    filter of each block's first row uses the last row of the block before."""
+    arr = np.random.default_rng(1).integers(0, 256, (50, 7, 3), dtype=np.uint8)
+    data = _encode(arr, block_bytes=1)
+    kinds = [k for k, _ in png(data)]
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and kinds.count(b"IDAT") >= 2
+    raw = zlib.decompress(b"".join(b for k, b in png(data) if k == b"IDAT"))
+    rows = np.frombuffer(raw, np.uint8).reshape(50, 1 + 7 * 3)
+    assert (rows[:, 0] == 2).all()  # filter type Up on every row
+    np.testing.assert_array_equal(np.cumsum(rows[:, 1:], axis=0, dtype=np.uint8),
+                                  arr.reshape(50, -1))
+
+
+def test_metadata_chunks_are_read_by_pillow(png: Any) -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "imgconv test camera"
+    arr = np.zeros((4, 5, 3), np.uint16)
+    data = _encode(arr, {"icc_profile": icc, "dpi": (300.0, 300.0), "exif": exif.tobytes()})
+    kinds = [k for k, _ in png(data)]
+    assert kinds.index(b"iCCP") < kinds.index(b"IDAT") and kinds.index(b"eXIf") < kinds.index(
+        b"IDAT")
+    im = Image.open(io.BytesIO(data))
+    assert im.info["icc_profile"] == icc
+    assert [round(d) for d in im.info["dpi"]] == [300, 300]
+    assert im.getexif()[0x010F] == "imgconv test camera"
+
+
+@pytest.mark.parametrize("arr", [np.zeros((3, 3), np.float32), np.zeros((3, 3, 5), np.uint8),
+                                 np.zeros((0, 3), np.uint8)])
+def test_what_a_png_cannot_hold_is_refused(arr: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="a PNG holds 1 to 4 channels"):
+        _encode(arr)
