@@ -38,8 +38,8 @@ NUMBERS = ["1", "-2", "0", "3.5", "1e3", "-1e-3", "1/16", "1/0", "0/0", "nan", "
 SEPARATORS = [" ", "  ", "\t", ",", ", ", ",,", ";", "\n", "\r\n", "\n\n", "# note\n", "#"]
 TEXT = st.lists(st.sampled_from(NUMBERS + SEPARATORS), max_size=30).map("".join)
 MARKUP = ["[/x]", "[bold]red[/bold]", "photo [final]", "[link=file:///etc]x[/link]", "\\[x]",
-          "a\u202eb", "\x1b[31mred", "tab\there", "ünï", "", "x" * 300, "'quoted'", '"'
-          ]
+          "a\u202eb", "\x1b[31mred", "tab\there", "ünï", "", "x" * 300, "'quoted'", '"',
+          ":smile: :thumbs_up:"]
 YAML_PIECES = [
     "kernel:", "name:", "generator:", "scale:", "divisor:", "normalize:", "anchor:", "offset:",
     "description:", "type: gaussian", "sigma: 2", "size: 3", " [", "]", "[[", "]]", "{", "}",

@@ -6,6 +6,9 @@ Every input is made here with Pillow or tifffile; the oracles are Pillow's own
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +20,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from imgconv.files import process_file
 from imgconv.formats import read_image
+from imgconv.formats.png import write_png
 from imgconv.kernels import load_filter
 from imgconv.options import FilterOptions
 
@@ -285,3 +289,20 @@ def test_cli_float_tiff_in_0_1_cast_to_uint8_gets_a_note(tmp_path: Path,
     got = np.asarray(Image.open(tmp_path / "b.png")).astype(float)
     want = np.rint((values - values.min()) / (values.max() - values.min()) * 255)
     assert "rescale" not in err and np.abs(got - want).max() <= 1
+
+
+def test_damaged_exif_is_a_note_and_the_pixels_are_written(tmp_path: Path, png: Any) -> None:
+    """An eXIf chunk that is not EXIF: the image is filtered and written, and a note says
+    the EXIF was not carried (it used to vanish without a word)."""
+    buf = io.BytesIO()
+    write_png(buf, RNG.integers(0, 256, (6, 7), dtype=np.uint8), {})
+    body = b"not a TIFF header"
+    exif = struct.pack(">I", len(body)) + b"eXIf" + body + struct.pack(
+        ">I", zlib.crc32(b"eXIf" + body))
+    src = tmp_path / "odd.png"
+    src.write_bytes(buf.getvalue()[:33] + exif + buf.getvalue()[33:])  # after IHDR
+    assert [k for k, _ in png(src.read_bytes())][:2] == [b"IHDR", b"eXIf"]
+    rec = process_file(src, tmp_path / "out.png", IDENTITY, FilterOptions())
+    assert rec.notes == [f"{tmp_path / 'out.png'}: the input's EXIF is damaged and could not "
+                         "be read: not carried"]
+    assert b"eXIf" not in {k for k, _ in png((tmp_path / "out.png").read_bytes())}

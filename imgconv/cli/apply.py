@@ -206,8 +206,8 @@ def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
             if p in plan.reports:
                 records[-1].report = str(_apply_report(p, plan.reports[p], plan))
                 if talk:
-                    common.stdout().print("report (correlate vs convolve) written to "
-                                          f"{common.plain(records[-1].report)}")
+                    common.echo("report (correlate vs convolve) written to "
+                                f"{records[-1].report}")
     except KeyboardInterrupt as exc:
         from imgconv.interrupts import Interrupted
 
@@ -251,9 +251,9 @@ def _render(rec: FileRecord, plan: Plan) -> None:
     opts = plan.options
     shape = "x".join(str(v) for v in rec.shape)
     bands = ", in bands (over --memory-limit)" if rec.tiled else ""
-    common.stdout().print(common.plain(
+    common.echo(
         f"wrote {rec.output}  ({'+'.join(k.name for k in plan.kernels)}, {opts.mode}, "
-        f"{rec.method}, {opts.boundary}, {shape} {rec.dtype}, {rec.seconds:.3f} s{bands})"))
+        f"{rec.method}, {opts.boundary}, {shape} {rec.dtype}, {rec.seconds:.3f} s{bands})")
 
 
 class _BandProgress:

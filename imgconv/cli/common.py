@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,9 +156,24 @@ def plain(text: object) -> str:
     return escape(shown(text))
 
 
+def echo(text: object, *, err: bool = False) -> None:
+    """Print ``text`` literally on stdout (``err``: stderr), undecodable bytes escaped:
+    never read as rich markup or emoji codes, and rich not imported for it."""
+    typer.echo(shown(text), err=err)
+
+
+def _tagged(tag: str, style: str, text: str) -> None:
+    """``tag text`` on stderr, ``text`` literally; the tag in ``style`` on a terminal (the
+    only case that imports rich: start-up matters for a one-file run in a script)."""
+    if sys.stderr.isatty():
+        stderr().print(f"[{style}]{tag}[/] {plain(text)}")
+    else:
+        echo(f"{tag} {text}", err=True)
+
+
 def note(text: str) -> None:
     """Print ``note: text`` on stderr, ``text`` literally (never read as rich markup)."""
-    stderr().print(f"[yellow]note:[/] {plain(spell_flags(text))}")
+    _tagged("note:", "yellow", spell_flags(text))
 
 
 def clean_folders(folders: Iterable[Path], *, quiet: bool = False) -> None:
@@ -234,7 +250,7 @@ def fail(message: str, code: int = 2, *, json_: bool = False, file: str | None =
     """Print ``imgconv: error: message`` on stderr (and with ``json_`` the error object
     ``{"error": {"message", "exit_code", "file"}}`` on stdout, after ``details``); return
     the Exit to raise."""
-    stderr().print(f"[bold red]imgconv: error:[/] {plain(message)}")
+    _tagged("imgconv: error:", "bold red", message)
     if json_:
         error = {"message": shown(message), "exit_code": code,
                  "file": None if file is None else shown(file)}

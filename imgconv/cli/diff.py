@@ -144,7 +144,7 @@ def diff(
     elif not quiet:
         report.print_report(rep, common.stdout())
         if output is not None:
-            common.stdout().print(f"report written to {output / 'report.html'}")
+            common.echo(f"report written to {output / 'report.html'}")
     if fail_on_diff:
         if not json_ and not quiet:
             verdict = "[red]fail (exit 3)[/]" if failed else "[green]pass[/]"

@@ -12,9 +12,9 @@ from imgconv.cli.common import (
     OverwriteOpt,
     QuietOpt,
     VerboseOpt,
+    echo,
     handle_errors,
     print_json,
-    stderr,
     stdout,
 )
 from imgconv.errors import ImgconvError
@@ -179,7 +179,7 @@ def _write_png(png: Path, k: Kernel, mode: str, *, overwrite: bool, say: bool) -
     check_writable(png)
     write_image(png, kernel_picture(k, mode), overwrite=overwrite)
     if say:
-        stderr().print(f"wrote {png}")
+        echo(f"wrote {png}", err=True)
 
 
 def _properties(k: Kernel, mode: str) -> dict[str, object]:
@@ -334,10 +334,7 @@ def compose(
     elif output is None:
         typer.echo(text, nl=False)
     elif not quiet:
-        from rich.markup import escape
-
-        stdout().print(f"wrote {escape(str(output))}  ({escape(k.name)}: "
-                       f"{k.shape[0]}x{k.shape[1]}, anchor {k.center})")
+        echo(f"wrote {output}  ({k.name}: {k.shape[0]}x{k.shape[1]}, anchor {k.center})")
 
 
 def _compose_check(kernels: Sequence[Kernel], json_: bool) -> None:

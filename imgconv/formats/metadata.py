@@ -21,6 +21,8 @@ from imgconv.formats.guard import Meta
 METADATA: dict[str, str] = {"icc_profile": "ICC profile", "dpi": "resolution (dpi)",
                             "exif": "EXIF"}
 ORIENTATION = 274  # the EXIF / TIFF orientation tag
+#: the key of ``Meta`` naming metadata the input holds but that could not be read
+DAMAGED = "damaged"
 _EXIF_IFD = 0x8769
 #: IFD0 tags a TIFF carries as its own tags: Make, Model, Orientation, DateTime, Artist,
 #: Copyright (not Software, which tifffile writes; EXIF's sub-IFDs are not written into TIFF)
@@ -35,8 +37,8 @@ def pillow_meta(im: Any) -> Meta:
         exif = im.getexif()
         if len(exif):
             meta["exif"] = exif.tobytes()
-    except Exception:  # damaged EXIF: the pixels are still readable
-        pass
+    except Exception:  # noqa: BLE001 - damaged EXIF: the pixels are still readable
+        meta[DAMAGED] = "EXIF"  # said by carried(), which writes what it can
     return meta
 
 
@@ -134,16 +136,19 @@ def orient(array: np.ndarray[Any, Any], meta: Meta, stacked: bool,
 
 def carried(meta: Meta, holds: tuple[str, ...], target: str, fmt: str, *,
             strip: bool = False) -> tuple[Meta, list[str]]:
-    """What of ``meta`` an output format that ``holds`` those kinds carries, and a note
-    naming what it cannot (``strip``: nothing carried, no note)."""
+    """What of ``meta`` an output format that ``holds`` those kinds carries, and notes
+    naming what it cannot and what the input held damaged (``strip``: nothing carried, no
+    note)."""
     if strip:
         return {}, []
     kept = {k: v for k, v in meta.items() if k in holds}
     lost = [METADATA[k] for k in meta if k in METADATA and k not in holds]
-    if not lost:
-        return kept, []
-    return kept, [f"{target}: a {fmt} file cannot hold the input's {' and '.join(lost)}: "
-                  "not carried (strip=True drops all metadata without this note)"]
+    notes = [f"{target}: the input's {meta[DAMAGED]} is damaged and could not be read: not "
+             "carried"] if DAMAGED in meta else []
+    if lost:
+        notes.append(f"{target}: a {fmt} file cannot hold the input's {' and '.join(lost)}: "
+                     "not carried (strip=True drops all metadata without this note)")
+    return kept, notes
 
 
 def tiff_tags(meta: Meta) -> dict[str, Any]:
