@@ -8,15 +8,27 @@ Run from the repository with imgconv installed (``pip install -e .``)::
 
     python benchmarks/formats.py                 # 1024x1024 images, 7 timed runs each
     python benchmarks/formats.py --repeat 5 --size 512 --json formats.json
+    python benchmarks/formats.py --photos DIR    # PNG encoders on every image in DIR
 
 Every time is the median of ``--repeat`` (at least 5) runs after one warm-up, the contenders
 of a format timed interleaved (the machine may be shared and noisy).  Decoding reads the file
 imgconv itself wrote; the imgconv decode column is the public ``imgconv.read_image``.  The
-imgconv encode column is the direct call ``imgconv.pixels`` makes, checked here to write the
-very bytes ``imgconv.write_image`` writes (which adds only the atomic rename and fsync).
-imageio writes with the same encoder parameters (zlib level 1, JPEG quality 95, lossless
-WebP, the same TIFF tags), so that its files could replace imgconv's; the "defaults" column
-is ``iio.imwrite(path, array)`` with nothing else.  Not part of the test suite.
+imgconv encode column is the direct call ``imgconv.formats.write`` makes (for PNG imgconv's
+own encoder, ``imgconv.formats.png.write_png``), checked here to write the very bytes
+``imgconv.write_image`` writes (which adds only the atomic rename and fsync).  imageio writes
+with the same encoder parameters (JPEG quality 95, lossless WebP, the same TIFF tags), so
+that its files could replace imgconv's; for PNG with the nearest its plugin takes (zlib level
+1 and the run-length strategy; OpenCV also the Up filter, Pillow has no filter choice), and
+as those are other bytes, a PNG is compared by its decoded pixels and its size is reported.
+The "defaults" column is ``iio.imwrite(path, array)`` with nothing else.
+
+``--photos DIR`` instead times PNG encoders on real images: every image file in DIR (decoded
+by ``cv2.imread(..., IMREAD_UNCHANGED)``) as is, blurred (``cv2.sepFilter2D``, a 31-tap
+Gaussian of sigma 3.75) and sharpened (``cv2.filter2D``, the 3x3 kernel of :data:`SHARPEN`),
+each written by imgconv's ``write_png``, Pillow at ``compress_level=1``, OpenCV at level 1
+(its default filters and strategy) and OpenCV at level 6; best of ``--repeat`` interleaved
+runs, every file checked to decode (``cv2.imdecode``) to the very pixels.  Not part of the
+test suite.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import sys
 import tempfile
 import time
 import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,22 +59,29 @@ from PIL import GifImagePlugin, Image, ImageCms, features
 
 import imgconv
 from imgconv import read_image, write_image
+from imgconv.formats.png import write_png
 
 PIL_FORMAT = {".png": "PNG", ".jpg": "JPEG", ".gif": "GIF", ".webp": "WEBP", ".bmp": "BMP"}
 MAKE = "imgconv-bench"  # the EXIF Make tag written and looked for
 SLOWER = 1.05  # a median ratio above this counts as "costs more" (the machine is noisy)
+#: imageio's nearest to imgconv's PNG encoder (Up filter, zlib level 1, Z_RLE), per plugin
+PNG_PILLOW = {"compress_level": 1, "compress_type": zlib.Z_RLE}  # Pillow: no filter choice
+PNG_OPENCV = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
+              cv2.IMWRITE_PNG_STRATEGY_RLE, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)  # --photos
+MB = 1e6  # --photos sizes: megabytes of 10**6 bytes
 Row = dict[str, Any]
 
 
 @dataclass
 class Case:
-    """One format: the array, the encoder parameters imgconv uses, the imageio plugin."""
+    """One format: the array, the encoder parameters given to imageio, the imageio plugin."""
 
     key: str
     label: str
     ext: str
     array: np.ndarray
-    save: dict[str, Any]  # imgconv's encoder parameters, passed to imageio as well
+    save: dict[str, Any]  # imgconv's encoder parameters (PNG: the nearest), for imageio
     plugin: str  # the imageio plugin named explicitly
     read_kw: dict[str, Any] = field(default_factory=dict)  # for the explicit plugin
     write_kw: dict[str, Any] | None = None  # for the explicit plugin (default: save)
@@ -83,10 +103,9 @@ def cases(size: int) -> list[Case]:
     f32 = base[:, :, 0].astype(np.float32)
     rgb_tiff = {"photometric": "rgb", "planarconfig": "contig"}
     return [
-        Case("png8", "PNG 8-bit RGB", ".png", u8, {"compress_level": 1}, "pillow"),
-        Case("png16", "PNG 16-bit RGB", ".png", u16, {"compress_level": 1}, "opencv",
-             {"flags": cv2.IMREAD_UNCHANGED},
-             {"params": [cv2.IMWRITE_PNG_COMPRESSION, 1]}),
+        Case("png8", "PNG 8-bit RGB", ".png", u8, PNG_PILLOW, "pillow"),
+        Case("png16", "PNG 16-bit RGB", ".png", u16, PNG_PILLOW, "opencv",
+             {"flags": cv2.IMREAD_UNCHANGED}, {"params": PNG_OPENCV}),
         Case("jpeg", "JPEG RGB q95", ".jpg", u8, {"quality": 95}, "pillow"),
         Case("tiff16", "TIFF uint16 RGB", ".tif", u16, rgb_tiff, "tifffile"),
         Case("tiff32", "TIFF float32 gray", ".tif", f32, {"photometric": "minisblack"},
@@ -101,9 +120,10 @@ def cases(size: int) -> list[Case]:
 # --------------------------------------------------------------------------- timing
 
 
-def interleaved(calls: dict[str, Callable[[], object]], repeat: int,
-                loops: int = 1) -> dict[str, float]:
-    """Median milliseconds per call of each contender, timed in turn, order rotating."""
+def interleaved(calls: dict[str, Callable[[], object]], repeat: int, loops: int = 1,
+                pick: Callable[[list[float]], float] = statistics.median) -> dict[str, float]:
+    """Milliseconds per call of each contender, timed in turn, order rotating: the median
+    of the runs (``pick=min``: the best)."""
     names = list(calls)
     samples: dict[str, list[float]] = {n: [] for n in names}
     for r in range(repeat):
@@ -113,7 +133,7 @@ def interleaved(calls: dict[str, Callable[[], object]], repeat: int,
             for _ in range(loops):
                 call()
             samples[name].append((time.perf_counter() - t0) / loops * 1e3)
-    return {n: statistics.median(v) for n, v in samples.items()}
+    return {n: pick(v) for n, v in samples.items()}
 
 
 def probe(call: Callable[[], Any]) -> tuple[Any, str | None]:
@@ -130,18 +150,16 @@ def probe(call: Callable[[], Any]) -> tuple[Any, str | None]:
 
 
 def direct_write(case: Case, path: str) -> None:
-    """What ``imgconv.pixels`` calls to encode this case (no temp file, no fsync)."""
+    """What ``imgconv.formats.write`` calls to encode this case (no temp file, no fsync)."""
     arr = case.array
     if case.ext == ".npy":
         with open(path, "wb") as fh:
             np.save(fh, arr, allow_pickle=False)
     elif case.ext == ".tif":
         tifffile.imwrite(path, arr, **case.save)
-    elif case.key == "png16":  # OpenCV: Pillow cannot write 16-bit RGB
-        ok, data = cv2.imencode(".png", np.ascontiguousarray(arr[:, :, ::-1]),
-                                [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        assert ok
-        Path(path).write_bytes(data.tobytes())
+    elif case.ext == ".png":  # imgconv's own encoder, every depth and channel count
+        with open(path, "wb") as fh:
+            write_png(fh, arr, {})
     else:
         Image.fromarray(arr).save(path, format=PIL_FORMAT[case.ext], **case.save)
 
@@ -203,25 +221,39 @@ def same_pixels(a: Any, b: np.ndarray) -> str:
 # --------------------------------------------------------------------------- one case
 
 
+def same_output(case: Case, path: str, ref_bytes: bytes) -> str:
+    """Whether a contender wrote what imgconv writes: the bytes, or for PNG (where every
+    encoder writes its own bytes) the decoded pixels."""
+    if case.ext != ".png":
+        return "yes" if Path(path).read_bytes() == ref_bytes else "no"
+    got, error = probe(lambda: read_image(path).array)
+    return f"no: {error}" if error else same_pixels(got, case.array)
+
+
 def measure(case: Case, folder: Path, repeat: int, loops: int = 1) -> Row:
-    """Encode and decode times of every contender for one case, and what they keep."""
-    row: Row = {"key": case.key, "label": case.label, "shape": list(case.array.shape),
-                "dtype": str(case.array.dtype), "encode": {}, "decode": {}}
+    """Encode and decode times of every contender for one case, what they keep, and the
+    size of each file written."""
+    row: Row = {"key": case.key, "label": case.label, "ext": case.ext,
+                "shape": list(case.array.shape), "dtype": str(case.array.dtype),
+                "encode_check": "pixels" if case.ext == ".png" else "bytes",
+                "encode": {}, "decode": {}}
     reference = str(folder / f"{case.key}.reference{case.ext}")
     write_image(reference, case.array, overwrite=True)  # imgconv's own writer, in full
     ref_bytes = Path(reference).read_bytes()
     row["file_kb"] = round(len(ref_bytes) / 1024)
     timed: dict[str, Callable[[], Any]] = {}
-    for name, (path, call) in encoders(case, folder).items():
+    contenders = encoders(case, folder)
+    for name, (path, call) in contenders.items():
         _, error = probe(call)
-        same = "-" if error else ("yes" if Path(path).read_bytes() == ref_bytes else "no")
-        row["encode"][name] = {"status": error or "ok", "same_bytes": same}
+        row["encode"][name] = {"status": error or "ok",
+                               "same": "-" if error else same_output(case, path, ref_bytes)}
         if error is None:
+            row["encode"][name]["bytes"] = os.path.getsize(path)
             timed[name] = call
+    if Path(contenders["imgconv"][0]).read_bytes() != ref_bytes:
+        raise SystemExit(f"{case.key}: the direct call no longer writes what imgconv writes")
     for name, ms in interleaved(timed, repeat, loops).items():
         row["encode"][name]["ms"] = ms
-    if row["encode"]["imgconv"]["same_bytes"] != "yes":
-        raise SystemExit(f"{case.key}: the direct call no longer writes what imgconv writes")
     expected = read_image(reference).array
     timed = {}
     for name, call in decoders(case, reference).items():
@@ -243,7 +275,7 @@ def verdict(row: Row) -> str:
     if "auto_plugin" not in row:
         return "direct call (imageio has no .npy plugin)"
     reasons = []
-    for what, key in (("encode", "same_bytes"), ("decode", "same_pixels")):
+    for what, key in (("encode", "same"), ("decode", "same_pixels")):
         best = None
         for name in ("iio auto", "iio explicit"):
             r = row[what][name]
@@ -296,10 +328,11 @@ def fidelity(folder: Path) -> list[tuple[str, str, str]]:
                  f"immeta says mode {meta.get('mode')!r}; plugin='opencv', "
                  "flags=cv2.IMREAD_UNCHANGED reads uint16 (channels put back to RGB)"))
     ow = str(folder / "fid16o.png")
-    iio.imwrite(ow, u16, plugin="opencv", params=[cv2.IMWRITE_PNG_COMPRESSION, 1])
-    rows.append(("16-bit RGB PNG, write", "16-bit (OpenCV)",
+    iio.imwrite(ow, u16, plugin="opencv", params=PNG_OPENCV)
+    rows.append(("16-bit RGB PNG, write", f"{_png_bits(p16)}-bit (imgconv's own encoder)",
                  f"auto/pillow {err or 'ok'}; plugin='opencv': {_png_bits(ow)}-bit, "
-                 f"same bytes as imgconv: {Path(ow).read_bytes() == Path(p16).read_bytes()}"))
+                 f"same pixels as imgconv: {np.array_equal(read_image(ow).array, u16)}, "
+                 f"same bytes: {Path(ow).read_bytes() == Path(p16).read_bytes()}"))
     rows += _fidelity_gray16(folder, rng)
     rows += _fidelity_metadata(folder, rng)
     rows += _fidelity_frames(folder, rng)
@@ -309,15 +342,32 @@ def fidelity(folder: Path) -> list[tuple[str, str, str]]:
 
 def _fidelity_gray16(folder: Path, rng: np.random.Generator) -> list[tuple[str, str, str]]:
     g16 = rng.integers(0, 65536, (24, 32), dtype=np.uint16)
-    path = str(folder / "g16.png")
+    path, mine = str(folder / "g16.png"), str(folder / "g16-imgconv.png")
     iio.imwrite(path, g16, compress_level=1)
     kept = np.array_equal(iio.imread(path), g16) and _png_bits(path) == 16
+    write_image(mine, g16, overwrite=True)
+    own = np.array_equal(read_image(mine).array, g16) and _png_bits(mine) == 16
     ga16 = rng.integers(0, 65536, (24, 32, 2), dtype=np.uint16)
     _, err = probe(lambda: iio.imwrite(str(folder / "ga16.png"), ga16))
-    return [("16-bit gray PNG", "uint16 both ways (Pillow)",
-             f"uint16 both ways, equal: {kept}"),
-            ("16-bit gray+alpha PNG, write", "imgconv's own 30-line encoder",
-             f"auto/pillow {err or 'ok'}")]
+    _, cv_err = probe(lambda: iio.imwrite(str(folder / "ga16o.png"), ga16, plugin="opencv"))
+    ga_path = str(folder / "ga16-imgconv.png")
+    write_image(ga_path, ga16, overwrite=True)
+    ga_kept = np.array_equal(read_image(ga_path).array, ga16)
+    return [("16-bit gray PNG", f"uint16 both ways (read: Pillow; write: own encoder), "
+             f"equal: {own}", f"uint16 both ways, equal: {kept}"),
+            ("16-bit gray+alpha PNG, write", f"imgconv's own encoder (as every PNG), read back "
+             f"equal: {ga_kept}", f"auto/pillow {err or 'ok'}; plugin='opencv' {cv_err or 'ok'}")]
+
+
+def _kept(icc: Any, dpi: Any, exif: Any, want_icc: bytes) -> str:
+    """Which of the ICC profile, dpi and EXIF (bytes or tags; ``MAKE`` as its Make tag)
+    came through."""
+    tags: Any = exif if isinstance(exif, dict) else Image.Exif()
+    if isinstance(exif, bytes):
+        tags.load(exif)
+    kept = [k for k, ok in (("icc_profile", icc == want_icc), ("dpi", dpi is not None),
+                            ("exif", tags.get(0x010F) == MAKE)) if ok]
+    return "/".join(kept) or "none"
 
 
 def _fidelity_metadata(folder: Path, rng: np.random.Generator) -> list[tuple[str, str, str]]:
@@ -326,10 +376,16 @@ def _fidelity_metadata(folder: Path, rng: np.random.Generator) -> list[tuple[str
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation
     exif[0x010F] = MAKE
-    found = []
+    found, mine = [], []
     for ext in (".png", ".jpg", ".webp", ".tif"):
         src = str(folder / f"meta{ext}")
         Image.fromarray(u8).save(src, icc_profile=icc, dpi=(300, 300), exif=exif.tobytes())
+        image = read_image(src)  # imgconv: read, write, read back
+        write_image(str(folder / f"meta-imgconv{ext}"), image.array, meta=image.meta,
+                    overwrite=True)
+        back = read_image(str(folder / f"meta-imgconv{ext}")).meta
+        kept = _kept(back.get("icc_profile"), back.get("dpi"), back.get("exif"), icc)
+        mine.append(f"{ext}: {kept}")
         meta = iio.immeta(src)
         keys = [k for k in ("icc_profile", "dpi", "exif") if k in meta]
         dst = str(folder / f"meta-out{ext}")
@@ -338,13 +394,11 @@ def _fidelity_metadata(folder: Path, rng: np.random.Generator) -> list[tuple[str
             params = {"iccprofile": icc, "resolution": (300, 300)}
         iio.imwrite(dst, u8, **params)
         info = _pil_info(dst)
-        written = [k for k, ok in (("icc_profile", info.get("icc_profile") == icc),
-                                   ("dpi", info.get("dpi") is not None),
-                                   ("exif", info["exif_tags"].get(0x010F) == MAKE)) if ok]
-        found.append(f"{ext}: immeta {'/'.join(keys) or 'none'}, "
-                     f"imwrite(**kw) keeps {'/'.join(written) or 'none'}")
+        written = _kept(info.get("icc_profile"), info.get("dpi"), info["exif_tags"], icc)
+        found.append(f"{ext}: immeta {'/'.join(keys) or 'none'}, imwrite(**kw) keeps {written}")
     return [("ICC profile, dpi, EXIF",
-             "ICC + dpi kept for PNG/JPEG/WebP (Pillow info); EXIF dropped; TIFF tags dropped",
+             "read, written and read back keeps " + "; ".join(mine)
+             + " (PNG: iCCP, pHYs, eXIf chunks of the own encoder)",
              "; ".join(found) + " (TIFF: tifffile plugin's immeta has no ICC/dpi; "
              "its imwrite passes resolution=/iccprofile= to tifffile)")]
 
@@ -403,7 +457,8 @@ def _fidelity_odd(folder: Path, rng: np.random.Generator) -> list[tuple[str, str
             (".npy", "np.load / np.save",
              f"imread: {(err or 'ok').split(' `')[0]}; imwrite('x.npy') writes a file "
              f"starting {head!r} (a TIFF under a .npy name)"),
-            ("atomic write to '.out.png.RANDOM.part'", "Pillow told format='PNG'",
+            ("atomic write to '.out.png.RANDOM.part'",
+             "the writer is picked by the target's extension (PNG: the own encoder)",
              f"imwrite picks by extension: writes {part_head!r} (TIFF) unless extension='.png' "
              f"is passed (then {Path(part).read_bytes()[:4]!r})"),
             ("no global side effects", "none",
@@ -421,6 +476,170 @@ def channel_swap(size: int, repeat: int) -> dict[str, float]:
                         lambda: np.ascontiguousarray(bgr[:, :, [2, 1, 0]]),
                         "cv2.cvtColor(bgr, COLOR_BGR2RGB) (imageio's opencv plugin)":
                         lambda: cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)}, repeat, loops=5)
+
+
+# --------------------------------------------------------------------------- --photos
+
+PHOTO_ENCODERS = ("imgconv write_png", "Pillow L1", "OpenCV L1", "OpenCV L6")
+
+
+def photos_in(folder: Path) -> list[tuple[str, np.ndarray]]:
+    """(file name, pixels as ``cv2.IMREAD_UNCHANGED`` decodes them) of every image file in
+    ``folder`` that a PNG can hold (uint8, uint16); the others are skipped with a note."""
+    found = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if img is None or img.dtype not in (np.uint8, np.uint16):
+            why = "not an image OpenCV decodes" if img is None else f"{img.dtype}"
+            print(f"{path.name}: {why}, skipped", file=sys.stderr, flush=True)
+            continue
+        found.append((path.name, img))
+    return found
+
+
+def photo_variants(img: np.ndarray) -> dict[str, np.ndarray]:
+    """The image as is, blurred (31-tap Gaussian, sigma 3.75) and sharpened, in its dtype."""
+    g = cv2.getGaussianKernel(31, 3.75)
+    return {"as is": img, "blurred": cv2.sepFilter2D(img, -1, g, g),
+            "sharpened": cv2.filter2D(img, -1, SHARPEN)}
+
+
+def photo_encoders(bgr: np.ndarray, stem: Path) -> dict[str, tuple[str, Callable[[], None]]]:
+    """name -> (output path, call), each encoder given the channel order it takes (imgconv
+    and Pillow RGB(A), OpenCV BGR(A)), swapped beforehand and not timed."""
+    rgb = bgr if bgr.ndim == 2 else np.ascontiguousarray(bgr[:, :, [2, 1, 0, 3][:bgr.shape[2]]])
+    paths = {n: f"{stem}.{n.replace(' ', '-')}.png" for n in PHOTO_ENCODERS}
+
+    def own() -> None:
+        with open(paths["imgconv write_png"], "wb") as fh:
+            write_png(fh, rgb, {})
+
+    def pillow() -> None:
+        Image.fromarray(rgb).save(paths["Pillow L1"], format="PNG", compress_level=1)
+
+    def opencv(name: str, level: int) -> Callable[[], None]:
+        def call() -> None:
+            if not cv2.imwrite(paths[name], bgr, [cv2.IMWRITE_PNG_COMPRESSION, level]):
+                raise OSError(f"cv2.imwrite failed: {paths[name]}")
+        return call
+
+    calls = {"imgconv write_png": own, "Pillow L1": pillow,
+             "OpenCV L1": opencv("OpenCV L1", 1), "OpenCV L6": opencv("OpenCV L6", 6)}
+    return {n: (paths[n], calls[n]) for n in PHOTO_ENCODERS}
+
+
+def measure_photo(name: str, img: np.ndarray, folder: Path, repeat: int) -> Row:
+    """Best-of-``repeat`` ms and bytes of every encoder on each variant of one image, and
+    whether each file decodes (``cv2.imdecode``) to the very pixels."""
+    row: Row = {"image": name, "shape": list(img.shape), "dtype": str(img.dtype),
+                "variants": {}}
+    for variant, arr in photo_variants(img).items():
+        cells: Row = {}
+        timed: dict[str, Callable[[], Any]] = {}
+        stem = folder / f"photo.{variant.replace(' ', '-')}"
+        for enc, (path, call) in photo_encoders(arr, stem).items():
+            _, error = probe(call)
+            if error:
+                cells[enc] = {"status": error}
+                continue
+            back = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+            cells[enc] = {"status": "ok", "bytes": os.path.getsize(path),
+                          "same_pixels": same_pixels(back, arr)}
+            timed[enc] = call
+        for enc, ms in interleaved(timed, repeat, pick=min).items():
+            cells[enc]["ms"] = ms
+        row["variants"][variant] = cells
+    return row
+
+
+def _complete(cells: Row) -> bool:
+    return all(cells[e]["status"] == "ok" for e in PHOTO_ENCODERS)
+
+
+def _photo_cell(c: Row) -> str:
+    if c["status"] != "ok":
+        return str(c["status"])
+    mark = "" if c["same_pixels"] == "yes" else f" **decodes to other pixels ({c['same_pixels']})**"
+    return f"{c['ms']:.1f} / {c['bytes'] / MB:.3f}{mark}"
+
+
+def _photo_totals(rows: list[Row]) -> dict[str, tuple[float, float]]:
+    """encoder -> (ms, MB) summed over the variants every encoder wrote."""
+    cells = [c for r in rows for c in r["variants"].values() if _complete(c)]
+    return {e: (sum(c[e]["ms"] for c in cells), sum(c[e]["bytes"] for c in cells) / MB)
+            for e in PHOTO_ENCODERS}
+
+
+def _image_total(row: Row, enc: str) -> str:
+    cells = [c[enc] for c in row["variants"].values()]
+    if any(c["status"] != "ok" for c in cells):
+        return "n/a"
+    return f"{sum(c['ms'] for c in cells):.1f} / {sum(c['bytes'] for c in cells) / MB:.3f}"
+
+
+def _worst(row: Row) -> str:
+    """imgconv's variant largest against the smaller level-1 file (Pillow or OpenCV)."""
+    own = PHOTO_ENCODERS[0]
+    best: tuple[float, str] | None = None
+    for variant, c in row["variants"].items():
+        peers = [e for e in ("Pillow L1", "OpenCV L1") if c[e]["status"] == "ok"]
+        if c[own]["status"] != "ok" or not peers:
+            continue
+        peer = min(peers, key=lambda e: c[e]["bytes"])
+        ratio = c[own]["bytes"] / c[peer]["bytes"]
+        line = (f"| {row['image']} | {variant} | {c[own]['bytes'] / MB:.3f} | "
+                f"{c[peer]['bytes'] / MB:.3f} ({peer}) | x{ratio:.2f} | "
+                f"{c[own]['ms']:.1f} | {c[peer]['ms']:.1f} |")
+        if best is None or ratio > best[0]:
+            best = (ratio, line)
+    return best[1] if best else f"| {row['image']} | n/a | | | | | |"
+
+
+def photo_report(result: Row) -> str:
+    head = "| variant | " + " | ".join(f"{e} ms / MB" for e in PHOTO_ENCODERS) + " |"
+    rule = "|---|" + "--:|" * len(PHOTO_ENCODERS)
+    out = ["versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()), "",
+           f"# PNG encoders, best of {result['repeat']} interleaved (ms / MB of 10**6 bytes)"]
+    for row in result["photos"]:
+        shape = "×".join(str(n) for n in row["shape"])
+        out += ["", f"## {row['image']} ({shape} {row['dtype']})", "", head, rule]
+        out += [f"| {v} | " + " | ".join(_photo_cell(c[e]) for e in PHOTO_ENCODERS) + " |"
+                for v, c in row["variants"].items()]
+        out.append("| **total** | " + " | ".join(_image_total(row, e) for e in PHOTO_ENCODERS)
+                   + " |")
+    totals = _photo_totals(result["photos"])
+    ms0, mb0 = totals[PHOTO_ENCODERS[0]]
+    done = sum(_complete(c) for r in result["photos"] for c in r["variants"].values())
+    out += ["", f"## total, {len(result['photos'])} images: the {done} files every encoder "
+            "wrote", "", "| encoder | ms | MB | ms ÷ imgconv | MB ÷ imgconv |",
+            "|---|--:|--:|--:|--:|"]
+    out += [f"| {e} | {ms:.0f} | {mb:.2f} | {ms / ms0:.2f} | {mb / mb0:.3f} |"
+            for e, (ms, mb) in totals.items()]
+    out += ["", "## worst case per image: imgconv against the smaller level-1 file", "",
+            "| image | variant | imgconv MB | smaller L1 MB | size ratio | imgconv ms | "
+            "its ms |", "|---|---|--:|--:|--:|--:|--:|"]
+    out += [_worst(row) for row in result["photos"]]
+    return "\n".join(out)
+
+
+def run_photos(folder: Path, repeat: int, json_path: Path | None) -> int:
+    """The ``--photos`` section: 1 when a file decodes to other pixels, else 0."""
+    photos = photos_in(folder)
+    if not photos:
+        raise SystemExit(f"{folder}: no image file OpenCV decodes")
+    result: Row = {"versions": versions(), "repeat": repeat, "photos": []}
+    with tempfile.TemporaryDirectory(prefix="imgconv-photos-") as tmp:
+        for name, img in photos:
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            result["photos"].append(measure_photo(name, img, Path(tmp), repeat))
+    print(photo_report(result))
+    if json_path:
+        json_path.write_text(json.dumps(result, indent=2, default=str))
+    bad = [f"{r['image']} {v} {e}" for r in result["photos"] for v, c in r["variants"].items()
+           for e, x in c.items() if x["status"] == "ok" and x["same_pixels"] != "yes"]
+    if bad:
+        print("decoded to other pixels: " + "; ".join(bad), file=sys.stderr)
+    return 1 if bad else 0
 
 
 # --------------------------------------------------------------------------- imports
@@ -503,30 +722,39 @@ def versions() -> dict[str, str]:
             "imageio": imageio.__version__, "Pillow": PIL.__version__,
             "tifffile": tifffile.__version__, "opencv": cv2.__version__,
             "imgconv": imgconv.__version__, "zlib (Pillow)": str(features.version("zlib")),
+            "zlib (Python: imgconv's PNG)": zlib.ZLIB_RUNTIME_VERSION,
             "libjpeg (Pillow)": str(features.version("jpg")),
             "libwebp (Pillow)": str(features.version("webp")),
             "cores": str(os.cpu_count()), "machine": platform.machine()}
 
 
-def _cell(entry: Row, key: str, base: float) -> str:
+def _cell(entry: Row, key: str, base: float, lost: str, sized: bool) -> str:
+    """``ms (xratio)``, the file size when ``sized``, and ``lost`` when not the same."""
     if entry["status"] != "ok":
         return str(entry["status"])
+    text = f"{entry['ms']:.1f} (x{entry['ms'] / base:.2f})"
+    if sized:
+        text += f", {entry['bytes'] / 1024:.0f} KB"
     same = entry[key]
-    mark = "" if same == "yes" else f", **{'loses data' if key == 'same_pixels' else 'other bytes'}"
-    mark = mark + f" ({same})**" if mark else ""
-    return f"{entry['ms']:.1f} (x{entry['ms'] / base:.2f}){mark}"
+    return text if same == "yes" else text + f", **{lost} ({same})**"
 
 
 def table(rows: list[Row], what: str, names: tuple[str, ...]) -> str:
-    key = "same_bytes" if what == "encode" else "same_pixels"
+    """One line a format; encoding a PNG (other encoders, other bytes) adds each size."""
+    key = "same" if what == "encode" else "same_pixels"
     head = "| format | imgconv ms | " + " | ".join(f"{n} ms (ratio)" for n in names[1:]) + " |"
     lines = [head, "|---|--:|" + "--:|" * (len(names) - 1)]
     for row in rows:
         entries = row[what]
         base = entries["imgconv"]["ms"]
-        cells = [_cell(entries[n], key, base) if n in entries else "n/a" for n in names[1:]]
+        sized = what == "encode" and row["ext"] == ".png"
+        lost = ("other bytes" if what == "encode" and row["encode_check"] == "bytes"
+                else "loses data")
+        cells = [_cell(entries[n], key, base, lost, sized) if n in entries else "n/a"
+                 for n in names[1:]]
         label = f"{row['label']} ({row.get('auto_plugin', 'no plugin')})"
-        lines.append(f"| {label} | {base:.1f} | " + " | ".join(cells) + " |")
+        own = f"{base:.1f}" + (f", {entries['imgconv']['bytes'] / 1024:.0f} KB" if sized else "")
+        lines.append(f"| {label} | {own} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -538,8 +766,10 @@ def report(result: Row) -> str:
     size = result["size"]
     for what, names in (("decode", ("imgconv", "iio auto", "iio explicit")),
                         ("encode", ("imgconv", "iio auto", "iio explicit", "iio defaults"))):
+        note = "; PNG: decoded pixels compared, file size in KB" if what == "encode" else ""
         out += ["", f"## {what}, {size}x{size}, median of {result['repeat']} (ms, ratio to "
-                "imgconv; auto plugin in brackets)", "", table(result["cases"], what, names)]
+                f"imgconv; auto plugin in brackets{note})", "",
+                table(result["cases"], what, names)]
         out += ["", f"### per call, 64x64 PNG 8-bit RGB ({what})", "",
                 table(result["small"], what, names)]
     out += ["", f"## channel swap, {size}x{size} uint16 RGB (ms)", "", "| call | ms |",
@@ -559,8 +789,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per contender (>= 5)")
     ap.add_argument("--size", type=int, default=1024, help="image side in pixels")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--photos", type=Path, metavar="DIR",
+                    help="instead: time PNG encoders (imgconv, Pillow, OpenCV) on every image "
+                    "file in DIR, as is, blurred and sharpened (best of --repeat)")
     args = ap.parse_args(argv)
     repeat = max(args.repeat, 5)
+    if args.photos:
+        return run_photos(args.photos, repeat, args.json)
     with tempfile.TemporaryDirectory(prefix="imgconv-formats-") as tmp:
         folder = Path(tmp)
         result: Row = {"versions": versions(), "size": args.size, "repeat": repeat,

@@ -88,3 +88,39 @@ def test_metadata_chunks_are_read_by_pillow(png: Any) -> None:
 def test_what_a_png_cannot_hold_is_refused(arr: np.ndarray) -> None:
     with pytest.raises(ValueError, match="a PNG holds 1 to 4 channels"):
         _encode(arr)
+
+
+def test_big_endian_samples_and_odd_resolutions() -> None:
+    """A big-endian uint16 array is the same image; a resolution PNG cannot hold (0, NaN,
+    beyond 2**31 pixels per metre) is left out rather than failing the write."""
+    arr = np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000
+    np.testing.assert_array_equal(_opencv(_encode(arr.astype(">u2"))), arr)
+    for dpi in [(0.0, 0.0), (float("nan"), 72.0), (1e12, 1e12)]:
+        assert "dpi" not in Image.open(io.BytesIO(_encode(arr, {"dpi": dpi}))).info
+    assert Image.open(io.BytesIO(_encode(arr, {"dpi": (72.0, 150.0)}))).info["dpi"] == (
+        pytest.approx(72.0, abs=0.02), pytest.approx(150.0, abs=0.02))  # whole pixels a metre
+
+
+def test_exif_after_the_pixels_of_a_16_bit_colour_png_is_read(tmp_path: Any, png: Any) -> None:
+    """The 16-bit colour reader asks Pillow for EXIF only when the file has an eXIf
+    chunk (Pillow decodes the whole image to look for one): one written after IDAT, as
+    some writers do, is still found."""
+    from imgconv.formats import read_image
+
+    arr = np.random.default_rng(3).integers(0, 65536, (5, 6, 3), dtype=np.uint16)
+    exif = Image.Exif()
+    exif[0x010F] = "late camera"
+    body = exif.tobytes()[6:]  # without "Exif\0\0"
+    data = _encode(arr)
+    chunk = len(body).to_bytes(4, "big") + b"eXIf" + body + zlib.crc32(
+        b"eXIf" + body).to_bytes(4, "big")
+    late = data[:-12] + chunk + data[-12:]  # just before IEND
+    assert [k for k, _ in png(late)][-2:] == [b"eXIf", b"IEND"]
+    (tmp_path / "late.png").write_bytes(late)
+    (tmp_path / "none.png").write_bytes(data)
+    img = read_image(tmp_path / "late.png")
+    np.testing.assert_array_equal(img.array, arr)
+    got = Image.Exif()
+    got.load(img.meta["exif"])
+    assert got[0x010F] == "late camera"
+    assert "exif" not in read_image(tmp_path / "none.png").meta

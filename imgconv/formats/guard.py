@@ -20,7 +20,7 @@ Options = Mapping[str, Any]  # what a writer is told besides the pixels: {"quali
 Array = npt.NDArray[np.generic]
 
 DTYPES = ("uint8", "uint16", "float32", "float64")
-PNG_LEVEL = 1  # zlib compression of written PNGs (0-9), as OpenCV: 4x faster than 6
+PNG_LEVEL = 1  # zlib level of written PNGs (0-9), with the Up filter and Z_RLE (formats/png.py)
 JPEG_QUALITY = 95
 
 

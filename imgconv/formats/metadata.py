@@ -30,13 +30,16 @@ TIFF_EXIF_TAGS: dict[int, str] = {271: "s", 272: "s", 274: "H", 306: "s", 315: "
                                   33432: "s"}
 
 
-def pillow_meta(im: Any) -> Meta:
-    """The ICC profile, dpi and EXIF of an open Pillow image (those it holds)."""
+def pillow_meta(im: Any, *, exif: bool = True) -> Meta:
+    """The ICC profile, dpi and EXIF of an open Pillow image (those it holds; no EXIF is
+    looked for without ``exif``: Pillow decodes a whole PNG to look for one)."""
     meta: Meta = {k: im.info[k] for k in ("icc_profile", "dpi") if im.info.get(k)}
+    if not exif:
+        return meta
     try:
-        exif = im.getexif()
-        if len(exif):
-            meta["exif"] = exif.tobytes()
+        tags = im.getexif()
+        if len(tags):
+            meta["exif"] = tags.tobytes()
     except Exception:  # noqa: BLE001 - damaged EXIF: the pixels are still readable
         meta[DAMAGED] = "EXIF"  # said by carried(), which writes what it can
     return meta

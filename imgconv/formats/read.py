@@ -15,7 +15,7 @@ import numpy.typing as npt
 from imgconv.errors import ImageError
 from imgconv.formats.guard import Header, Image, Meta, _pick, npy_header
 from imgconv.formats.metadata import pillow_meta, tiff_meta
-from imgconv.formats.png import _png_depth
+from imgconv.formats.png import _png_depth, chunk_kinds
 
 
 def _probe_pillow(p: Path) -> Header:
@@ -175,20 +175,21 @@ def _widen(arr: npt.NDArray[Any], colour: bool, alpha: bool) -> npt.NDArray[Any]
 
 
 def _read_png16(p: Path, ctype: int) -> Image:
-    """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits); its ICC profile
-    dpi and EXIF through Pillow, which reads the header only."""
+    """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits); its ICC profile,
+    dpi and EXIF through Pillow, which reads the header only (and the pixels, in 8 bits,
+    only to find an EXIF chunk the file has)."""
     import cv2
     from PIL import Image as PILImage
 
     with PILImage.open(p) as im:
-        meta = pillow_meta(im)
+        meta = pillow_meta(im, exif=b"eXIf" in chunk_kinds(p))
     arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageError(f"{p}: cannot decode the 16-bit PNG")
     if ctype == 4:  # gray + alpha: OpenCV expands it to BGRA
         arr = np.stack([arr[:, :, 0], arr[:, :, 3]], axis=2)
-    elif arr.ndim == 3:
-        arr = arr[:, :, [2, 1, 0]] if arr.shape[2] == 3 else arr[:, :, [2, 1, 0, 3]]
+    elif arr.ndim == 3:  # cvtColor: 0.2 ms where fancy indexing takes 4.8 (docs/formats.md)
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
     return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6), meta=meta)
 
 
