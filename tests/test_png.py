@@ -124,3 +124,29 @@ def test_exif_after_the_pixels_of_a_16_bit_colour_png_is_read(tmp_path: Any, png
     got.load(img.meta["exif"])
     assert got[0x010F] == "late camera"
     assert "exif" not in read_image(tmp_path / "none.png").meta
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300), st.integers(0, 2**32 - 1))
+def test_adler32_combine_is_zlibs(a: bytes, b: bytes, seed: int) -> None:
+    from imgconv.formats.png import _adler32_combine
+
+    rng = np.random.default_rng(seed)
+    big = rng.integers(0, 256, int(rng.integers(0, 200_000)), dtype=np.uint8).tobytes()
+    for x, y in [(a, b), (a + big, b), (a, big + b)]:
+        assert _adler32_combine(zlib.adler32(x), zlib.adler32(y), len(y)) == zlib.adler32(x + y)
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 3), (1, 5000), (997, 13, 4)])
+def test_the_bytes_do_not_depend_on_the_thread_count(shape: tuple[int, ...], png: Any) -> None:
+    """Blocks deflated by 1, 2 or 5 threads: the same file, one valid zlib stream (its
+    Adler-32 checked by zlib), the image decoded back."""
+    arr = np.random.default_rng(7).integers(0, 256, shape, dtype=np.uint8)
+    arr[::3] = 9  # runs
+    files = {workers: _encode(arr, block_bytes=4096, workers=workers) for workers in (1, 2, 5)}
+    assert files[1] == files[2] == files[5]
+    row = arr.size // arr.shape[0]
+    blocks = -(-arr.shape[0] // max(1, 4096 // row))
+    assert sum(k == b"IDAT" for k, _ in png(files[2])) == blocks + 2  # + zlib header, trailer
+    zlib.decompress(b"".join(b for k, b in png(files[2]) if k == b"IDAT"))
+    np.testing.assert_array_equal(_opencv(files[2]), arr)

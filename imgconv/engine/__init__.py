@@ -28,12 +28,15 @@ from imgconv.engine.geometry import pads as size_pads
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel, as_kernel
 from imgconv.options import METHODS, MODES, PRECISIONS, SIZES, choice
+from imgconv.threads import set_count as set_own_threads
 
 Array = npt.NDArray[np.floating]
 
 
 def set_threads(n: int) -> None:
-    """Threads for every backend (OpenCV, scipy.fft; ``batch`` workers use 1; 0: all cores)."""
+    """Threads for every backend (OpenCV, scipy.fft) and imgconv's own parallel work
+    (:mod:`imgconv.threads`); ``batch`` workers use 1; 0: all cores."""
+    set_own_threads(n)
     for b in _backends.BACKENDS:
         b.set_threads(n)
 

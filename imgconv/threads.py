@@ -1,0 +1,28 @@
+"""How many threads imgconv's own parallel work may use: one setting a process.
+
+:func:`imgconv.engine.set_threads` sets it together with every backend's threads (a
+``batch`` worker sets 1: the workers already fill the cores); the PNG encoder
+(:mod:`imgconv.formats.png`) reads it.  Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+
+_count = 0  # 0: every core this process may run on
+
+
+def set_count(n: int) -> None:
+    """Use ``n`` threads (0 or less: every core this process may run on)."""
+    global _count
+    _count = max(int(n), 0)
+
+
+def count() -> int:
+    """The threads to use: the count set, else the cores this process may run on."""
+    if _count:
+        return _count
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - no sched_getaffinity (macOS, Windows)
+        return os.cpu_count() or 1
