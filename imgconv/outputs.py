@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -98,6 +97,8 @@ def _shorten(text: str, size: int) -> str:
     texts that differ still differ after the cut."""
     if len(text) <= size:
         return text
+    import hashlib  # lazily: ~3 ms of OpenSSL at start-up, for long names only
+
     return f"{text[:size - 7]}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
 
 

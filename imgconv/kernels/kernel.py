@@ -6,7 +6,6 @@ are computed once per kernel.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -155,6 +154,8 @@ class Kernel:
     @cached_property
     def digest(self) -> str:
         """6 hex digits of the SHA-256 of :attr:`canonical_text`."""
+        import hashlib  # lazily: ~3 ms of OpenSSL at start-up, for array kernels only
+
         return hashlib.sha256(self.canonical_text.encode("ascii")).hexdigest()[:6]
 
     @property
