@@ -81,3 +81,27 @@ def test_sniff_agrees_with_pillow_on_real_files(tmp_path: Path) -> None:
         path = tmp_path / f"x{ext}"
         img.save(path, format=fmt)
         assert sniff(path.read_bytes()[:16]) == ext
+
+
+def test_a_reader_that_stops_early_or_a_full_device_is_one_line(photo: Path,
+                                                                 tmp_path: Path) -> None:
+    """``-o - | head -c 10`` and ``-o - > /dev/full``: exit 1 and one line naming standard
+    output, never an "unexpected" error asking for a report."""
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (600, 600, 3), np.uint8)).save(big)
+    cmd = [*IMGCONV, "apply", str(big), "-f", "box3", "-o", "-"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
+        assert run.stdout is not None and run.stderr is not None
+        assert run.stdout.read(10) == b"\x89PNG\r\n\x1a\n\x00\x00"
+        run.stdout.close()  # the reader is done
+        err = run.stderr.read().decode()
+        assert run.wait(timeout=60) == 1
+    assert err.strip().splitlines() == [
+        "imgconv: error: -o -: standard output: its reader closed it before the whole image "
+        "was sent"]
+    if Path("/dev/full").exists():
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, timeout=60)
+        assert done.returncode == 1
+        assert done.stderr.decode().strip().splitlines() == [
+            "imgconv: error: -o -: standard output: No space left on device"]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, WorkError
 
 STREAM = Path("-")
 
@@ -30,12 +30,24 @@ class Streams:
 
     def flush(self) -> None:
         """Copy the finished output to standard output (nothing when it is not piped)."""
-        if self.to_stdout is not None:
-            import shutil
+        if self.to_stdout is None:
+            return
+        import os
+        import shutil
 
+        try:
             with open(self.to_stdout, "rb") as fh:
                 shutil.copyfileobj(fh, sys.stdout.buffer)
             sys.stdout.buffer.flush()
+        except OSError as exc:
+            # what is still buffered can never be sent: drop it, so that exiting does not
+            # fail on it a second time
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+            why = ("its reader closed it before the whole image was sent"
+                   if isinstance(exc, BrokenPipeError) else exc.strerror or str(exc))
+            raise WorkError(f"-o -: standard output: {why}") from None
 
 
 @contextmanager
