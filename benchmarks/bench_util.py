@@ -202,6 +202,12 @@ def child_env(tmp: Path) -> dict[str, str]:
         log("note: PYTHONDONTWRITEBYTECODE is set; the timed imgconv processes run with a "
             "bytecode cache in a temporary folder instead (as an installed imgconv has)")
     env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    import imgconv
+
+    if "site-packages" not in Path(imgconv.__file__).parts:
+        log("note: imgconv is an editable install (pip install -e); every timed process "
+            "also pays its import hook (~10 ms here): for the figures a user sees, run "
+            "this script with the python of a venv where `pip install .` was run")
     return env
 
 

@@ -349,3 +349,15 @@ def test_dry_run_refuses_what_the_header_says_a_run_would(tmp_path: Path,
     assert "uint16" in lines[f"{src}/scan16.tif -> {tmp_path}/out/scan16.webp"]
     code, _, _ = cli.run("batch", src, "-o", tmp_path / "out", "-f", "box3", "--format", "webp")
     assert code == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ok.webp"]
+
+
+def test_control_characters_in_names_are_shown_escaped(tmp_path: Path,
+                                                      cli: SimpleNamespace) -> None:
+    """A file name holding an escape sequence or a carriage return is printed with them
+    escaped (``\\x1b``, ``\\x0d``): a terminal must not obey a name, nor a script lose it."""
+    src = tmp_path / "in.png"
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(src)
+    out, _ = cli.ok("apply", src, "-f", "box3", "-o", tmp_path / "red\x1b[31mo\r.png")
+    assert f"wrote {tmp_path}/red\\x1b[31mo\\x0d.png  (" in out and "\x1b" not in out
+    code, _, err = cli.run("apply", tmp_path / "gone\x1b[2J.png", "-f", "box3")
+    assert code == 2 and "gone\\x1b[2J.png" in err and "\x1b" not in err

@@ -105,3 +105,31 @@ def test_a_reader_that_stops_early_or_a_full_device_is_one_line(photo: Path,
         assert done.returncode == 1
         assert done.stderr.decode().strip().splitlines() == [
             "imgconv: error: -o -: standard output: No space left on device"]
+
+
+def test_summary_lines_into_a_closed_pipe_end_quietly(photo: Path, tmp_path: Path) -> None:
+    """``imgconv apply a b c ... | head -1``: the reader leaves after one line; imgconv ends
+    with exit 1 and nothing on stderr (no "unexpected BrokenPipeError")."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # a reader that is already gone
+    run = subprocess.run([*IMGCONV, "apply", photo, "-f", "box3", "-o", tmp_path / "o.png"],
+                         stdout=write, stderr=subprocess.PIPE, timeout=60)
+    os.close(write)
+    assert (run.returncode, run.stderr) == (1, b"")
+    assert (tmp_path / "o.png").exists()  # the work was done before the line was printed
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_closed_standard_stream_keeps_the_exit_code(photo: Path, tmp_path: Path,
+                                                      closed: str) -> None:
+    """Run with standard output or error closed (``>&-``, ``2>&-``): Python has no stream
+    object then; a good run still exits 0 and a bad one 2."""
+    redirect = {closed: subprocess.DEVNULL}
+    shell = f"{' '.join(map(str, IMGCONV))} apply {{}} -f box3 -o {tmp_path / 'o.png'} -q " + (
+        ">&-" if closed == "stdout" else "2>&-")
+    good = subprocess.run(shell.format(photo), shell=True, timeout=60, **redirect)
+    bad = subprocess.run(shell.format(tmp_path / "missing.png"), shell=True, timeout=60,
+                         **redirect)
+    assert (good.returncode, bad.returncode) == (0, 2)

@@ -150,3 +150,34 @@ def test_the_bytes_do_not_depend_on_the_thread_count(shape: tuple[int, ...], png
     assert sum(k == b"IDAT" for k, _ in png(files[2])) == blocks + 2  # + zlib header, trailer
     zlib.decompress(b"".join(b for k, b in png(files[2]) if k == b"IDAT"))
     np.testing.assert_array_equal(_opencv(files[2]), arr)
+
+
+@pytest.mark.parametrize("where", ["eXIf", "Raw profile", "XMP"])
+def test_a_16_bit_colour_png_is_oriented_wherever_its_exif_is(tmp_path: Any, where: str) -> None:
+    """Pillow takes EXIF from an eXIf chunk, from ImageMagick's "Raw profile type exif" text
+    and orientation from XMP: the 16-bit colour reader asks it whenever one may be there,
+    so such a file is turned upright like its 8-bit twin."""
+    from imgconv.formats import read_image
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(
+            4, "big")
+
+    arr = np.zeros((40, 60, 3), np.uint16)
+    arr[:10, :20] = 65535
+    exif = Image.Exif()
+    exif[274] = 6  # rotate 90° clockwise to show
+    tiff = exif.tobytes()[6:]
+    hexed = tiff.hex()
+    text = ("\nexif\n" + f"{len(tiff):8d}\n"
+            + "\n".join(hexed[i:i + 72] for i in range(0, len(hexed), 72)) + "\n")
+    extra = {"eXIf": chunk(b"eXIf", tiff),
+             "Raw profile": chunk(b"zTXt", b"Raw profile type exif\x00\x00"
+                                  + zlib.compress(text.encode())),
+             "XMP": chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00"
+                          b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>')}
+    data = _encode(arr)
+    path = tmp_path / "sideways.png"
+    path.write_bytes(data[:33] + extra[where] + data[33:])
+    got = read_image(path).array
+    np.testing.assert_array_equal(got, np.rot90(arr, -1))

@@ -10,7 +10,7 @@ stays fast.
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -105,17 +105,22 @@ def _leave(code: int) -> NoReturn:
             or (children is not None and children.active_children())):
         sys.exit(code)
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:
+        _flush(sys.stdout, sys.stderr)
+    except (OSError, ValueError):
         sys.exit(code)
     run_exit_handlers()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a handler's output to a closed pipe: as Python exits then
+        _flush(sys.stdout, sys.stderr)
+    except (OSError, ValueError):  # a handler's output to a closed pipe: as Python exits then
         os._exit(120)
     os._exit(code)
+
+
+def _flush(*streams: Any) -> None:
+    """Flush each stream that exists (Python has none for a descriptor closed at start)."""
+    for s in streams:
+        if s is not None:
+            s.flush()
 
 
 __all__ = ["app", "main"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -145,8 +146,13 @@ def print_json(obj: object) -> None:
 
 def shown(text: object) -> str:
     """``text`` as it can be printed: bytes of a file name that are not UTF-8 (held by
-    Python as surrogates) shown escaped (``\\xff``), never an encoding error."""
-    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    Python as surrogates) and control characters but line breaks and tabs (a terminal
+    would obey an escape sequence in a name) shown escaped (``\\xff``, ``\\x1b``)."""
+    text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def plain(text: object) -> str:
@@ -159,13 +165,20 @@ def plain(text: object) -> str:
 def echo(text: object, *, err: bool = False) -> None:
     """Print ``text`` literally on stdout (``err``: stderr), undecodable bytes escaped:
     never read as rich markup or emoji codes, and rich not imported for it."""
-    typer.echo(shown(text), err=err)
+    try:
+        typer.echo(shown(text), err=err)
+    except BrokenPipeError:  # its reader is gone (| head -1): stop quietly, as rich did
+        stream = sys.stderr if err else sys.stdout
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())  # nothing more can be said there, even at exit
+        os.close(null)
+        raise SystemExit(1) from None
 
 
 def _tagged(tag: str, style: str, text: str) -> None:
     """``tag text`` on stderr, ``text`` literally; the tag in ``style`` on a terminal (the
     only case that imports rich: start-up matters for a one-file run in a script)."""
-    if sys.stderr.isatty():
+    if sys.stderr is not None and sys.stderr.isatty():
         stderr().print(f"[{style}]{tag}[/] {plain(text)}")
     else:
         echo(f"{tag} {text}", err=True)

@@ -34,6 +34,7 @@ _BLOCK_BYTES = 1 << 22  # rows encoded at a time: at most about 4 MB,
 _MIN_BLOCK_BYTES = 1 << 18  # at least 256 KB (an eighth of the image between the two)
 _ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KB window, the fastest level
 _ADLER_BASE = 65521
+_MAX_WORKERS = 8  # blocks in flight: at most 2 a worker, so at most ~64 MB
 
 
 def _png_depth(path: str | os.PathLike[str]) -> tuple[int, int] | None:
@@ -91,8 +92,8 @@ def write_png(fh: BinaryIO, array: npt.NDArray[np.generic], meta: Meta, *,
     256 KB to 4 MB), each filtered and deflated on its own (ending on a byte boundary, the
     way pigz cuts a stream) by ``workers`` threads (default :func:`imgconv.threads.count`):
     the bytes depend on the image alone, never on the thread count, and with ``Z_RLE``
-    (matches one byte back) a cut costs nothing in size.  At most two blocks a worker are
-    held at a time."""
+    (matches one byte back) a cut costs nothing in size.  At most two blocks a worker (and
+    8 workers) are held at a time."""
     a = array if array.ndim == 3 else array[:, :, None]
     h, w, c = a.shape
     if a.dtype.kind != "u" or a.dtype.itemsize > 2 or c not in _COLOUR_TYPE or not h or not w:
@@ -137,7 +138,7 @@ def _deflate(block: npt.NDArray[np.uint8], last: bool) -> tuple[bytes, int, int]
 def _deflated(blocks: Iterator[npt.NDArray[np.uint8]], count: int,
               workers: int | None) -> Iterator[tuple[bytes, int, int]]:
     """:func:`_deflate` of each block, in order, by up to ``workers`` threads."""
-    n = min(thread_count() if workers is None else max(workers, 1), count)
+    n = min(thread_count() if workers is None else max(workers, 1), count, _MAX_WORKERS)
     if n == 1:
         for i, block in enumerate(blocks):
             yield _deflate(block, i == count - 1)

@@ -174,15 +174,19 @@ def _widen(arr: npt.NDArray[Any], colour: bool, alpha: bool) -> npt.NDArray[Any]
     return np.concatenate([base, own], axis=2)
 
 
+#: chunks Pillow takes EXIF from: eXIf, ImageMagick's "Raw profile type exif" text, XMP
+_EXIF_CHUNKS = {b"eXIf", b"tEXt", b"zTXt", b"iTXt"}
+
+
 def _read_png16(p: Path, ctype: int) -> Image:
     """16-bit colour PNG through OpenCV (Pillow would drop it to 8 bits); its ICC profile,
     dpi and EXIF through Pillow, which reads the header only (and the pixels, in 8 bits,
-    only to find an EXIF chunk the file has)."""
+    only when the file has a chunk EXIF may be in: :data:`_EXIF_CHUNKS`)."""
     import cv2
     from PIL import Image as PILImage
 
     with PILImage.open(p) as im:
-        meta = pillow_meta(im, exif=b"eXIf" in chunk_kinds(p))
+        meta = pillow_meta(im, exif=bool(chunk_kinds(p) & _EXIF_CHUNKS))
     arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageError(f"{p}: cannot decode the 16-bit PNG")

@@ -112,11 +112,12 @@ def total(a: Array) -> float | None:
     ``sumElems`` (one read of the array, no temporary); None when OpenCV cannot say
     (no cv2, another dtype, not C-contiguous, a side of 2**31 or more)."""
     cv2 = _cv2()
-    if cv2 is None or a.dtype not in _DFT_TAPS or a.size == 0 or not a.flags.c_contiguous:
+    if (cv2 is None or a.dtype not in _DFT_TAPS or a.ndim == 0 or a.size == 0
+            or not a.flags.c_contiguous):
         return None
     flat = a.reshape(a.shape[0], -1)  # one channel: OpenCV sums each of at most 4
-    if flat.shape[0] >= 2**31 or flat.shape[1] >= 2**31:
-        return None
+    if flat.shape[0] >= 2**31 or flat.shape[1] >= 2**31 or flat.strides[0] >= 2**31:
+        return None  # OpenCV (IPP) holds a row's step in an int
     return float(cv2.sumElems(flat)[0])
 
 
