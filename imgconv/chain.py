@@ -268,9 +268,9 @@ def _finite_range(body: Array) -> tuple[float, float]:
 def _check_finite(v: Array, out_dt: np.dtype[Any], finite_source: bool, offset: float) -> None:
     """NaN/inf in the result: the image's own (kept local, float outputs only), or an
     overflow of ``abs``/``offset``/``rescale`` in the working precision."""
-    bad = v.size - int(np.count_nonzero(np.isfinite(v)))
-    if not bad:
+    if all_finite(v):
         return
+    bad = v.size - int(np.count_nonzero(np.isfinite(v)))
     if finite_source:
         if v.dtype == np.float64:
             raise ImgconvError(f"the result overflowed to inf or NaN after offset={offset:g} "
