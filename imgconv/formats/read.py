@@ -1,4 +1,4 @@
-"""The readers and header probes of each format (Pillow, OpenCV for 16-bit colour PNG,
+"""The readers and header probes of each format (Pillow, OpenCV for plain and 16-bit colour PNG,
 tifffile, numpy), each returning an :class:`~imgconv.formats.guard.Image`."""
 
 from __future__ import annotations
