@@ -282,3 +282,31 @@ def test_other_pngs_go_to_pillow_and_libpng_stays_silent(tmp_path: Any) -> None:
         assert run.returncode == 2 and run.stderr.count(b"\n") == 1, (name, run.stderr)
         assert b"the PNG is damaged; re-export it" in run.stderr, name
         assert b"libpng error" not in run.stderr, name
+
+
+def test_threads_reading_plain_pngs_leave_standard_error_as_it_was(tmp_path: Any) -> None:
+    """Several threads decoding at once: descriptor 2 is pointed at a private file by one
+    thread at a time and always restored, and every image is read right."""
+    import os
+    import threading
+
+    from imgconv.formats import read_image
+
+    arr = np.random.default_rng(9).integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    path = tmp_path / "p.png"
+    path.write_bytes(_encode(arr))
+    before = os.fstat(2)
+    bad: list[str] = []
+
+    def work() -> None:
+        for _ in range(25):
+            if not np.array_equal(read_image(path).array, arr):
+                bad.append("pixels")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = os.fstat(2)
+    assert bad == [] and (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,12 +147,29 @@ def _silently(decode: Callable[[], Any]) -> tuple[Any, list[str]]:
     """``decode()`` (OpenCV decoding a PNG) and libpng's own words, kept off the user's
     standard error: libpng writes its warnings and errors on file descriptor 2 itself.  The
     descriptor points at a private file meanwhile; anything but libpng's lines written there
-    (another thread's) is passed on afterwards."""
+    (another thread's) is passed on afterwards.  One thread at a time: a thread that finds
+    another one doing it decodes without (libpng may then speak), never restoring the other's
+    private file as standard error."""
     import sys
-    import tempfile
 
     if sys.__stderr__ is None:  # started without one: descriptor 2 may be any file now
         return decode(), []
+    if not _FD2.acquire(blocking=False):
+        return decode(), []
+    try:
+        return _capturing(decode)
+    finally:
+        _FD2.release()
+
+
+_FD2 = threading.Lock()  # held while descriptor 2 points at a private file
+
+
+def _capturing(decode: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """:func:`_silently`'s work, under its lock."""
+    import sys
+    import tempfile
+
     saved = os.dup(2)
     if sys.stderr is not None:
         sys.stderr.flush()
