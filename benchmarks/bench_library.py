@@ -159,6 +159,9 @@ def library_contenders(args: argparse.Namespace, img: np.ndarray,
 
     contenders: dict[str, Callable[[], Any]] = {
         "imgconv auto": lambda: imgconv.correlate(img, case.k, boundary="reflect")}
+    if args.methods and kh * kw <= 5 * 5:  # the image is in 0..1: the caller's bound
+        contenders["imgconv bound=1"] = lambda: imgconv.correlate(
+            img, case.k, boundary="reflect", bound=1.0)
     contenders.update(opencv_contenders(img, case))
     contenders["scipy.signal.fftconvolve"] = fftconv
     # scipy.ndimage is a plain double-precision loop: seconds for 31x31, ~30 s for 101x101

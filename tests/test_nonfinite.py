@@ -159,3 +159,17 @@ def test_all_finite_agrees_with_numpy(h: int, w: int, c: int, dtype: type, magni
         a.flat[int(where * a.size)] = value
     view = a[:, ::2] if strided else (a[:, :, 0] if c == 1 else a)
     assert all_finite(view) == bool(np.isfinite(view).all())
+
+
+def test_a_bound_the_caller_gives_skips_the_check_only_when_it_proves_it() -> None:
+    """``bound=`` on correlate: the same result; a bound that does not rule out an
+    overflow (bound * sum|F| near the float's maximum) leaves the check on."""
+    import imgconv
+
+    img = np.random.default_rng(2).random((30, 40)).astype(np.float32)
+    k = np.ones((3, 3)) / 9
+    np.testing.assert_array_equal(imgconv.correlate(img, k, bound=1.0),
+                                  imgconv.correlate(img, k))
+    big = np.full((8, 8), 3e38, np.float32)
+    with pytest.raises(ImgconvError, match="overflowed"):
+        imgconv.correlate(big, np.ones((3, 3)), bound=3.4e38)  # proves nothing: checked

@@ -229,13 +229,13 @@ class Options(TypedDict, total=False):
     method: str
     size: str
     precision: str
+    bound: float | None
 
 
 class PassOptions(Options, total=False):
     """The keywords of one filter pass (:func:`filter_array`, :func:`filter_band`)."""
 
     mode: str
-    bound: float | None
 
 
 def filter_array(
@@ -386,6 +386,13 @@ def correlate(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike,
     precision : str, keyword-only
         ``auto`` (default: float64 for float64 images, else float32), ``single`` or
         ``double``.
+    bound : float, keyword-only
+        A bound you know on ``|image|`` (1.0 for an image scaled to 0..1).  The result of a
+        float image is otherwise read once more to prove it finite (an overflow is an error,
+        never a silent NaN: docs/semantics.md §3), which on the smallest kernels costs a
+        third of the time; when ``bound`` proves an overflow impossible that read is
+        skipped.  A bound the image exceeds is yours to answer for: an overflow then goes
+        unnoticed.  Integer images need none (their dtype bounds them).
 
     Returns
     -------
