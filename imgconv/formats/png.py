@@ -46,17 +46,6 @@ def _png_depth(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     return head[24], head[25]
 
 
-def ihdr(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
-    """``(height, width, bit depth, colour type)`` from a PNG's IHDR, or None if it is
-    not a PNG."""
-    with open(path, "rb") as fh:
-        head = fh.read(29)
-    if len(head) < 29 or head[:8] != SIGNATURE or head[12:16] != b"IHDR":
-        return None
-    w, h, depth, colour = struct.unpack(">IIBB", head[16:26])
-    return h, w, depth, colour
-
-
 def chunk_kinds(path: str | os.PathLike[str]) -> set[bytes]:
     """The kinds of chunk a PNG holds, from their headers alone (pixel data is skipped);
     a truncated file gives the kinds up to where it ends."""
@@ -70,49 +59,6 @@ def chunk_kinds(path: str | os.PathLike[str]) -> set[bytes]:
                 break
             fh.seek(length + 4, os.SEEK_CUR)  # the body and its CRC
     return kinds
-
-
-#: ancillary chunks that change nothing imgconv reads, and that libpng takes quietly when
-#: well formed (iCCP is not among them: libpng checks an ICC profile and may warn)
-_QUIET = {b"pHYs", b"tIME", b"gAMA", b"cHRM", b"sRGB", b"bKGD", b"sBIT", b"tEXt", b"zTXt",
-          b"iTXt"}
-#: text keywords Pillow takes EXIF or orientation from
-_EXIF_KEYWORDS = (b"Raw profile type exif", b"Raw profile type APP1", b"XML:com.adobe.xmp")
-
-
-def plain_png(data: bytes) -> tuple[int, int, int, int, tuple[float, float] | None] | None:
-    """``(height, width, bit depth, colour type, dpi)`` of a PNG that OpenCV decodes
-    exactly as Pillow would and without a word from libpng on standard error: 8 or 16 bits
-    of gray, gray+alpha, RGB or RGBA, not interlaced, every chunk's CRC right up to IEND,
-    no palette, transparency chunk, animation, ICC profile or EXIF (in eXIf or in the text
-    chunks Pillow reads it from).  None for any other file: Pillow reads those (and says
-    what is wrong with a damaged one)."""
-    if data[:8] != SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
-        return None
-    w, h, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB",
-                                                                           data[16:29])
-    if (depth not in (8, 16) or colour not in (0, 2, 4, 6) or compression or filtering
-            or interlace or not w or not h):
-        return None
-    dpi: tuple[float, float] | None = None
-    at = 8
-    while at + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[at:at + 4])
-        kind, end = data[at + 4:at + 8], at + 12 + length
-        body = data[at + 8:end - 4]
-        if end > len(data) or zlib.crc32(body, zlib.crc32(kind)) != int.from_bytes(
-                data[end - 4:end], "big"):
-            return None
-        if kind == b"IEND":
-            return h, w, depth, colour, dpi
-        if kind == b"pHYs" and length == 9 and body[8] == 1:  # pixels a metre, as Pillow
-            px, py = struct.unpack(">II", body[:8])
-            dpi = (px * 0.0254, py * 0.0254)
-        if (kind not in (b"IHDR", b"IDAT") and kind not in _QUIET) or (
-                kind in (b"tEXt", b"zTXt", b"iTXt") and body.startswith(_EXIF_KEYWORDS)):
-            return None
-        at = end
-    return None
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:

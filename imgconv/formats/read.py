@@ -1,4 +1,4 @@
-"""The readers and header probes of each format (Pillow, OpenCV for plain and 16-bit colour PNG,
+"""The readers and header probes of each format (Pillow, OpenCV for 16-bit colour PNG,
 tifffile, numpy), each returning an :class:`~imgconv.formats.guard.Image`."""
 
 from __future__ import annotations
@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import numpy.typing as npt
 from imgconv.errors import ImageError
 from imgconv.formats.guard import Header, Image, Meta, _pick, npy_header
 from imgconv.formats.metadata import pillow_meta, tiff_meta
-from imgconv.formats.png import _png_depth, chunk_kinds, ihdr, plain_png
+from imgconv.formats.png import _png_depth, chunk_kinds
 
 
 def _probe_pillow(p: Path) -> Header:
@@ -34,25 +32,12 @@ def _probe_pillow(p: Path) -> Header:
 
 
 def _probe_png(p: Path) -> Header:
-    """A PNG's signature first (a file that is not a PNG says so), then its IHDR for 8 or
-    16 bits of gray, gray+alpha, RGB or RGBA in one frame; Pillow's header for the others
-    (palettes, transparency chunks, fewer bits, animation)."""
-    head = ihdr(p)
-    if head is None:
+    """A PNG's signature first (a file that is not a PNG says so), then Pillow's header."""
+    depth = _png_depth(p)
+    if depth is None:
         raise ImageError(f"{p}: not a PNG file (bad signature)")
-    h, w, depth, colour = head
-    if depth in (8, 16) and colour in _CHANNELS and not chunk_kinds(p) & _NOT_PLAIN:
-        return Header(((h, w, _CHANNELS[colour]),), dtype=f"uint{depth}")
     header = _probe_pillow(p)
-    return dataclasses.replace(header, dtype="uint16") if depth == 16 else header
-
-
-#: OpenCV's own limits on a decoded image (CV_IO_MAX_IMAGE_PIXELS, _WIDTH, _HEIGHT)
-_OPENCV_MAX_PIXELS, _OPENCV_MAX_SIDE = 1 << 30, 1 << 20
-#: PNG colour type -> channels (gray, RGB, gray+alpha, RGBA)
-_CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}
-#: chunks that make Pillow's mode differ from the IHDR's colour type or add frames
-_NOT_PLAIN = {b"PLTE", b"tRNS", b"acTL"}
+    return dataclasses.replace(header, dtype="uint16") if depth[0] == 16 else header
 
 
 def _probe_tiff(p: Path) -> Header:
@@ -90,104 +75,15 @@ def _read_npy(p: Path, page: int | None) -> Image:
 
 
 def _read_png(p: Path, page: int | None) -> Image:
-    """A plain PNG (:func:`imgconv.formats.png.plain_png`) through OpenCV, without
-    Pillow (its import is ~15 ms of a command-line run); any other 16-bit colour PNG
-    through OpenCV with Pillow for its metadata; the rest through Pillow."""
+    """8-bit and 16-bit gray PNG through Pillow; 16-bit colour through OpenCV."""
     name = str(p)
     depth = _png_depth(p)
     if depth is None:
         raise ImageError(f"{name}: not a PNG file (bad signature)")
-    plain = _read_plain_png(p, page)
-    if plain is not None:
-        return plain
     bits, ctype = depth
     if bits == 16 and ctype in (2, 4, 6):
         return _read_png16(p, ctype)
     return _read_pillow(p, page)
-
-
-def _read_plain_png(p: Path, page: int | None) -> Image | None:
-    """The pixels and dpi of a plain PNG through OpenCV; None for a file that is not
-    plain, or larger than its pixels could make it (a chunk of junk is not read into
-    memory), or that OpenCV does not decode to the IHDR's size and depth."""
-    head = ihdr(p)
-    if head is None:
-        return None
-    h, w, depth, colour = head
-    raw = h * (w * _CHANNELS.get(colour, 4) * depth // 8 + 1)
-    if (os.path.getsize(p) > raw + raw // 100 + (1 << 20)
-            or h * w >= _OPENCV_MAX_PIXELS or max(h, w) >= _OPENCV_MAX_SIDE):
-        return None
-    data = p.read_bytes()
-    plain = plain_png(data)
-    if plain is None:
-        return None
-    import cv2
-
-    _pick(str(p), page, 1)
-    arr, words = _silently(
-        lambda: cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED))
-    errors = [w.removeprefix("libpng error:").strip() for w in words
-              if w.startswith("libpng error:")]
-    if arr is None and errors:  # Pillow would take some of these for an image (too few rows)
-        raise ImageError(f"{p}: cannot read as an image ({'; '.join(errors)}): the PNG is "
-                         "damaged; re-export it")
-    if (words or arr is None or arr.shape[:2] != (h, w)
-            or arr.dtype != np.dtype(f"uint{depth}")):
-        return None
-    if colour == 4:  # gray + alpha: OpenCV expands it to BGRA
-        arr = np.ascontiguousarray(arr[:, :, [0, 3]])
-    elif colour in (2, 6):
-        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB if colour == 2 else cv2.COLOR_BGRA2RGBA)
-    dpi = plain[4]
-    return Image(arr, str(p), has_alpha=colour in (4, 6), meta={"dpi": dpi} if dpi else {})
-
-
-def _silently(decode: Callable[[], Any]) -> tuple[Any, list[str]]:
-    """``decode()`` (OpenCV decoding a PNG) and libpng's own words, kept off the user's
-    standard error: libpng writes its warnings and errors on file descriptor 2 itself.  The
-    descriptor points at a private file meanwhile; anything but libpng's lines written there
-    (another thread's) is passed on afterwards.  One thread at a time: a thread that finds
-    another one doing it decodes without (libpng may then speak), never restoring the other's
-    private file as standard error."""
-    import sys
-
-    if sys.__stderr__ is None:  # started without one: descriptor 2 may be any file now
-        return decode(), []
-    if not _FD2.acquire(blocking=False):
-        return decode(), []
-    try:
-        return _capturing(decode)
-    finally:
-        _FD2.release()
-
-
-_FD2 = threading.Lock()  # held while descriptor 2 points at a private file
-
-
-def _capturing(decode: Callable[[], Any]) -> tuple[Any, list[str]]:
-    """:func:`_silently`'s work, under its lock."""
-    import sys
-    import tempfile
-
-    saved = os.dup(2)
-    if sys.stderr is not None:
-        sys.stderr.flush()
-    try:
-        with tempfile.TemporaryFile() as sink:
-            os.dup2(sink.fileno(), 2)
-            try:
-                result = decode()
-            finally:
-                os.dup2(saved, 2)
-            sink.seek(0)
-            lines = sink.read().decode("utf-8", "replace").splitlines(keepends=True)
-    finally:
-        os.close(saved)
-    others = [line for line in lines if not line.startswith("libpng ")]
-    if others:
-        os.write(2, "".join(others).encode())
-    return result, [line.strip() for line in lines if line.startswith("libpng ")]
 
 
 def _read_pillow(p: Path, page: int | None) -> Image:
@@ -238,7 +134,8 @@ def _pixels(im: Any, meta: Meta) -> npt.NDArray[Any]:
 
 
 def _load(im: Any) -> None:
-    """Decode the current frame (Pillow's warnings about the file kept quiet)."""
+    """Decode the current frame (Pillow's warnings about the file kept quiet); a stream
+    Pillow cannot decode raises here, before anything else is asked of the file."""
     import warnings
 
     with warnings.catch_warnings():

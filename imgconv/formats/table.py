@@ -5,7 +5,7 @@ output dtypes and channel counts it holds, frames, streaming in bands, the metad
 carries, whether it takes a quality).  Every check (:func:`check_output_dtype`,
 :func:`check_output_channels`) and the pixel guard (:func:`guard`, from headers, before
 any pixel is decoded) read the table; adding a format is one row and its functions here.
-Pillow, OpenCV (plain and 16-bit colour PNG) and tifffile are called directly (docs/formats.md).
+Pillow, OpenCV (16-bit colour PNG) and tifffile are called directly (docs/formats.md).
 """
 
 from __future__ import annotations
