@@ -168,11 +168,17 @@ def echo(text: object, *, err: bool = False) -> None:
     try:
         typer.echo(shown(text), err=err)
     except BrokenPipeError:  # its reader is gone (| head -1): stop quietly, as rich did
-        stream = sys.stderr if err else sys.stdout
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, stream.fileno())  # nothing more can be said there, even at exit
-        os.close(null)
+        silence(sys.stderr if err else sys.stdout)
         raise SystemExit(1) from None
+
+
+def silence(stream: Any) -> None:
+    """Point ``stream``'s descriptor at the null device: what is still buffered for a
+    reader that is gone (or a full device) can never be sent, and exiting must not fail
+    on it a second time."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, stream.fileno())
+    os.close(null)
 
 
 def _tagged(tag: str, style: str, text: str) -> None:

@@ -32,7 +32,6 @@ class Streams:
         """Copy the finished output to standard output (nothing when it is not piped)."""
         if self.to_stdout is None:
             return
-        import os
         import shutil
 
         try:
@@ -40,11 +39,9 @@ class Streams:
                 shutil.copyfileobj(fh, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         except OSError as exc:
-            # what is still buffered can never be sent: drop it, so that exiting does not
-            # fail on it a second time
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, sys.stdout.fileno())
-            os.close(null)
+            from imgconv.cli.common import silence
+
+            silence(sys.stdout)
             why = ("its reader closed it before the whole image was sent"
                    if isinstance(exc, BrokenPipeError) else exc.strerror or str(exc))
             raise WorkError(f"-o -: standard output: {why}") from None

@@ -123,11 +123,11 @@ def _pixels(im: Any, meta: Meta) -> npt.NDArray[Any]:
     mode = im.mode
     convert = ("RGBA" if "transparency" in im.info else "RGB") if mode == "P" \
         else _CONVERT.get(mode)
+    if convert is None:
+        _load(im)
+        return np.asarray(im)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if convert is None:
-            im.load()
-            return np.asarray(im)
         if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
             meta.pop("icc_profile", None)  # it described the old colour space
         return np.asarray(im.convert(convert))
