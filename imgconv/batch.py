@@ -28,7 +28,7 @@ import imgconv.interrupts as interrupts
 from imgconv.bands.cluster import connect
 from imgconv.errors import ImgconvError
 from imgconv.files import process_file
-from imgconv.formats import READ_EXTENSIONS
+from imgconv.formats import readable
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
 from imgconv.outputs import InputTree, check_folder, check_name, format_extension, same_file
@@ -177,7 +177,7 @@ def _inputs(in_dir: Path, out_dir: Path, recursive: bool, pattern: str | None) -
         if pattern is not None:
             if not (fnmatch.fnmatch(p.name, pattern) or fnmatch.fnmatch(str(rel), pattern)):
                 continue
-        elif p.suffix.lower() not in READ_EXTENSIONS:
+        elif not readable(p.suffix.lower()):
             continue
         files.append(p)
     return sorted(files)

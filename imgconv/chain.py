@@ -300,10 +300,14 @@ def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[st
     if out_dt.kind not in "ui" or not body.size:
         return []
     top = dtype_max(out_dt)
-    low = float(np.count_nonzero(body < -0.5)) / body.size
+    bottom = float(np.iinfo(out_dt).min)
+    low = float(np.count_nonzero(body < bottom - 0.5)) / body.size
     high = float(np.count_nonzero(body >= top + 0.5)) / body.size
     notes = []
-    if low >= CLIP_NOTE:
+    if low >= CLIP_NOTE and bottom < 0:
+        notes.append(f"{low:.0%} of the samples were below {int(bottom)} and were clipped in "
+                     f"{out_dt} (a float dtype= with a .tif/.npy output keeps them)")
+    elif low >= CLIP_NOTE:
         notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
                      f"{out_dt} (edge kernels: abs=True, offset={int(top // 2 + 1)} or "
                      "dtype='float32' with a .tif/.npy output keep the sign)")

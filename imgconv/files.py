@@ -29,8 +29,11 @@ from imgconv.formats import (
     check_quality,
     file_meta,
     frames_error,
+    frames_of,
     orientation,
     output_format,
+    plain_tiff,
+    ragged,
     read_image,
 )
 from imgconv.kernels import Kernel
@@ -165,23 +168,30 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     """The image read whole, every page through the chain, written at once."""
     t0 = time.perf_counter()
     stage("read")
-    img = read_image(src, page=page, auto_orient=auto_orient)
-    in_dtype = img.array.dtype
+    out_fmt = output_format(dst)
+    img = read_image(src, page=page, auto_orient=auto_orient,
+                     keep=() if gray else out_fmt.spaces)
+    pages = img.pages
+    frames = frames_of(img.array, pages)
+    in_dtype = frames[0].dtype
     out_dtype = options.dtype or str(in_dtype)
     check_output_dtype(dst, out_dtype)
-    pages = img.pages
-    core = img.array.shape[1:] if pages > 1 else img.array.shape
+    core = frames[0].shape
     channels = core[2] if len(core) == 3 else 1
     if gray and channels in (3, 4):
         channels -= 2
     check_output_channels(dst, channels)
-    if pages > 1 and not output_format(dst).frames:
+    if pages > 1 and not out_fmt.frames:
         raise frames_error(src, pages)
+    if ragged(img.array) and out_fmt.name != "TIFF":
+        raise ImageError(f"{src}: its {pages} {out_fmt.unit}s differ in size: write them to a "
+                         ".tif file (every page is kept), or pick one with page=N",
+                         param="page")
     finals: list[npt.NDArray[np.generic]] = []
     methods: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = list(img.notes)
     stage("filter")
-    for arr in list(img.array) if pages > 1 else [img.array]:
+    for arr in frames:
         has_alpha = img.has_alpha
         if gray:
             arr, has_alpha = to_gray(arr, has_alpha)
@@ -193,7 +203,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
                              keep_last=has_alpha and arr.ndim == 3, notes=notes,
                              finite_source=res.finite_source, gain=res.gain))
         methods += res.methods
-    final = np.stack(finals) if pages > 1 else finals[0]
+    final = _restack(finals) if pages > 1 else finals[0]
     meta = dict(img.meta)
     if gray and len(core) == 3:
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
@@ -201,17 +211,29 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     notes += lost
     stage("write")
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
-                pages=pages, options=_writer_options(img.timing, quality))
+                pages=pages, options=_writer_options(img.timing, quality, img.space))
+    shape = list(final.shape) if not ragged(final) else [pages, *finals[0].shape]
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
-                      "+".join(dict.fromkeys(methods)), options.boundary, list(final.shape),
-                      str(final.dtype), round(time.perf_counter() - t0, 4),
+                      "+".join(dict.fromkeys(methods)), options.boundary, shape,
+                      str(finals[0].dtype), round(time.perf_counter() - t0, 4),
                       list(dict.fromkeys(notes)))
 
 
-def _writer_options(timing: Meta, quality: int | None) -> dict[str, object]:
+def _restack(finals: list[npt.NDArray[np.generic]]) -> npt.NDArray[np.generic]:
+    """The filtered pages as one stack: ragged (an object array) when they differ in size."""
+    if len({a.shape for a in finals}) == 1:
+        return np.stack(finals)
+    out = np.empty(len(finals), dtype=object)
+    for k, a in enumerate(finals):
+        out[k] = a
+    return out
+
+
+def _writer_options(timing: Meta, quality: int | None, space: str = "") -> dict[str, object]:
     """What the writer is told besides the pixels: an animation's durations and loop (a
-    format that holds no timing ignores them) and the ``quality``."""
-    return {**timing, **({} if quality is None else {"quality": quality})}
+    format that holds no timing ignores them), the ``quality`` and the colour space kept."""
+    return {**timing, **({} if quality is None else {"quality": quality}),
+            **({"space": space} if space else {})}
 
 
 def _carried(meta: Meta, dst: str | os.PathLike[str], strip: bool) -> tuple[Meta, list[str]]:
@@ -230,7 +252,8 @@ def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int 
     ``force`` (bands on a Dask cluster) bands any streamable image."""
     from imgconv.bands import header_shape, needs_tiling
 
-    if not _format_of(src).streams:
+    if not _format_of(src).streams or (_format_of(src).name == "TIFF"
+                                         and not plain_tiff(src, page)):
         if force:
             raise ImageError(f"{src}: only TIFF and .npy images can be split across a "
                              "cluster (scheduler=); convert it, or send whole files to the "

@@ -37,6 +37,7 @@ from imgconv.formats import (
     check_output_channels,
     check_output_dtype,
     frames_error,
+    frames_of,
     output_format,
     page_count,
 )
@@ -336,8 +337,9 @@ def write_image(
     """
     target = Path(path)
     fmt = output_format(target)
-    check_output_dtype(target, str(array.dtype))
-    core = array.shape[1:] if pages > 1 else array.shape
+    first = frames_of(array, pages)[0]  # a ragged stack: its pages share dtype and channels
+    check_output_dtype(target, str(first.dtype))
+    core = first.shape
     check_output_channels(target, core[2] if len(core) == 3 else 1)
     for inp in protect:
         if same_file(inp, target):

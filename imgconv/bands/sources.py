@@ -17,7 +17,8 @@ import numpy.typing as npt
 
 from imgconv.boundary import index_runs
 from imgconv.errors import ImageError, ImgconvError
-from imgconv.formats import _quiet_tifffile, guard, input_format, probe
+from imgconv.formats import guard, input_format, pages_of, probe
+from imgconv.formats.libs import using_tifffile
 
 
 class RowSource(Protocol):
@@ -87,11 +88,11 @@ class TiffSource:
     decoding only the strips or tiles a band needs."""
 
     def __init__(self, path: Path, page: int = 0):
-        tifffile = _quiet_tifffile()
         self.path = path
         self.page_index = page
-        self.tif = tifffile.TiffFile(path)
-        pages = self.tif.pages
+        with using_tifffile() as tifffile:
+            self.tif = tifffile.TiffFile(path)
+            pages = pages_of(self.tif)
         if not 0 <= page < len(pages):
             self.tif.close()
             raise ImageError(f"{path}: page={page} is out of range (0 to {len(pages) - 1})")

@@ -23,12 +23,13 @@ from imgconv.formats.guard import (
     Image,
     Meta,
     Options,
+    frames_of,
     guard,
     max_pixels,
     npy_header,
+    ragged,
 )
 from imgconv.formats.metadata import METADATA, carried, orientation, tiff_tags
-from imgconv.formats.read import _quiet_tifffile, file_meta
 from imgconv.formats.table import (
     ALL,
     FORMATS,
@@ -46,12 +47,16 @@ from imgconv.formats.table import (
     page_count,
     probe,
     read_image,
+    readable,
+    reader_of,
 )
+from imgconv.formats.tiff import file_meta, pages_of
+from imgconv.formats.tiff import plain as plain_tiff
 
 __all__ = [
     "ALL", "DTYPES", "FORMATS", "INT8", "JPEG_QUALITY", "MAX_PIXELS_DEFAULT", "MAX_PIXELS_VAR",
     "METADATA", "PNG_LEVEL", "READ_EXTENSIONS", "STREAMING", "Array", "Format", "Header",
-    "Image", "Meta", "Options", "Reader", "Writer", "_quiet_tifffile", "carried",
+    "Image", "Meta", "Options", "Reader", "Writer", "carried", "pages_of", "plain_tiff",
     "check_output_channels", "check_output_dtype", "check_quality", "file_meta", "guard",
     "input_format", "max_pixels", "npy_header", "orientation", "output_format", "page_count",
     "probe", "read_image", "tiff_tags",
@@ -60,4 +65,4 @@ __all__ = [
 # every page or frame filtered: the formats that hold them, the refusal of the others
 from imgconv.formats.table import FRAMES, frames_error  # noqa: E402
 
-__all__ += ["FRAMES", "frames_error"]
+__all__ += ["FRAMES", "frames_error", "frames_of", "ragged", "readable", "reader_of"]

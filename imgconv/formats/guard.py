@@ -28,6 +28,8 @@ JPEG_QUALITY = 95
 class Image:
     """Pixels read from a file: ``array`` is H×W or H×W×C in the file's own dtype."""
 
+    #: a stack of pages of different sizes is a 1-D object array of them (as numpy
+    #: holds ragged data; :func:`frames_of` lists the pages of any ``array``)
     array: npt.NDArray[np.generic]
     path: str
     has_alpha: bool = False
@@ -36,10 +38,26 @@ class Image:
     #: an animation read whole: ``duration`` (ms, one a frame) and ``loop`` (0: forever),
     #: handed to the writer as options so that a GIF or WebP output plays as the input did
     timing: dict[str, object] = field(default_factory=dict)
+    #: the colour space the values are kept in when it is not grey or RGB (a key of
+    #: :data:`imgconv.formats.spaces.SPACES`: "cmyk", "lab", ...), else ""
+    space: str = ""
+    #: what the reader did that the user should hear of (a conversion, a page left out)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def dtype(self) -> np.dtype[np.generic]:
         return self.array.dtype
+
+
+def frames_of(array: npt.NDArray[Any], pages: int) -> list[npt.NDArray[Any]]:
+    """The pages of ``array``: itself when ``pages`` is 1, else the stack's pages (of one
+    size, or the pages of a ragged object array)."""
+    return list(array) if pages > 1 else [array]
+
+
+def ragged(array: npt.NDArray[Any]) -> bool:
+    """True for a stack of pages of different sizes (an object array of pages)."""
+    return array.dtype == object
 
 
 def _ext(path: str | os.PathLike[str]) -> str:

@@ -5,30 +5,45 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+import imgconv.formats.spaces as spaces
 from imgconv.errors import ImageError
+from imgconv.formats.extents import gif_canvas
 from imgconv.formats.guard import Header, Image, Meta, _pick, npy_header
-from imgconv.formats.metadata import pillow_meta, tiff_meta
+from imgconv.formats.libs import using_pillow
+from imgconv.formats.metadata import pillow_meta
 from imgconv.formats.png import _png_depth, chunk_kinds
 
 
 def _probe_pillow(p: Path) -> Header:
     """The canvas and the frame count (as declared: never one entry a frame); a frame is
-    decoded after every frame before it."""
-    from PIL import Image as PILImage
-
-    PILImage.MAX_IMAGE_PIXELS = None  # our own guard, with our own message
-    with PILImage.open(p) as im:
+    decoded after every frame before it.  A GIF's canvas is the largest its frame
+    descriptors claim (:func:`imgconv.formats.extents.gif_canvas`: Pillow grows it); an
+    MPO's pictures, each a JPEG of its own size, are each looked at (headers only)."""
+    with using_pillow(checked=False) as PILImage, PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
-        dtype = ("uint16" if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG")
-                 else "float32" if im.mode == "F" else "int32" if im.mode == "I" else "uint8")
-        return Header(((im.height, im.width, len(im.getbands())),), frames, frames > 1, dtype)
+        mode = im.mode
+        dtype = ("uint16" if mode.startswith("I;16") or (mode == "I" and im.format == "PNG")
+                 else "float32" if mode == "F" else "int32" if mode == "I" else "uint8")
+        channels = len(im.getbands()) if mode not in ("P", "PA") else 4
+        size = (im.height, im.width, channels)
+        if im.format == "GIF":
+            canvas = gif_canvas(p)
+            if canvas is not None:
+                size = (max(canvas[0], im.height), max(canvas[1], im.width), channels)
+        elif im.format == "MPO" and frames > 1:
+            sizes = []
+            for k in range(frames):
+                im.seek(k)
+                sizes.append((im.height, im.width, channels))
+            return Header(tuple(sizes), frames, False, dtype)
+        return Header((size,), frames, frames > 1, dtype)
 
 
 def _probe_png(p: Path) -> Header:
@@ -40,22 +55,6 @@ def _probe_png(p: Path) -> Header:
     return dataclasses.replace(header, dtype="uint16") if depth[0] == 16 else header
 
 
-def _probe_tiff(p: Path) -> Header:
-    """Every page's size from its tags, as decoded: planar layouts and volumes (depth)
-    too, and a tiled page rounded up to whole tiles (each tile is decoded whole)."""
-    def size(pg: Any) -> tuple[int, int, int]:
-        h, w, d = int(pg.imagelength), int(pg.imagewidth), int(pg.imagedepth or 1)
-        if pg.is_tiled:
-            th, tw, td = int(pg.tilelength or 1), int(pg.tilewidth or 1), int(pg.tiledepth or 1)
-            h, w, d = -(-h // th) * th, -(-w // tw) * tw, -(-d // td) * td
-        return h * d, w, int(pg.samplesperpixel)
-
-    with _quiet_tifffile().TiffFile(p) as tif:
-        header = Header.of([size(pg) for pg in tif.pages])
-        dtype = np.dtype(tif.pages.first.dtype).newbyteorder("=") if tif.pages else None
-    return dataclasses.replace(header, dtype=str(dtype)) if dtype is not None else header
-
-
 def _probe_npy(p: Path) -> Header:
     shape, dtype = npy_header(p)[:2]
     if len(shape) not in (2, 3):
@@ -64,7 +63,7 @@ def _probe_npy(p: Path) -> Header:
     return Header(((shape[0], shape[1], shape[2] if len(shape) == 3 else 1),), dtype=kind)
 
 
-def _read_npy(p: Path, page: int | None) -> Image:
+def _read_npy(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
     """The values its header promises (checked by :func:`npy_header`), read as they are."""
     shape, dtype, offset, fortran = npy_header(p)
     if len(shape) not in (2, 3):
@@ -74,29 +73,31 @@ def _read_npy(p: Path, page: int | None) -> Image:
     return Image(np.ascontiguousarray(arr), str(p))
 
 
-def _read_png(p: Path, page: int | None) -> Image:
-    """8-bit and 16-bit gray PNG through Pillow; 16-bit colour through OpenCV."""
+def _read_png(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
+    """8-bit and 16-bit gray PNG through Pillow; 16-bit colour through OpenCV (an
+    animated one, every frame, through OpenCV's animation reader)."""
     name = str(p)
     depth = _png_depth(p)
     if depth is None:
         raise ImageError(f"{name}: not a PNG file (bad signature)")
     bits, ctype = depth
     if bits == 16 and ctype in (2, 4, 6):
+        if b"acTL" in chunk_kinds(p):
+            return _read_apng16(p, page)
         return _read_png16(p, ctype)
-    return _read_pillow(p, page)
+    return _read_pillow(p, page, keep)
 
 
-def _read_pillow(p: Path, page: int | None) -> Image:
-    """PNG (8-bit, 16-bit gray), JPEG, BMP, GIF, WebP through Pillow; palettes become RGB(A).
+def _read_pillow(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
+    """Every format Pillow reads; palettes become RGB(A), other colour spaces are kept
+    when ``keep`` names them, else converted as Pillow converts them (a note says so).
 
-    An animated GIF or WebP without ``page`` is read whole: every frame as Pillow's seek
-    gives it (drawn over the frames before it), stacked ``(P, H, W[, C])`` in one mode,
-    with each frame's duration (ms) and the loop count in ``timing``."""
-    from PIL import Image as PILImage
-
+    An animated GIF, APNG or WebP (or a multi-picture MPO) without ``page`` is read whole:
+    every frame as Pillow's seek gives it (drawn over the frames before it), stacked
+    ``(P, H, W[, C])`` in one mode (ragged when the frames differ in size), with each
+    frame's duration (ms) and the loop count in ``timing``."""
     name = str(p)
-    PILImage.MAX_IMAGE_PIXELS = None  # guarded from the header by read_image
-    with PILImage.open(p) as im:
+    with using_pillow() as PILImage, PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
         im.seek(_pick(name, page, frames))
         _load(im)  # the pixels first: a broken stream is an error, not "damaged EXIF"
@@ -104,40 +105,51 @@ def _read_pillow(p: Path, page: int | None) -> Image:
         if frames > 1 and page is None:
             return _read_frames(im, name, frames, meta)
         mode = im.mode
-        arr = _pixels(im, meta)
-        if mode.startswith("I;16") or (mode == "I" and p.suffix.lower() == ".png"):
+        arr, space, notes = _pixels(im, meta, name, keep)
+        if mode.startswith("I;16") or (mode == "I" and im.format == "PNG"):
             arr = arr.astype(np.uint16)
-    has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
-    return Image(np.ascontiguousarray(arr), name, has_alpha=has_alpha, meta=meta)
+    has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4) and space != "cmyk" \
+        or arr.ndim == 3 and arr.shape[2] == 5
+    return Image(np.ascontiguousarray(arr), name, has_alpha=has_alpha, meta=meta, space=space,
+                 notes=notes)
 
 
-_CONVERT = {"PA": "RGBA", "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
-            "RGBa": "RGBA", "La": "LA"}
+#: Pillow modes converted on reading: into what, and the space a note names ("" none)
+_CONVERT = {"PA": ("RGBA", "palette"), "1": ("L", ""), "CMYK": ("RGB", "cmyk"),
+            "YCbCr": ("RGB", "ycbcr"), "LAB": ("RGB", "lab"), "HSV": ("RGB", "HSV"),
+            "RGBa": ("RGBA", "premultiplied"), "La": ("LA", "premultiplied"),
+            "RGBX": ("RGB", ""), "P": ("RGB", "palette")}
+#: Pillow modes of the spaces a reader may keep
+_KEPT = {"CMYK": "cmyk", "LAB": "lab", "RGBa": "premultiplied", "La": "premultiplied"}
 
 
-def _pixels(im: Any, meta: Meta) -> npt.NDArray[Any]:
-    """The current frame of ``im`` as an array: a palette as RGB (RGBA with transparency),
-    other colour spaces as RGB (their ICC profile dropped from ``meta``)."""
-    import warnings
-
+def _pixels(im: Any, meta: Meta, name: str = "", keep: tuple[str, ...] = ()
+            ) -> tuple[npt.NDArray[Any], str, list[str]]:
+    """The current frame of ``im`` as an array, the space it is kept in ("" for grey or
+    RGB) and the notes: a palette as RGB (RGBA with transparency), other colour spaces
+    kept when ``keep`` names them, else as RGB (their ICC profile dropped from ``meta``)."""
     mode = im.mode
-    convert = ("RGBA" if "transparency" in im.info else "RGB") if mode == "P" \
-        else _CONVERT.get(mode)
+    kept = _KEPT.get(mode)
+    if kept is not None and kept in keep:
+        arr = np.asarray(im)
+        return (spaces.lab_from_stored(arr) if kept == "lab" else arr), kept, []
+    convert, space = _CONVERT.get(mode, (None, ""))
+    if mode == "P" and "transparency" in im.info:
+        convert = "RGBA"
     if convert is None:
         _load(im)
-        return np.asarray(im)
+        return np.asarray(im), "", []
+    notes = [spaces.note(name, space, convert)] if space and name else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
             meta.pop("icc_profile", None)  # it described the old colour space
-        return np.asarray(im.convert(convert))
+        return np.asarray(im.convert(convert)), "", notes
 
 
 def _load(im: Any) -> None:
     """Decode the current frame (Pillow's warnings about the file kept quiet); a stream
     Pillow cannot decode raises here, before anything else is asked of the file."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         im.load()
@@ -146,28 +158,31 @@ def _load(im: Any) -> None:
 def _read_frames(im: Any, name: str, frames: int, meta: Meta) -> Image:
     """Every frame of an animation (``im`` at frame 0), in the one mode that holds them
     all (a GIF's first frame may be a palette and the next ones RGB): gray becomes RGB
-    beside colour frames, an opaque alpha is added beside frames with one."""
+    beside colour frames, an opaque alpha is added beside frames with one.  Frames of
+    different sizes (an MPO's pictures) make a ragged stack."""
     stack: list[npt.NDArray[Any]] = []
     durations: list[int] = []
+    notes: list[str] = []
     loop = im.info.get("loop")
     for k in range(frames):
         im.seek(k)
-        arr = _pixels(im, meta)
+        _load(im)
+        arr, _, said = _pixels(im, meta, name)
+        notes += said
         stack.append(arr[..., None] if arr.ndim == 2 else arr)
         durations.append(int(im.info.get("duration", 0) or 0))
-    if len({a.dtype for a in stack}) != 1 or len({a.shape[:2] for a in stack}) != 1:
-        raise ImageError(f"{name}: its {frames} frames differ in size or type: pick one "
+    if len({a.dtype for a in stack}) != 1:
+        raise ImageError(f"{name}: its {frames} frames hold different pixel types: pick one "
                          "with page=N", param="page")
     colour = any(a.shape[2] >= 3 for a in stack)
     alpha = any(a.shape[2] in (2, 4) for a in stack)
-    arr = np.stack([_widen(a, colour, alpha) for a in stack])
-    if arr.shape[3] == 1:
-        arr = arr[..., 0]
+    widened = [_widen(a, colour, alpha) for a in stack]
+    widened = [a[..., 0] if a.shape[2] == 1 else a for a in widened]
     timing: Meta = {"duration": durations}
     if loop is not None:
         timing["loop"] = int(loop)
-    return Image(np.ascontiguousarray(arr), name, has_alpha=alpha, meta=meta, pages=frames,
-                 timing=timing)
+    return Image(_stack(widened), name, has_alpha=alpha, meta=meta, pages=frames,
+                 timing=timing, notes=list(dict.fromkeys(notes)))
 
 
 def _widen(arr: npt.NDArray[Any], colour: bool, alpha: bool) -> npt.NDArray[Any]:
@@ -185,6 +200,16 @@ def _widen(arr: npt.NDArray[Any], colour: bool, alpha: bool) -> npt.NDArray[Any]
     return np.concatenate([base, own], axis=2)
 
 
+def _stack(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    """Pages of one size stacked; of different sizes, a ragged (object) stack."""
+    if len({a.shape for a in arrays}) == 1:
+        return np.ascontiguousarray(np.stack(arrays))
+    out = np.empty(len(arrays), dtype=object)
+    for k, a in enumerate(arrays):
+        out[k] = np.ascontiguousarray(a)
+    return out
+
+
 #: chunks Pillow takes EXIF from: eXIf, ImageMagick's "Raw profile type exif" text, XMP
 _EXIF_CHUNKS = {b"eXIf", b"tEXt", b"zTXt", b"iTXt"}
 
@@ -194,9 +219,8 @@ def _read_png16(p: Path, ctype: int) -> Image:
     dpi and EXIF through Pillow, which reads the header only (and the pixels, in 8 bits,
     only when the file has a chunk EXIF may be in: :data:`_EXIF_CHUNKS`)."""
     import cv2
-    from PIL import Image as PILImage
 
-    with PILImage.open(p) as im:
+    with using_pillow() as PILImage, PILImage.open(p) as im:
         meta = pillow_meta(im, exif=bool(chunk_kinds(p) & _EXIF_CHUNKS))
     arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if arr is None:
@@ -208,49 +232,27 @@ def _read_png16(p: Path, ctype: int) -> Image:
     return Image(np.ascontiguousarray(arr), str(p), has_alpha=ctype in (4, 6), meta=meta)
 
 
-def _quiet_tifffile() -> Any:
-    """tifffile, with its warnings (logged per damaged tag) silenced: our error says it."""
-    import logging
-
-    import tifffile
-
-    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # it logs damage as errors
-    return tifffile
-
-
-def _read_tiff(p: Path, page: int | None) -> Image:
-    tifffile = _quiet_tifffile()
+def _read_apng16(p: Path, page: int | None) -> Image:
+    """A 16-bit colour animated PNG, every frame in 16 bits (Pillow reads 8), through
+    OpenCV's animation reader; ``page`` picks one frame."""
+    import cv2
 
     name = str(p)
-    with tifffile.TiffFile(p) as tif:
-        pages = tif.pages
-        n = len(pages)
-        first = pages.first
-        alpha = bool(getattr(first, "extrasamples", ()))
-
-        def pixels(pg: Any) -> npt.NDArray[Any]:
-            arr = pg.asarray()
-            if getattr(pg, "planarconfig", 1) == 2 and arr.ndim == 3:  # separate planes
-                arr = np.moveaxis(arr, 0, -1)
-            return np.ascontiguousarray(arr)
-
-        meta = tiff_meta(pages[_pick(name, page, n)])
-        if n == 1 or page is not None:
-            arr = pixels(pages[_pick(name, page, n)])
-            return Image(arr, name, has_alpha=alpha and arr.ndim == 3, meta=meta)
-        stack = [pixels(pg) for pg in pages]
-    if len({(a.shape, a.dtype) for a in stack}) != 1:
-        raise ImageError(f"{name}: its {n} pages differ in size or type: pick one with "
-                         "page=N", param="page")
-    arr = np.stack(stack)
-    return Image(arr, name, has_alpha=alpha and arr.ndim == 4, pages=n, meta=meta)
-
-
-def file_meta(path: str | os.PathLike[str], page: int | None = None) -> Meta:
-    """The metadata of a TIFF from its header (the banded path reads no pixels whole);
-    nothing for other files."""
-    p = Path(path)
-    if p.suffix.lower() not in (".tif", ".tiff"):
-        return {}
-    with _quiet_tifffile().TiffFile(p) as tif:
-        return tiff_meta(tif.pages[page or 0])
+    with using_pillow() as PILImage, PILImage.open(p) as im:
+        meta = pillow_meta(im, exif=False)
+        declared = int(getattr(im, "n_frames", 1))
+    ok, anim = cv2.imreadanimation(str(p))
+    frames = list(anim.frames) if ok else []
+    if len(frames) != declared:
+        raise ImageError(f"{name}: cannot decode the 16-bit animated PNG ({declared} frames "
+                         "declared): the file is damaged; re-export it")
+    swap = {3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}
+    arrays = [cv2.cvtColor(f, swap[f.shape[2]]) if f.ndim == 3 and f.shape[2] in swap else f
+              for f in frames]
+    alpha = arrays[0].ndim == 3 and arrays[0].shape[2] == 4
+    if page is not None:
+        return Image(np.ascontiguousarray(arrays[_pick(name, page, declared)]), name,
+                     has_alpha=alpha, meta=meta)
+    timing: Meta = {"duration": [int(d) for d in anim.durations], "loop": int(anim.loop_count)}
+    return Image(_stack(arrays), name, has_alpha=alpha, meta=meta, pages=len(arrays),
+                 timing=timing)

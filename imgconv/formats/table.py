@@ -19,26 +19,45 @@ from pathlib import Path
 import numpy as np
 
 from imgconv.errors import ImageError, ImgconvError, OutputError
-from imgconv.formats.guard import Array, Header, Image, Meta, Options, _ext, _reason, guard
+from imgconv.formats.fallback import probe_imageio, read_imageio
+from imgconv.formats.guard import (
+    Array,
+    Header,
+    Image,
+    Meta,
+    Options,
+    _ext,
+    _reason,
+    frames_of,
+    guard,
+    ragged,
+)
 from imgconv.formats.metadata import orient
 from imgconv.formats.read import (
     _probe_npy,
     _probe_pillow,
     _probe_png,
-    _probe_tiff,
     _read_npy,
     _read_pillow,
     _read_png,
-    _read_tiff,
 )
-from imgconv.formats.write import _write_npy, _write_pillow, _write_png, _write_tiff
+from imgconv.formats.tiff import probe_tiff, read_tiff, write_tiff
+from imgconv.formats.write import (
+    _write_npy,
+    _write_opencv,
+    _write_pillow,
+    _write_png,
+    _write_qoi,
+)
 from imgconv.regular import file_kind
 
-Reader = Callable[[Path, "int | None"], Image]
+#: (path, page or None for every page, the colour spaces to keep) -> pixels
+Reader = Callable[[Path, "int | None", tuple[str, ...]], Image]
 #: (temporary path, pixels, metadata carried, pages, write options such as ``quality``)
 Writer = Callable[[str, Array, Meta, int, Options], None]
 INT8 = ("uint8",)
 ALL = ("uint8", "uint16", "float32", "float64")
+SIGNED = ("int8", "int16", "int32")  # written to TIFF and .npy as they are read
 
 
 @dataclass(frozen=True)
@@ -56,14 +75,19 @@ class Format:
     streams: bool = False  # read and written band by band (images larger than memory)
     metadata: tuple[str, ...] = ()  # what it carries from the input: icc_profile, dpi, exif
     quality: bool = False  # takes a quality (1..100): options["quality"] to its writer
+    #: the colour spaces it keeps (imgconv.formats.spaces.SPACES); others are converted
+    spaces: tuple[str, ...] = ()
+    writes: bool = True  # False: read only (a format Pillow or imageio reads)
 
 
 _CARRIES = ("icc_profile", "dpi", "exif")  # the kinds of imgconv.formats.metadata.METADATA
 _JPEG = Format("JPEG", _read_pillow, functools.partial(_write_pillow, fmt="JPEG"),
                _probe_pillow, INT8, (1, 3), metadata=_CARRIES, quality=True)
 #: TIFF carries EXIF's IFD0 tags (camera, date, orientation), not its sub-IFDs
-_TIFF = Format("TIFF", _read_tiff, _write_tiff, _probe_tiff, ALL, frames=True, unit="page",
-               streams=True, metadata=_CARRIES)
+_TIFF = Format("TIFF", read_tiff, write_tiff, probe_tiff, ALL + SIGNED, frames=True,
+               unit="page", streams=True, metadata=_CARRIES,
+               spaces=("cmyk", "lab", "miniswhite", "premultiplied"))
+_PPM = functools.partial(_write_opencv, ext=".ppm")
 #: extension → format; the order is the one error messages list
 FORMATS: dict[str, Format] = {
     ".png": Format("PNG", _read_png, _write_png, _probe_png, ("uint8", "uint16"), (1, 2, 3, 4),
@@ -80,7 +104,15 @@ FORMATS: dict[str, Format] = {
     ".webp": Format("WebP", _read_pillow, functools.partial(_write_pillow, fmt="WEBP"),
                     _probe_pillow, INT8, (1, 3, 4), frames=True, metadata=("icc_profile", "exif"),
                     quality=True),
-    ".npy": Format("NumPy", _read_npy, _write_npy, _probe_npy, ALL, streams=True),
+    # the PNM family (16-bit too) and PFM through OpenCV's encoder; QOI through imagecodecs
+    ".ppm": Format("PPM", _read_pillow, _PPM, _probe_pillow, ("uint8", "uint16"), (3,)),
+    ".pgm": Format("PGM", _read_pillow, functools.partial(_write_opencv, ext=".pgm"),
+                   _probe_pillow, ("uint8", "uint16"), (1,)),
+    ".pnm": Format("PNM", _read_pillow, _PPM, _probe_pillow, ("uint8", "uint16"), (1, 3)),
+    ".pfm": Format("PFM", _read_pillow, functools.partial(_write_opencv, ext=".pfm"),
+                   _probe_pillow, ("float32",), (1, 3)),
+    ".qoi": Format("QOI", _read_pillow, _write_qoi, _probe_pillow, INT8, (3, 4)),
+    ".npy": Format("NumPy", _read_npy, _write_npy, _probe_npy, ALL + SIGNED, streams=True),
 }
 READ_EXTENSIONS: tuple[str, ...] = tuple(FORMATS)
 STREAMING: tuple[str, ...] = tuple(e for e, f in FORMATS.items() if f.streams)
@@ -105,14 +137,42 @@ def input_format(p: Path) -> Format:
         raise ImageError(f"{name}: is not a regular file ({what}): save the image to a file "
                          "first")
     ext = _ext(p)
-    if ext not in FORMATS:
-        raise ImageError(
-            f"{name}: unsupported image extension {ext or '(none)'!r}: "
-            f"use one of {', '.join(FORMATS)}"
-        )
     if st.st_size == 0:
         raise ImageError(f"{name}: the file is empty (0 bytes): nothing to filter")
-    return FORMATS[ext]
+    return reader_of(ext)
+
+
+def reader_of(ext: str) -> Format:
+    """The format that reads files of extension ``ext``: the table's row, else a format
+    Pillow reads (read only), else the imageio.v3 fallback (:mod:`imgconv.formats.fallback`)."""
+    if ext in FORMATS:
+        return FORMATS[ext]
+    pillow = pillow_extensions().get(ext)
+    if pillow is not None:
+        return Format(pillow, _read_pillow, _read_only, _probe_pillow, (), writes=False,
+                      frames=False)
+    return Format("imageio", read_imageio, _read_only, probe_imageio, (), writes=False)
+
+
+@functools.cache
+def pillow_extensions() -> dict[str, str]:
+    """Every extension the installed Pillow opens, and its format's name (``.tga``:
+    ``TGA``); those of the table first."""
+    from PIL import Image as PILImage
+
+    PILImage.init()
+    opens = set(PILImage.OPEN) | {"MPO"}  # an MPO is opened by the JPEG plugin
+    return {e: f for e, f in PILImage.registered_extensions().items() if f in opens}
+
+
+def readable(ext: str) -> bool:
+    """True for an extension the table or Pillow reads (what ``batch`` picks up in a
+    folder; the imageio fallback serves a file named on the command line only)."""
+    return ext in FORMATS or ext in pillow_extensions()
+
+
+def _read_only(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
+    raise OutputError(f"{tmp}: imgconv reads this format but does not write it")
 
 
 def probe(path: str | os.PathLike[str]) -> Header:
@@ -138,51 +198,66 @@ def page_count(path: str | os.PathLike[str]) -> int:
 
 
 def read_image(path: str | os.PathLike[str], page: int | None = None, *,
-               auto_orient: bool = True) -> Image:
+               auto_orient: bool = True, keep: tuple[str, ...] = ()) -> Image:
     """Read an image file, keeping its bit depth.  Any failure is an :class:`ImageError`.
 
-    A multi-page TIFF (or animated GIF/WebP) is read whole as a stack ``(P, H, W[, C])``
-    with ``meta["pages"] = P`` unless ``page`` (0-based) picks one.  An EXIF orientation
-    turns the pixels upright (its tag then says 1) unless ``auto_orient`` is False;
-    ``meta`` holds the ICC profile, dpi and EXIF (:mod:`imgconv.formats.metadata`).
+    A multi-page TIFF (or animated GIF/WebP/APNG) is read whole as a stack
+    ``(P, H, W[, C])`` with ``pages = P`` unless ``page`` (0-based) picks one; pages of
+    different sizes make a ragged stack (a 1-D object array of pages: :func:`frames_of`).
+    CMYK, Lab, min-is-white and premultiplied alpha are kept in their own space when
+    ``keep`` names it (``Image.space`` says which), else converted to RGB or grey as Pillow
+    converts them (``Image.notes`` says so; docs/formats.md).  An EXIF orientation turns the
+    pixels upright (its tag then says 1) unless ``auto_orient`` is False; ``meta`` holds
+    the ICC profile, dpi and EXIF (:mod:`imgconv.formats.metadata`).
     """
     p = Path(path)
     name = str(path)
-    ext = _ext(p)
     fmt = input_format(p)
     guard(name, probe(p), page)
     try:
-        img = fmt.read(p, page)
-    except ImageError:
+        img = fmt.read(p, page, keep)
+    except ImgconvError:
         raise
     except Exception as exc:  # every reader's own failure becomes one readable error
         raise ImageError(f"{name}: cannot read as an image ({_reason(exc)}): the file is "
                          "damaged or not an image; re-export it") from exc
-    arr = img.array
-    stacked = img.pages > 1
-    core = arr.shape[1:] if stacked else arr.shape
-    if len(core) == 3 and core[2] == 1:
+    pages = [_checked(name, a, fmt) for a in frames_of(img.array, img.pages)]
+    pages = [orient(a, dict(img.meta), False, auto_orient) for a in pages[:-1]] + \
+        [orient(pages[-1], img.meta, False, auto_orient)]
+    if img.pages == 1:
+        img.array = pages[0]
+    elif ragged(img.array) or len({a.shape for a in pages}) > 1:
+        img.array = np.empty(len(pages), dtype=object)
+        for k, a in enumerate(pages):
+            img.array[k] = a
+    else:
+        img.array = np.stack(pages)
+    return img
+
+
+def _checked(name: str, arr: Array, fmt: Format) -> Array:
+    """One page: H×W or H×W×C of a numeric type, native byte order, booleans as 0/255."""
+    if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
-        core = core[:2]
-    if len(core) not in (2, 3) or arr.size == 0 or (len(core) == 3 and core[2] > 4
-                                                     and ext != ".npy"):
+    if arr.ndim not in (2, 3) or arr.size == 0 or (arr.ndim == 3 and arr.shape[2] > 4
+                                                    and fmt.name not in ("NumPy", "TIFF")):
         raise ImageError(f"{name}: unsupported image shape {arr.shape}")
     if arr.dtype == np.bool_:
-        arr = arr.astype(np.uint8) * 255
-    elif not arr.dtype.isnative:  # big-endian .npy/TIFF: same values, native order
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    elif arr.dtype.kind not in "uif" or arr.dtype.itemsize > 8:
+        return arr.astype(np.uint8) * 255
+    if not arr.dtype.isnative:  # big-endian .npy/TIFF: same values, native order
+        return arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype.kind not in "uif" or arr.dtype.itemsize > 8:
         raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
-    img.array = orient(arr, img.meta, stacked, auto_orient)
-    return img
+    return arr
 
 
 def output_format(path: str | os.PathLike[str]) -> Format:
     """The format an output path is written in; an unknown extension is refused."""
     ext = _ext(path)
     if ext not in FORMATS:
+        also = " (imgconv reads it but does not write it)" if ext and readable(ext) else ""
         raise OutputError(
-            f"{path}: unsupported output extension {ext or '(none)'!r}: "
+            f"{path}: unsupported output extension {ext or '(none)'!r}{also}: "
             f"use one of {', '.join(FORMATS)}"
         )
     return FORMATS[ext]

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from imgconv.formats.guard import JPEG_QUALITY, Array, Meta, Options
-from imgconv.formats.metadata import tiff_tags
 from imgconv.formats.png import write_png
 
 
@@ -17,14 +16,30 @@ def _write_npy(tmp: str, array: Array, meta: Meta, pages: int, options: Options)
         np.save(fh, array, allow_pickle=False)
 
 
-def _write_tiff(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
-    import tifffile
+def _write_opencv(tmp: str, array: Array, meta: Meta, pages: int, options: Options, *,
+                  ext: str) -> None:
+    """PPM/PGM/PNM (8 or 16 bits) and PFM through OpenCV's encoder (``ext`` picks it:
+    the temporary file's own name says nothing); colour handed over as OpenCV's BGR."""
+    import cv2
 
-    core = array.shape[1:] if pages > 1 else array.shape
-    rgb = len(core) == 3 and core[2] in (3, 4)
-    tifffile.imwrite(tmp, array, photometric="rgb" if rgb else "minisblack",
-                     extrasamples=("unassalpha",) if rgb and core[2] == 4 else None,
-                     planarconfig="contig" if len(core) == 3 else None, **tiff_tags(meta))
+    arr: Any = np.ascontiguousarray(array)
+    if ext == ".ppm" and arr.ndim == 2:
+        ext = ".pgm"  # a .pnm output of grey pixels: P5
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(ext, arr)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode {arr.dtype} {arr.shape} as {ext}")
+    with open(tmp, "wb") as fh:
+        fh.write(data.tobytes())
+
+
+def _write_qoi(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
+    """QOI (8-bit RGB or RGBA, lossless) through imagecodecs."""
+    import imagecodecs
+
+    with open(tmp, "wb") as fh:
+        fh.write(imagecodecs.qoi_encode(np.ascontiguousarray(array)))
 
 
 def _write_png(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
