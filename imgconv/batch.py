@@ -28,7 +28,7 @@ import imgconv.interrupts as interrupts
 from imgconv.bands.cluster import connect
 from imgconv.errors import ImgconvError
 from imgconv.files import process_file
-from imgconv.formats import readable
+from imgconv.formats import readable, written_as
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
 from imgconv.outputs import InputTree, check_folder, check_name, format_extension, same_file
@@ -144,8 +144,11 @@ def discover(
     refused: list[Outcome] = []
     claimed: dict[Path, Path] = {}
     for p in files:
-        dst = out_dir / (p.relative_to(in_dir).with_suffix("." + fmt) if fmt else
-                         p.relative_to(in_dir))
+        rel = p.relative_to(in_dir)
+        ext = p.suffix.lower()
+        # an input of a format imgconv only reads keeps its name, .tif added (a.tga.tif)
+        dst = out_dir / (rel.with_suffix("." + fmt) if fmt else
+                         rel if written_as(ext) == ext else rel.with_name(rel.name + ".tif"))
         why: str | None = None
         params: tuple[str, ...] = ()
         if dst in claimed:

@@ -40,6 +40,7 @@ from imgconv.formats import (
     frames_of,
     output_format,
     page_count,
+    written_as,
 )
 from imgconv.temporaries import Temporary, folder_of, name_max
 
@@ -112,16 +113,18 @@ def chain_name(kernels: Sequence[Kernel]) -> str:
 
 
 def default_name(src: Path, chain: str, mode: str, limit: int = 255) -> str:
-    """The default output name of ``src``: ``STEM.CHAIN.MODE.EXT`` (extension lower-cased).
+    """The default output name of ``src``: ``STEM.CHAIN.MODE.EXT`` (extension lower-cased;
+    ``.tif`` for an input of a format imgconv reads but does not write).
 
     When that is over ``limit`` bytes (NAME_MAX) the chain is cut, with a hash of it
     (:func:`_shorten`), to fit; a stem too long for any chain is left for
     :func:`check_name` to refuse.
     """
-    name = f"{src.stem}.{chain}.{mode}{src.suffix.lower()}"
+    ext = written_as(src.suffix.lower())
+    name = f"{src.stem}.{chain}.{mode}{ext}"
     over = len(os.fsencode(name)) - limit
     if over > 0 and len(chain) - over >= 8:
-        name = f"{src.stem}.{_shorten(chain, len(chain) - over)}.{mode}{src.suffix.lower()}"
+        name = f"{src.stem}.{_shorten(chain, len(chain) - over)}.{mode}{ext}"
     return name
 
 

@@ -49,6 +49,7 @@ from imgconv.formats.table import (
     read_image,
     readable,
     reader_of,
+    written_as,
 )
 from imgconv.formats.tiff import file_meta, pages_of
 from imgconv.formats.tiff import plain as plain_tiff
@@ -65,4 +66,4 @@ __all__ = [
 # every page or frame filtered: the formats that hold them, the refusal of the others
 from imgconv.formats.table import FRAMES, frames_error  # noqa: E402
 
-__all__ += ["FRAMES", "frames_error", "frames_of", "ragged", "readable", "reader_of"]
+__all__ += ["FRAMES", "frames_error", "frames_of", "ragged", "readable", "reader_of", "written_as"]

@@ -165,6 +165,13 @@ def pillow_extensions() -> dict[str, str]:
     return {e: f for e, f in PILImage.registered_extensions().items() if f in opens}
 
 
+def written_as(ext: str) -> str:
+    """The extension an output of an input named ``ext`` gets by default: the same when
+    imgconv writes it, else ``.tif`` (it holds every pixel type, page and colour space
+    imgconv reads)."""
+    return ext if ext in FORMATS else ".tif"
+
+
 def readable(ext: str) -> bool:
     """True for an extension the table or Pillow reads (what ``batch`` picks up in a
     folder; the imageio fallback serves a file named on the command line only)."""
