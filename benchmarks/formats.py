@@ -480,7 +480,7 @@ def channel_swap(size: int, repeat: int) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- --photos
 
-PHOTO_ENCODERS = ("imgconv write_png", "Pillow L1", "OpenCV L1", "OpenCV L6")
+PHOTO_ENCODERS = ("imgconv write_png", "imagecodecs L1", "Pillow L1", "OpenCV L1", "OpenCV L6")
 
 
 def photos_in(folder: Path) -> list[tuple[str, np.ndarray]]:
@@ -517,13 +517,22 @@ def photo_encoders(bgr: np.ndarray, stem: Path) -> dict[str, tuple[str, Callable
     def pillow() -> None:
         Image.fromarray(rgb).save(paths["Pillow L1"], format="PNG", compress_level=1)
 
+    def codecs() -> None:  # the same job as imgconv's: level 1, Z_RLE, the Up filter
+        import imagecodecs
+
+        png = imagecodecs.PNG
+        data = imagecodecs.png_encode(rgb, level=1, strategy=png.STRATEGY.RLE,
+                                      filter=png.FILTER.UP)
+        with open(paths["imagecodecs L1"], "wb") as fh:
+            fh.write(data)
+
     def opencv(name: str, level: int) -> Callable[[], None]:
         def call() -> None:
             if not cv2.imwrite(paths[name], bgr, [cv2.IMWRITE_PNG_COMPRESSION, level]):
                 raise OSError(f"cv2.imwrite failed: {paths[name]}")
         return call
 
-    calls = {"imgconv write_png": own, "Pillow L1": pillow,
+    calls = {"imgconv write_png": own, "imagecodecs L1": codecs, "Pillow L1": pillow,
              "OpenCV L1": opencv("OpenCV L1", 1), "OpenCV L6": opencv("OpenCV L6", 6)}
     return {n: (paths[n], calls[n]) for n in PHOTO_ENCODERS}
 
