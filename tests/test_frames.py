@@ -170,11 +170,11 @@ def test_library_refusal_names_page_and_the_formats(tmp_path: Path) -> None:
         process_file(src, tmp_path / "y.jpg", [load_filter("box3")], FilterOptions())
     assert info.value.param == "page"
     assert "3 frames" in str(info.value) and "page=N" in str(info.value)
-    assert ".tif / .gif / .webp" in str(info.value)
+    assert ".tif / .gif / .webp / .apng" in str(info.value)
 
 
 def test_table_says_which_formats_hold_frames() -> None:
-    assert [e for e, f in FORMATS.items() if f.frames] == [".tif", ".tiff", ".gif", ".webp"]
+    assert [e for e, f in FORMATS.items() if f.frames] == [".tif", ".tiff", ".gif", ".webp", ".apng"]
 
 
 def test_batch_writes_every_frame(tmp_path: Path, cli: SimpleNamespace,

@@ -12,10 +12,12 @@ faster than Pillow's level-1 encode and 8 % smaller in total.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -100,3 +102,46 @@ def write_png(fh: BinaryIO, array: npt.NDArray[np.generic], meta: Meta) -> None:
                                         strategy=png.STRATEGY.RLE, filter=png.FILTER.UP))
     ihdr_end = len(SIGNATURE) + 25  # length, "IHDR", 13 bytes, CRC
     fh.write(data[:ihdr_end] + _meta_chunks(meta) + data[ihdr_end:])
+
+
+def _chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(kind, body) of each chunk of a PNG written by imagecodecs."""
+    pos = len(SIGNATURE)
+    while pos + 8 <= len(data):
+        (length,), kind = struct.unpack_from(">I", data, pos), data[pos + 4:pos + 8]
+        yield kind, data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+
+
+def write_apng(fh: BinaryIO, frames: list[npt.NDArray[np.generic]], meta: Meta,
+               durations: list[int], loop: int) -> None:
+    """Frames of one size and type (8 or 16 bits: libpng's animation writers, Pillow's and
+    OpenCV's, keep 8 only) as an animated PNG: each frame's pixels encoded by
+    :func:`write_png`'s encoder, its IDAT data as the first frame's IDAT or a later
+    frame's fdAT, each frame a full canvas (no disposal, source blending), ``durations`` in
+    milliseconds, ``loop`` 0 for ever."""
+    encoded = []
+    for frame in frames:
+        buf = io.BytesIO()
+        write_png(buf, frame, {})
+        encoded.append(list(_chunks(buf.getvalue())))
+    ihdr = encoded[0][0][1]
+    h, w = struct.unpack_from(">II", ihdr)[::-1]
+    out = [SIGNATURE, _png_chunk(b"IHDR", ihdr), _meta_chunks(meta),
+           _png_chunk(b"acTL", struct.pack(">II", len(frames), loop))]
+    seq = 0
+    for k, chunks in enumerate(encoded):
+        delay = durations[k] if k < len(durations) else 100
+        out.append(_png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, w, h, 0, 0,
+                                                   min(delay, 65535), 1000, 0, 0)))
+        seq += 1
+        for kind, body in chunks:
+            if kind != b"IDAT":
+                continue
+            if k == 0:
+                out.append(_png_chunk(b"IDAT", body))
+            else:
+                out.append(_png_chunk(b"fdAT", struct.pack(">I", seq) + body))
+                seq += 1
+    out.append(_png_chunk(b"IEND", b""))
+    fh.write(b"".join(out))

@@ -104,6 +104,9 @@ FORMATS: dict[str, Format] = {
     ".webp": Format("WebP", _read_pillow, functools.partial(_write_pillow, fmt="WEBP"),
                     _probe_pillow, INT8, (1, 3, 4), frames=True, metadata=("icc_profile", "exif"),
                     quality=True),
+    # an animated PNG: every frame (8 or 16 bits); a .png output holds one (page=N)
+    ".apng": Format("APNG", _read_png, _write_png, _probe_png, ("uint8", "uint16"),
+                    (1, 2, 3, 4), frames=True, metadata=_CARRIES),
     # the PNM family (16-bit too) and PFM through OpenCV's encoder; QOI through imagecodecs
     ".ppm": Format("PPM", _read_pillow, _PPM, _probe_pillow, ("uint8", "uint16"), (3,)),
     ".pgm": Format("PGM", _read_pillow, functools.partial(_write_opencv, ext=".pgm"),

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from imgconv.formats.guard import JPEG_QUALITY, Array, Meta, Options
-from imgconv.formats.png import write_png
+from imgconv.formats.png import write_apng, write_png
 
 
 def _write_npy(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
@@ -43,9 +43,17 @@ def _write_qoi(tmp: str, array: Array, meta: Meta, pages: int, options: Options)
 
 
 def _write_png(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
-    """Every PNG through imgconv's own encoder (:func:`imgconv.formats.png.write_png`)."""
+    """A PNG through :func:`imgconv.formats.png.write_png`; a stack of ``pages`` > 1 frames
+    as an animated PNG (:func:`imgconv.formats.png.write_apng`, 8 or 16 bits) with
+    ``options["duration"]`` and ``["loop"]``."""
+    if pages <= 1:
+        with open(tmp, "wb") as fh:
+            write_png(fh, array, meta)
+        return
+    duration = options.get("duration")
     with open(tmp, "wb") as fh:
-        write_png(fh, array, meta)
+        write_apng(fh, list(array), meta, list(duration) if isinstance(duration, list) else [],
+                   int(options.get("loop", 0) or 0))
 
 
 def _write_pillow(tmp: str, array: Array, meta: Meta, pages: int, options: Options, *,
