@@ -26,6 +26,9 @@ _EXPORTS = {
     "read_image": "imgconv.formats",
     "write_image": "imgconv.outputs",
     "compare": "imgconv.compare",
+    "match_template": "imgconv.matching",
+    "find_peaks": "imgconv.peaks",
+    "Match": "imgconv.peaks",
     "ImgconvError": "imgconv.errors",
     "FilterError": "imgconv.errors",
     "ImageError": "imgconv.errors",
@@ -36,13 +39,16 @@ __all__ = [
     "ImageError",
     "ImgconvError",
     "Kernel",
+    "Match",
     "__version__",
     "compare",
     "convolve",
     "correlate",
     "filter_array",
     "filter_image",
+    "find_peaks",
     "load_filter",
+    "match_template",
     "read_image",
     "write_image",
 ]
@@ -54,7 +60,9 @@ if TYPE_CHECKING:
     from imgconv.errors import FilterError, ImageError, ImgconvError
     from imgconv.formats import read_image
     from imgconv.kernels import Kernel, load_filter
+    from imgconv.matching import match_template
     from imgconv.outputs import write_image
+    from imgconv.peaks import Match, find_peaks
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,310 @@
+"""Template matching: how similar a template is to each window of an image (docs/semantics.md §8).
+
+The six methods and formulas of OpenCV's ``matchTemplate`` (``sqdiff``, ``sqdiff_normed``,
+``ccorr``, ``ccorr_normed``, ``ccoeff``, ``ccoeff_normed``), masks for all six, colour
+summed over the channels; arrays in, a float64 score map out, no file touched.
+
+:func:`prepare` checks the image, the template and the mask (one pass over the image
+for its range) and plans the tiles; :meth:`MatchPlan.bands` computes the score map band
+by band (:mod:`imgconv.scoring` does one tile); :func:`match_template` assembles the
+bands, the command line streams them.  Peaks are :mod:`imgconv.peaks`' business.
+
+Defined everywhere: a denominator is *numerically zero* — a flat window or template for
+``ccoeff_normed``, an all-zero one for ``ccorr_normed`` and ``sqdiff_normed`` — when it
+is at most ``rho * n * scale**2``: ``n`` the template's size (its sum of squared
+weights under a mask), ``scale`` the largest magnitude of the template, or of the image
+(shifted by the middle of its range for ``ccoeff_normed``); ``rho`` is :data:`FLAT`
+(``1e-12``) for the template, and ``max(1e-12, 16 * eps * P / n)`` for a window, ``P``
+the pixels an integral image of a tile accumulates (what its window sums can resolve).
+There the score is 0; variances are clamped at 0; ``ccorr_normed`` and ``ccoeff_normed``
+are clipped into [-1, 1]; ``sqdiff`` and ``sqdiff_normed`` are >= 0 and never capped
+(OpenCV caps ``sqdiff_normed`` at 1).  No NaN, no inf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.errors import ImgconvError
+from imgconv.kernels.words import did_you_mean
+from imgconv.scoring import Setup, Tiling, choose_fft, plan_tiles, tile_input, tile_scores
+
+Array = npt.NDArray[np.float64]
+
+#: OpenCV's ``TemplateMatchModes``, by imgconv's names
+METHODS: tuple[str, ...] = ("sqdiff", "sqdiff_normed", "ccorr", "ccorr_normed", "ccoeff",
+                            "ccoeff_normed")
+#: other names of ``ccoeff_normed``: the zero-mean normalized cross-correlation
+ALIASES: dict[str, str] = {"ncc": "ccoeff_normed", "zncc": "ccoeff_normed",
+                           "normxcorr2": "ccoeff_normed"}
+#: the methods whose best score is the smallest
+SMALLER_IS_BETTER: frozenset[str] = frozenset({"sqdiff", "sqdiff_normed"})
+DEFAULT_LIMIT = 256 * 10**6  # bytes of working memory (docs/semantics.md §7)
+FLAT = 1e-12  # a denominator at most FLAT * n * scale**2 is zero (see the module's text)
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def canonical_method(method: str) -> str:
+    """The method's imgconv name: OpenCV's spellings (``TM_CCOEFF_NORMED``) and the
+    aliases ``ncc``, ``zncc``, ``normxcorr2`` are accepted; else an error naming
+    ``method`` with the closest name."""
+    text = str(method).strip().lower().replace("-", "_").removeprefix("cv2.")
+    text = ALIASES.get(text.removeprefix("tm_"), text.removeprefix("tm_"))
+    if text not in METHODS:
+        raise ImgconvError(
+            f"method={method!r} is not a matching method: use one of {', '.join(METHODS)} "
+            f"(ncc, zncc and normxcorr2 are ccoeff_normed)"
+            f"{did_you_mean(text, METHODS + tuple(ALIASES))}", param="method")
+    return text
+
+
+class Rows(Protocol):
+    """Where the image's rows come from (:class:`imgconv.bands.ArraySource`, a TIFF)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+
+    def read(self, y0: int, y1: int) -> npt.NDArray[Any]: ...
+
+
+def _as_hwc(a: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
+    """``a`` as an H×W×C array of real numbers (a view when it can be)."""
+    arr = np.asarray(a)
+    if arr.ndim not in (2, 3) or arr.size == 0:
+        raise ImgconvError(f"the {what} must be a non-empty H×W or H×W×C array, got shape "
+                           f"{arr.shape}", param=what)
+    if arr.dtype.kind not in "buif":
+        raise ImgconvError(f"the {what} has dtype {arr.dtype}: template matching takes real "
+                           "numbers", param=what)
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.uint8)
+    return arr if arr.ndim == 3 else arr[:, :, None]
+
+
+def _finite(a: npt.NDArray[Any], what: str) -> None:
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = a.size - int(np.count_nonzero(np.isfinite(a)))
+        raise ImgconvError(f"the {what} has {bad:,} NaN or infinite value(s): template "
+                           "matching needs finite values", param=what)
+
+
+def _channels(image_c: int, template_c: int) -> None:
+    if image_c == template_c:
+        return
+    kind = {1: "grey", 3: "colour (RGB)", 4: "colour with alpha (RGBA)"}
+    img, tpl = kind.get(image_c, f"{image_c}-channel"), kind.get(template_c,
+                                                                   f"{template_c}-channel")
+    raise ImgconvError(f"a {tpl} template cannot be matched against a {img} image: both must "
+                       f"have the same channels (convert one: a grey template needs a grey "
+                       f"image, a colour one a colour image)", param="template")
+
+
+def _mask(mask: npt.ArrayLike | None, tshape: tuple[int, ...]) -> Array | None:
+    """The mask's weights as h×w×C float64 (None: no mask), checked."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype.kind not in "buif":
+        raise ImgconvError(f"the mask has dtype {m.dtype}: use weights in 0..1", param="mask")
+    m = m.astype(np.float64)
+    if m.ndim == 3 and m.shape[2] == 1:
+        m = m[:, :, 0]
+    if m.shape not in (tshape[:2], tshape):
+        raise ImgconvError(f"the mask has shape {m.shape}; it must have the template's "
+                           f"{tshape[:2]} (or {tshape})", param="mask")
+    _finite(m, "mask")
+    if m.min() < 0 or m.max() > 1:
+        raise ImgconvError(f"the mask's weights must lie in 0..1, found {m.min():g}.."
+                           f"{m.max():g} (an 8-bit mask: divide by 255)", param="mask")
+    if not m.any():
+        raise ImgconvError("the mask has no non-zero weight: nothing of the template would "
+                           "be compared", param="mask")
+    m = m if m.ndim == 3 else m[:, :, None]
+    return np.ascontiguousarray(np.broadcast_to(m, tshape), dtype=np.float64)
+
+
+def _range(rows: Rows, chunk: int = 1024) -> tuple[Array, Array]:
+    """The per-channel minimum and maximum of the image (one pass; finite checked)."""
+    h = rows.shape[0]
+    lo = hi = None
+    for y in range(0, h, chunk):
+        part = _as_hwc(rows.read(y, min(h, y + chunk)), "image")
+        a, b = part.min(axis=(0, 1)).astype(np.float64), part.max(axis=(0, 1)).astype(
+            np.float64)
+        lo = a if lo is None else np.minimum(lo, a)
+        hi = b if hi is None else np.maximum(hi, b)
+    assert lo is not None and hi is not None
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise ImgconvError("the image has NaN or infinite pixel values: template matching "
+                           "needs finite values", param="image")
+    return lo, hi
+
+
+def _setup(method: str, tpl: Array, mask: Array | None, lo: Array, hi: Array,
+           integer: bool) -> Setup:
+    """The kernels and constants of ``method`` for this template, mask and image range."""
+    shift = (lo + hi) / 2
+    if integer:
+        shift = np.floor(shift)  # integer pixels stay integers: exact integral images
+    family = method.removesuffix("_normed")
+    wts = np.ones_like(tpl) if mask is None else mask
+    w2 = wts * wts
+    channels = tpl.shape[2]
+    n, m = w2.sum(axis=(0, 1)), wts.sum(axis=(0, 1))
+    support = wts > 0
+    t_scale = float(np.abs(np.where(support, tpl, 0)).max())
+    a0 = np.zeros(channels)
+    if family == "ccoeff":
+        mean = (wts * tpl).sum(axis=(0, 1)) / m
+        cross = w2 * (tpl - mean)
+        if mask is not None and not np.array_equal(w2, wts):
+            a0 = cross.sum(axis=(0, 1))
+        t_energy = float((w2 * (tpl - mean) ** 2).sum())
+        offset, i_scale = 0.0, float(np.max(np.maximum(hi - shift, shift - lo)))
+    else:
+        t_energy = float((w2 * tpl * tpl).sum())
+        i_scale = float(np.max(np.maximum(np.abs(lo), np.abs(hi))))
+        if family == "ccorr":
+            cross = w2 * tpl
+            offset = float((shift * cross.sum(axis=(0, 1))).sum())
+        else:  # sqdiff: (T - I) = (T - s) - (I - s)
+            cross = w2 * (tpl - shift)
+            offset = float((cross * (tpl - shift)).sum())
+    flat = t_energy <= FLAT * float(n.sum()) * t_scale**2
+    means = None
+    if mask is not None and family == "ccoeff" and not np.array_equal(w2, wts):
+        means = tuple(np.ascontiguousarray(wts[:, :, c]) for c in range(channels))
+    return Setup(method, (tpl.shape[0], tpl.shape[1]), shift,
+                  tuple(np.ascontiguousarray(cross[:, :, c]) for c in range(channels)),
+                  offset, n, m, a0,
+                  None if mask is None else tuple(np.ascontiguousarray(w2[:, :, c])
+                                                  for c in range(channels)),
+                  means, t_energy, flat, i_scale**2)
+
+
+@dataclass
+class MatchPlan:
+    """One matching, checked and planned: :meth:`bands` computes it."""
+
+    setup: Setup
+    image_shape: tuple[int, int, int]
+    tiling: Tiling
+    cache: dict[Any, Any] = field(default_factory=dict)  # kernel spectra, engine kernels
+
+    @property
+    def method(self) -> str:
+        return self.setup.method
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        h, w = self.setup.shape
+        return self.image_shape[0] - h + 1, self.image_shape[1] - w + 1
+
+    def bands(self, rows: Rows) -> Iterator[tuple[int, Array]]:
+        """``(first row, scores)`` of each band of the score map, in order; ``rows`` reads
+        the image this plan was made for."""
+        h, w = self.setup.shape
+        ho, wo = self.out_shape
+        step, cols = self.tiling.rows, self.tiling.cols
+        for y0 in range(0, ho, step):
+            y1 = min(ho, y0 + step)
+            band = _as_hwc(rows.read(y0, y1 + h - 1), "image")
+            if cols >= wo:
+                yield y0, tile_scores(band, self.setup, self.tiling, self.cache)
+                continue
+            out = np.empty((y1 - y0, wo))
+            for x0 in range(0, wo, cols):
+                x1 = min(wo, x0 + cols)
+                out[:, x0:x1] = tile_scores(band[:, x0:x1 + w - 1], self.setup,
+                                             self.tiling, self.cache)
+            yield y0, out
+
+
+def prepare(rows: Rows, template: npt.ArrayLike, *, method: str = "ccoeff_normed",
+            mask: npt.ArrayLike | None = None, memory_limit: int | None = DEFAULT_LIMIT,
+            row_bytes: int = 0) -> MatchPlan:
+    """Check the template, the mask and the image (one pass over ``rows`` for its range),
+    and plan the tiles so that the working set stays under ``memory_limit`` bytes (None:
+    no limit) plus ``row_bytes`` per output row the caller keeps (its own band buffers)."""
+    method = canonical_method(method)
+    tpl = _as_hwc(template, "template").astype(np.float64)
+    _finite(tpl, "template")
+    shape = tuple(rows.shape) if len(rows.shape) == 3 else (*rows.shape, 1)
+    img_shape = (int(shape[0]), int(shape[1]), int(shape[2]))
+    _channels(img_shape[2], tpl.shape[2])
+    h, w = tpl.shape[:2]
+    if h > img_shape[0] or w > img_shape[1]:
+        raise ImgconvError(f"the template ({h}x{w}) is larger than the image "
+                           f"({img_shape[0]}x{img_shape[1]}): it must fit inside it",
+                           param="template")
+    weights = _mask(mask, tpl.shape)
+    lo, hi = _range(rows)
+    setup = _setup(method, tpl, weights, lo, hi, np.dtype(rows.dtype).kind in "biu")
+    tiling = plan_tiles(img_shape, (h, w), memory_limit, row_bytes=row_bytes,
+                        masked=weights is not None)
+    tiling = choose_fft(tiling, setup, img_shape)
+    rows_in, cols_in = tile_input(tiling, setup, img_shape)
+    rho = max(FLAT, 16 * _EPS * rows_in * cols_in / float(setup.n.sum()))
+    setup = replace(setup, i_flat=rho * float(setup.n.sum()) * setup.i_scale2)
+    return MatchPlan(setup, img_shape, tiling)
+
+
+def match_template(image: npt.ArrayLike, template: npt.ArrayLike, *,
+                   method: str = "ccoeff_normed", mask: npt.ArrayLike | None = None,
+                   pad_input: bool = False, memory_limit: int | None = DEFAULT_LIMIT) -> Array:
+    """How similar ``template`` is to each window of ``image`` (docs/semantics.md §8).
+
+    Parameters
+    ----------
+    image : array, H×W or H×W×C
+        Any real dtype; values as they are (nothing rescaled).
+    template : array, h×w or h×w×C
+        The same number of channels as the image (a grey template on a colour image is
+        refused), at most the image's size.
+    method : str, keyword-only
+        ``ccoeff_normed`` (default; also ``ncc``, ``zncc``, ``normxcorr2``), ``ccoeff``,
+        ``ccorr_normed``, ``ccorr``, ``sqdiff_normed`` or ``sqdiff``: OpenCV's formulas.
+    mask : array, keyword-only
+        Weights in 0..1 of the template's shape (h×w, or h×w×C per channel), used by
+        every method as in OpenCV's documented masked formulas.
+    pad_input : bool, keyword-only
+        False: scores of shape ``(H-h+1, W-w+1)`` indexed by the window's top-left
+        corner (OpenCV).  True: the image's shape, each score at the window's centre
+        ``(h//2, w//2)``, the image zero-padded (scikit-image's convention).
+    memory_limit : int or None, keyword-only
+        Bytes of working memory (default 256 MB) besides the result; the image is then
+        matched in tiles with a template-sized halo.  None: no limit.
+
+    Returns
+    -------
+    float64 array
+        ``ccorr_normed`` and ``ccoeff_normed`` in [-1, 1]; ``sqdiff*`` >= 0; 0 where a
+        denominator is (numerically) zero.  Best: the largest, the smallest for ``sqdiff*``.
+    """
+    from imgconv.bands import ArraySource
+
+    img = _as_hwc(image, "image")
+    tshape = _as_hwc(template, "template").shape
+    if pad_input:
+        h, w = tshape[:2]
+        img = np.pad(img, ((h // 2, h - 1 - h // 2), (w // 2, w - 1 - w // 2), (0, 0)))
+    plan = prepare(ArraySource(img), template, method=method, mask=mask,
+                   memory_limit=memory_limit)
+    out: Array | None = None
+    for y0, band in plan.bands(ArraySource(img)):
+        if y0 == 0 and band.shape[0] == plan.out_shape[0]:
+            return band
+        if out is None:
+            out = np.empty(plan.out_shape)
+        out[y0:y0 + band.shape[0]] = band
+    assert out is not None
+    return out
+
+
+__all__ = ["ALIASES", "DEFAULT_LIMIT", "FLAT", "METHODS", "SMALLER_IS_BETTER", "MatchPlan",
+           "Rows", "canonical_method", "match_template", "prepare"]

@@ -1,0 +1,202 @@
+"""Peaks of a score map: the best matches of a template (docs/semantics.md §8).
+
+A *peak* is a position that no other position within Chebyshev distance ``min_distance``
+beats — by a better score, or by an equal score earlier in row-major order (so a plateau
+gives one peak, its first position).  Two peaks are therefore always more than
+``min_distance`` apart; ``min_distance=0`` makes every position a peak.  Peaks are
+returned best first (the largest score; the smallest for ``sqdiff*``), ties by row then
+column, at most ``top`` of them, those failing ``min_score`` (a maximum for ``sqdiff*``)
+left out.  Each carries a sub-pixel position: a quadratic through the peak and its two
+neighbours, along each axis separately (the 3×3 neighbourhood's middle row and column),
+its vertex clamped to ±0.5; at the map's border, or where the scores do not curve down,
+the integer position.
+
+The rule only looks ``min_distance`` rows around a position, so :class:`PeakFinder`
+takes a map band by band (the command line streams maps larger than memory) and gives
+exactly what one call on the whole map gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.errors import ImgconvError
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Match:
+    """One match: the window's top-left corner ``(y, x)`` in the score map (its centre
+    with ``pad_input=True``), its ``score``, and the sub-pixel position."""
+
+    y: int
+    x: int
+    score: float
+    y_subpixel: float
+    x_subpixel: float
+
+
+def _smaller_is_better(method: str) -> bool:
+    from imgconv.matching import SMALLER_IS_BETTER, canonical_method
+
+    return canonical_method(method) in SMALLER_IS_BETTER
+
+
+class PeakFinder:
+    """Peaks of a map of ``width`` columns fed band by band, in order (:meth:`feed`),
+    then :meth:`finish`."""
+
+    def __init__(self, width: int, *, top: int | None = 1, min_score: float | None = None,
+                 min_distance: int | None = None, method: str = "ccoeff_normed"):
+        if top is not None and (isinstance(top, bool) or int(top) != top or top < 1):
+            raise ImgconvError(f"top={top!r} must be a whole number of at least 1",
+                               param="top")
+        dist = 1 if min_distance is None else min_distance
+        if isinstance(dist, bool) or int(dist) != dist or dist < 0:
+            raise ImgconvError(f"min_distance={min_distance!r} must be a whole number of at "
+                               "least 0", param="min_distance")
+        if min_score is not None and not np.isfinite(float(min_score)):
+            raise ImgconvError(f"min_score={min_score!r} must be a finite number",
+                               param="min_score")
+        self.sign = -1.0 if _smaller_is_better(method) else 1.0
+        self.width, self.top, self.r = int(width), None if top is None else int(top), int(dist)
+        self.floor = -np.inf if min_score is None else self.sign * float(min_score)
+        self.context = max(self.r, 1)  # rows kept around the rows decided
+        self.buf = np.empty((0, self.width))  # goodness (sign·score) of rows y0.. not dropped
+        self.y0 = 0  # map row of buf[0]
+        self.done = 0  # map rows decided
+        self.found: list[Array] = []  # (goodness, y, x, dy, dx) of the peaks kept
+
+    def feed(self, scores: npt.ArrayLike) -> None:
+        """The next rows of the map."""
+        rows = np.asarray(scores, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.width:
+            raise ImgconvError(f"scores must be rows of {self.width} values, got shape "
+                               f"{rows.shape}", param="scores")
+        good = rows * self.sign
+        good[np.isnan(good)] = -np.inf
+        self.buf = np.concatenate([self.buf, good]) if self.buf.size else good
+        self._decide(self.y0 + self.buf.shape[0] - self.context)
+
+    def finish(self) -> list[Match]:
+        """The peaks of the whole map, best first."""
+        self._decide(self.y0 + self.buf.shape[0])
+        table = np.concatenate(self.found) if self.found else np.empty((0, 5))
+        return [Match(int(y), int(x), float(self.sign * g), float(y + dy), float(x + dx))
+                for g, y, x, dy, dx in self._best(table)]
+
+    def _decide(self, end: int) -> None:
+        """Decide rows ``done..end`` (every row they look at is in ``buf`` or off the map)."""
+        if end <= self.done:
+            return
+        total = self.y0 + self.buf.shape[0]
+        last = end == total  # no row follows: the map's last row is in buf
+        lo = max(self.done - self.context, self.y0)
+        hi = total if last else min(total, end + self.context)
+        chunk = self.buf[lo - self.y0:hi - self.y0]
+        a, b = self.done - lo, end - lo
+        ys, xs = _peaks(chunk, a, b, self.r, self.floor)
+        if ys.size:
+            g = chunk[ys, xs]
+            dy, dx = _subpixel(chunk, ys, xs)
+            part = np.stack([g, ys + lo, xs, dy, dx], axis=1).astype(np.float64)
+            self.found.append(part)
+            self.found = [self._best(np.concatenate(self.found))]
+        self.done = end
+        keep = max(end - self.context, self.y0)
+        self.buf = self.buf[keep - self.y0:]
+        self.y0 = keep
+
+    def _best(self, table: Array) -> Array:
+        """The rows of ``table`` best first (goodness, then row, then column), ``top`` kept."""
+        order = np.lexsort((table[:, 2], table[:, 1], -table[:, 0]))
+        return table[order[:self.top] if self.top is not None else order]
+
+
+def _peaks(g: Array, a: int, b: int, r: int, floor: float) -> tuple[npt.NDArray[np.intp],
+                                                                      npt.NDArray[np.intp]]:
+    """Rows and columns (in ``g``) of the peaks among rows ``a..b`` of ``g``, whose rows
+    ``a - r .. b + r`` (as far as the map has them) are all in ``g``."""
+    mid = g[a:b]
+    ok = np.isfinite(mid) & (mid >= floor)
+    if r > 0:
+        from scipy.ndimage import maximum_filter1d
+
+        def trailing(v: Array, size: int, axis: int) -> Array:  # max of v[i-size+1 .. i]
+            out: Array = maximum_filter1d(v, size, axis=axis, mode="constant", cval=-np.inf,
+                                          origin=(size - 1) // 2)
+            return out
+
+        across = maximum_filter1d(g, 2 * r + 1, axis=1, mode="constant", cval=-np.inf)
+        full = maximum_filter1d(across, 2 * r + 1, axis=0, mode="constant", cval=-np.inf)
+        above = np.full_like(g, -np.inf)  # rows y-r .. y-1, columns x-r .. x+r
+        above[1:] = trailing(across, r, 0)[:-1]
+        left = np.full_like(g, -np.inf)  # row y, columns x-r .. x-1
+        left[:, 1:] = trailing(g, r, 1)[:, :-1]
+        ok &= (mid >= full[a:b]) & (mid > above[a:b]) & (mid > left[a:b])
+    ys, xs = np.nonzero(ok)
+    return ys + a, xs
+
+
+def _subpixel(g: Array, ys: npt.NDArray[np.intp],
+              xs: npt.NDArray[np.intp]) -> tuple[Array, Array]:
+    """Vertex offsets of the quadratics through each peak and its neighbours (0 at the
+    map's border, where the scores do not curve down, or a neighbour is not finite).
+    ``g`` holds a row above and below each peak unless it is the map's first or last."""
+    h, w = g.shape
+    dx = _vertex(g, ys, xs, 0, 1, (xs > 0) & (xs < w - 1))
+    dy = _vertex(g, ys, xs, 1, 0, (ys > 0) & (ys < h - 1))
+    return dy, dx
+
+
+def _vertex(g: Array, ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], sy: int, sx: int,
+            inside: npt.NDArray[np.bool_]) -> Array:
+    out = np.zeros(ys.shape)
+    if not inside.any():
+        return out
+    y, x = ys[inside], xs[inside]
+    before, centre, after = g[y - sy, x - sx], g[y, x], g[y + sy, x + sx]
+    curve = before - 2 * centre + after
+    good = np.isfinite(curve) & (curve < 0)
+    off = np.zeros(y.shape)
+    off[good] = np.clip((before[good] - after[good]) / (2 * curve[good]), -0.5, 0.5)
+    out[inside] = off
+    return out
+
+
+def find_peaks(scores: npt.ArrayLike, *, top: int | None = 1, min_score: float | None = None,
+               min_distance: int | None = None, method: str = "ccoeff_normed") -> list[Match]:
+    """The best matches in a score map (:func:`imgconv.match_template`'s), best first.
+
+    Parameters
+    ----------
+    scores : 2-D array
+    top : int or None, keyword-only
+        At most this many (default 1); None: every peak.
+    min_score : float, keyword-only
+        Leave out matches worse than this: scores below it, above it for ``sqdiff*``.
+    min_distance : int, keyword-only
+        Non-maximum suppression radius (Chebyshev distance, default 1): a peak is a
+        position no other within this distance beats (see :mod:`imgconv.peaks`).
+    method : str, keyword-only
+        The method that made ``scores``: ``sqdiff*`` want the smallest.
+
+    Returns
+    -------
+    list of Match
+    """
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ImgconvError(f"scores must be a non-empty 2-D array, got shape {arr.shape}",
+                           param="scores")
+    finder = PeakFinder(arr.shape[1], top=top, min_score=min_score, min_distance=min_distance,
+                        method=method)
+    finder.feed(arr)
+    return finder.finish()
+
+
+__all__ = ["Match", "PeakFinder", "find_peaks"]

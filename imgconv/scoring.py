@@ -1,0 +1,278 @@
+"""The scores of template matching, one tile of the image at a time (docs/semantics.md §8).
+
+:mod:`imgconv.matching` checks the inputs and builds a :class:`Setup` (the template's
+kernels and constants); this module plans the tiles (:func:`plan_tiles`) and computes
+each one (:func:`tile_scores`), every quantity in double precision:
+
+- cross terms (``sum T·I``) are valid correlations with a kernel made from the template,
+  by :class:`imgconv.correlator.Correlator`: FFT by blocks or the engine's spatial
+  methods, as the engine's plan decides (:func:`choose_fft`);
+- window sums and sums of squares by integral images (``cv2.integral2`` in double),
+  or, under a mask, as correlations with its weights (as above);
+- the image arrives shifted by the middle of its range (the formulas undo it), which
+  keeps the sums small, and exact for integer pixels;
+- denominators at most :attr:`Setup.i_flat` (the window's part) or flagged
+  :attr:`Setup.t_flat` (the template's) are zero: the score is 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from imgconv.correlator import Correlator, Job, by_fft, fft_blocks
+from imgconv.errors import ImgconvError
+
+Array = npt.NDArray[np.float64]
+
+# bytes of working memory per input pixel of a tile: per channel, and for the tile as a
+# whole (float64 copies, spectra, integral images, window sums; measured with
+# benchmarks/bench_match.py --memory)
+PER_CHANNEL, PER_TILE, PER_TILE_MASKED = 16, 48, 88
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Output rows of a band and output columns of a tile; ``fft``: the DFT size of
+    every tile when its cross terms are computed by DFT (None: by the engine)."""
+
+    rows: int
+    cols: int
+    fft: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The template as matched, with what every tile needs (arrays: one entry a channel)."""
+
+    method: str
+    shape: tuple[int, int]  # h, w
+    shift: Array  # subtracted from the image, per channel
+    cross: tuple[Array, ...]  # the kernel of the cross term, per channel
+    offset: float  # added to the summed cross terms (the shift's and template's constants)
+    n: Array  # sum of squared weights (h·w without a mask)
+    m: Array  # sum of weights
+    a0: Array  # the cross kernel's sum when ccoeff's window mean must be subtracted
+    weights: tuple[Array, ...] | None  # squared mask weights (None: no mask)
+    means: tuple[Array, ...] | None  # mask weights for ccoeff's means, when not 0/1
+    t_energy: float  # the template's part of the denominator
+    t_flat: bool  # ... is numerically zero
+    i_scale2: float  # scale**2 of the image's part of the denominator
+    i_flat: float = 0.0  # the image's part at most this is zero (set with the tiling)
+
+    @property
+    def family(self) -> str:
+        return self.method.removesuffix("_normed")
+
+    @property
+    def normed(self) -> bool:
+        return self.method.endswith("_normed")
+
+
+def tile_bytes(rows_in: int, cols_in: int, channels: int, masked: bool) -> int:
+    """Working bytes of one tile of ``rows_in`` × ``cols_in`` input pixels."""
+    return rows_in * cols_in * (channels * PER_CHANNEL + (PER_TILE_MASKED if masked
+                                                           else PER_TILE))
+
+
+def plan_tiles(image_shape: tuple[int, int, int], tshape: tuple[int, int],
+               memory_limit: int | None, *, row_bytes: int = 0,
+               masked: bool = False) -> Tiling:
+    """The tiling that keeps a tile's working set (and ``row_bytes`` per output row of a
+    band) under ``memory_limit``: the whole image when it fits, else bands of the whole
+    width or square tiles, whichever repeats fewer halo pixels; their input sizes are
+    5-smooth (fast DFT sizes)."""
+    hh, ww, c = image_shape
+    h, w = tshape
+    ho, wo = hh - h + 1, ww - w + 1
+
+    def cost(rows: int, cols: int) -> int:
+        return tile_bytes(rows + h - 1, cols + w - 1, c, masked) + row_bytes * rows
+
+    if memory_limit is None or cost(ho, wo) <= memory_limit:
+        return Tiling(ho, wo)
+    options = []
+    rows = _largest(lambda r: cost(r, wo) <= memory_limit, ho)
+    if rows:
+        rows = max(_smooth(rows + h - 1) - h + 1, 1)
+        options.append(((rows + h - 1) * ww / (rows * wo), Tiling(rows, wo)))
+    side = _largest(lambda s: cost(min(s, ho), min(s, wo)) <= memory_limit, max(ho, wo))
+    if side:
+        rs = max(_smooth(min(side, ho) + h - 1) - h + 1, 1)
+        cs = max(_smooth(min(side, wo) + w - 1) - w + 1, 1)
+        options.append(((rs + h - 1) * (cs + w - 1) / (rs * cs), Tiling(rs, cs)))
+    if not options:
+        need = cost(1, 1)
+        raise ImgconvError(f"memory_limit={memory_limit / 1e6:.0f}MB is too small to match a "
+                           f"{h}x{w} template in this image: use at least "
+                           f"{math.ceil(need / 1e6)}MB", param="memory_limit")
+    return min(options, key=lambda o: o[0])[1]
+
+
+def _largest(fits: Any, top: int) -> int:
+    """The largest ``k`` in 1..top with ``fits(k)`` (``fits`` monotone), or 0."""
+    lo, hi = 0, top
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _smooth(n: int) -> int:
+    """The largest 5-smooth number (2^a 3^b 5^c: a fast DFT size) at most ``n`` and at
+    least 7/8 of it; else ``n``."""
+    for k in range(n, max(1, n * 7 // 8) - 1, -1):
+        r = k
+        for p in (2, 3, 5):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return k
+    return n
+
+
+def tile_input(tiling: Tiling, st: Setup, image_shape: tuple[int, ...]) -> tuple[int, int]:
+    """Rows and columns of the largest tile's input."""
+    h, w = st.shape
+    return (min(tiling.rows + h - 1, image_shape[0]), min(tiling.cols + w - 1, image_shape[1]))
+
+
+def choose_fft(tiling: Tiling, st: Setup, image_shape: tuple[int, int, int]) -> Tiling:
+    """FFT (by blocks of :func:`imgconv.correlator.fft_blocks`) or a spatial method for the
+    tiles' correlations (:func:`imgconv.correlator.by_fft`)."""
+    tile = tile_input(tiling, st, image_shape)
+    if not by_fft(tile, st.shape, st.cross[0]):
+        return tiling
+    return replace(tiling, fft=fft_blocks(tile, st.shape))
+
+
+def box_sums(a: Array, tshape: tuple[int, int]) -> tuple[Array, Array]:
+    """Sums of ``a`` and of ``a**2`` over every valid ``tshape`` window, by integral images
+    in double precision (new arrays)."""
+    import cv2
+
+    h, w = tshape
+    sums: Any = cv2.integral2(a, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+    return _corners(sums[0], h, w), _corners(sums[1], h, w)
+
+
+def _corners(p: Any, h: int, w: int) -> Array:
+    """``p[y+h, x+w] - p[y, x+w] - p[y+h, x] + p[y, x]``: window sums of an integral image
+    (rows first, then columns; OpenCV's SIMD subtraction, four times numpy's here)."""
+    import cv2
+
+    rows: Any = cv2.subtract(p[h:], p[:-h])
+    out: Array = cv2.subtract(rows[:, w:], rows[:, :-w])
+    return out
+
+
+def tile_scores(tile: npt.NDArray[Any], st: Setup, tiling: Tiling,
+                cache: dict[Any, Any]) -> Array:
+    """The scores of every valid window of one tile (R×Wt×C, in its own dtype)."""
+    rows, cols, channels = tile.shape
+    h, w = st.shape
+    if st.t_flat and st.normed:  # the template's part of every denominator is zero
+        return np.zeros((rows - h + 1, cols - w + 1))
+    from imgconv.threads import count
+
+    corr = Correlator(st.shape, tiling.fft, cache, count())
+    windows = st.normed or st.family == "sqdiff" or bool(st.a0.any())
+    into: dict[str, Array] = {}
+    extra: Array | None = None  # window terms of the numerator
+    energy: Array | None = None  # the image's part of the denominator
+    for c in range(channels):
+        x = np.subtract(tile[:, :, c], st.shift[c], dtype=np.float64)
+        corr.run(x, _jobs(st, c, windows), into)
+        if windows:
+            part, power = _window_terms(x, c, st, into)
+            extra = _add(extra, part)
+            energy = _add(energy, power)
+    num = into["cross"]
+    if st.family == "sqdiff":
+        num *= -2.0
+    if extra is not None:
+        num += extra
+    if st.offset:
+        num += st.offset
+    if st.family == "sqdiff":
+        np.maximum(num, 0.0, out=num)
+    return _normalise(num, energy, st) if st.normed else num
+
+
+def _jobs(st: Setup, c: int, windows: bool) -> list[Job]:
+    """Channel ``c``'s correlations: the cross term, and under a mask the window sums."""
+    jobs = [Job("cross", st.cross[c], ("cross", c))]
+    if windows and st.weights is not None:
+        jobs += [Job("s1", st.weights[c], ("w2", c)), Job("s2", st.weights[c], ("w2", c), True)]
+        if st.means is not None:
+            jobs.append(Job("s1m", st.means[c], ("m", c)))
+    return jobs
+
+
+def _add(total: Array | None, part: Array | None) -> Array | None:
+    if part is None:
+        return total
+    return part if total is None else np.add(total, part, out=total)
+
+
+def _window_terms(x: Array, c: int, st: Setup,
+                  into: dict[str, Array]) -> tuple[Array | None, Array | None]:
+    """Channel ``c``'s window terms: what the numerator adds, and its part of the
+    denominator (clamped at 0); new arrays (the window sums are taken from ``into``)."""
+    if st.weights is None:
+        s1, s2 = box_sums(x, st.shape)
+        s1m = s1
+    else:
+        s1, s2 = into.pop("s1"), into.pop("s2")
+        s1m = into.pop("s1m", s1)
+    n, s = float(st.n[c]), float(st.shift[c])
+    if st.family == "ccoeff":
+        if s1m is s1:  # no mask, or weights 0/1: n is the weights' sum, the kernel sums to 0
+            if not st.normed:
+                return None, None
+            np.multiply(s1, s1, out=s1)  # sum (X - mean)² = S2 - S1²/n
+            s1 *= 1.0 / n
+            s2 -= s1
+            return None, np.maximum(s2, 0.0, out=s2)
+        mean = np.divide(s1m, float(st.m[c]), out=s1m)  # the window's weighted mean
+        part = mean * -float(st.a0[c]) if st.a0[c] else None
+        if not st.normed:
+            return part, None
+        np.multiply(s1, 2.0, out=s1)  # sum w² (X - mean)² = S2 - mean·(2·S1 - mean·n)
+        s1 -= mean * n
+        s1 *= mean
+        s2 -= s1
+        return part, np.maximum(s2, 0.0, out=s2)
+    if not st.normed:  # sqdiff: sum w² X²
+        return s2, None
+    power = s2 if st.family == "ccorr" else s2.copy()  # sum w² I², I = X + s
+    s1 *= 2 * s
+    power += s1
+    power += s * s * n
+    np.maximum(power, 0.0, out=power)
+    return (s2 if st.family == "sqdiff" else None), power
+
+
+def _normalise(num: Array, energy: Array | None, st: Setup) -> Array:
+    """``num / sqrt(t_energy · energy)``, 0 where the window's part is numerically zero;
+    clipped into [-1, 1] but for ``sqdiff_normed``."""
+    assert energy is not None
+    zero = energy <= st.i_flat
+    energy *= st.t_energy
+    np.sqrt(energy, out=energy)
+    np.divide(num, energy, out=num, where=~zero)
+    num[zero] = 0.0
+    if st.family != "sqdiff":
+        np.clip(num, -1.0, 1.0, out=num)
+    return num
+
+
+__all__ = ["PER_CHANNEL", "PER_TILE", "PER_TILE_MASKED", "Setup", "Tiling", "box_sums",
+           "choose_fft", "plan_tiles", "tile_bytes", "tile_input", "tile_scores"]

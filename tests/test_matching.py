@@ -1,0 +1,402 @@
+"""Template matching (docs/semantics.md §8) against oracles imgconv did not compute: a
+brute-force double-precision sum of OpenCV's documented formulas (below, written from the
+``TemplateMatchModes`` documentation), OpenCV's ``matchTemplate`` itself and
+scikit-image's ``match_template``; peaks on real photos.
+
+Photos: scikit-image's ``camera`` and ``astronaut`` (files the installed package ships).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
+from skimage import data
+
+import imgconv
+from imgconv.errors import ImgconvError
+from imgconv.peaks import PeakFinder
+
+METHODS = ("sqdiff", "sqdiff_normed", "ccorr", "ccorr_normed", "ccoeff", "ccoeff_normed")
+CV = {m: getattr(cv2, "TM_" + m.upper()) for m in METHODS}
+
+
+@pytest.fixture(scope="module")
+def grey() -> np.ndarray:
+    return data.camera()  # 512² uint8
+
+
+@pytest.fixture(scope="module")
+def colour() -> np.ndarray:
+    return data.astronaut()  # 512² RGB uint8
+
+
+# -- the oracle: OpenCV's formulas summed literally ------------------------------------------
+def oracle(image: np.ndarray, template: np.ndarray, method: str,
+           mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(numerator, denominator or None, the image's part of the denominator) of every
+    window, in float64, from OpenCV's documented formulas (with mask M; M = 1 without):
+
+    sqdiff: sum ((T - I)·M)²; ccorr: sum T·I·M²; ccoeff: sum T'·I' with
+    T' = M·(T - sum(M·T)/sum(M)), I' = M·(I - sum(M·I)/sum(M)) per channel; the normed
+    ones divide by sqrt(sum (T·M)² · sum (I·M)²), or sqrt(sum T'² · sum I'²).  Colour:
+    every sum runs over the channels too."""
+    img = np.asarray(image, dtype=np.float64)
+    t = np.asarray(template, dtype=np.float64)
+    if img.ndim == 2:
+        img, t = img[:, :, None], t[:, :, None]
+    h, w, c = t.shape
+    m = np.ones_like(t) if mask is None else np.broadcast_to(
+        (mask if mask.ndim == 3 else mask[:, :, None]).astype(np.float64), t.shape)
+    win = sliding_window_view(img, (h, w), axis=(0, 1)).transpose(0, 1, 3, 4, 2)
+    family = method.removesuffix("_normed")
+    if family == "ccoeff":
+        tp = m * (t - (m * t).sum(axis=(0, 1)) / m.sum(axis=(0, 1)))
+        means = (win * m).sum(axis=(2, 3)) / m.sum(axis=(0, 1))
+        ip = m * (win - means[:, :, None, None, :])
+        num = (tp * ip).sum(axis=(2, 3, 4))
+        t_part, i_part = (tp * tp).sum(), (ip * ip).sum(axis=(2, 3, 4))
+    else:
+        if family == "sqdiff":
+            num = (((t - win) * m) ** 2).sum(axis=(2, 3, 4))
+        else:
+            num = (t * win * m * m).sum(axis=(2, 3, 4))
+        t_part, i_part = ((t * m) ** 2).sum(), ((win * m) ** 2).sum(axis=(2, 3, 4))
+    den = np.sqrt(t_part * i_part) if method.endswith("_normed") else None
+    return num, den, i_part
+
+
+def crop(a: np.ndarray, y: int, x: int, h: int, w: int) -> np.ndarray:
+    return np.ascontiguousarray(a[y:y + h, x:x + w])
+
+
+CASES = [  # (photo, image box, template box)
+    ("grey", (200, 150, 90, 110), (230, 180, 17, 23)),
+    ("colour", (180, 200, 80, 96), (100, 240, 13, 16)),
+]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("masking", ["none", "weights", "binary"])
+def test_every_method_equals_the_oracle(method, case, masking, grey, colour):
+    """Grey and colour photos, every method, no mask / weights in 0..1 / a 0-1 mask: within
+    1e-9 of the double-precision oracle (absolute for normed scores of windows that are not
+    near-flat; relative to the window's magnitude otherwise)."""
+    name, ibox, tbox = CASES[case]
+    photo = grey if name == "grey" else colour
+    image, template = crop(photo, *ibox), crop(photo, *tbox)
+    rng = np.random.default_rng(case)
+    mask = None
+    if masking == "weights":
+        mask = rng.random(template.shape[:2])
+    elif masking == "binary":
+        mask = (rng.random(template.shape[:2]) > 0.3).astype(np.float64)
+    ours = imgconv.match_template(image, template, method=method, mask=mask)
+    num, den, i_part = oracle(image, template, method, mask)
+    assert ours.dtype == np.float64 and ours.shape == num.shape
+    assert np.isfinite(ours).all()
+    if den is None:  # relative to the window's magnitude: sqrt(sum (TM)² · sum (IM)²)
+        t = template.astype(np.float64)
+        weights = 1.0 if mask is None else (mask if t.ndim == 2 else mask[:, :, None])
+        _, _, energy = oracle(image, template, "ccorr_normed", mask)
+        scale = np.sqrt(float(((t * weights) ** 2).sum()) * energy)
+        if method == "sqdiff":
+            scale = float(((t * weights) ** 2).sum()) + energy
+        assert np.max(np.abs(ours - num) / scale) <= 1e-9
+    else:
+        ordinary = i_part > 1e-4 * i_part.max()
+        assert ordinary.mean() > 0.9
+        assert np.max(np.abs(ours - num / den)[ordinary]) <= 1e-9
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("masked", [False, True])
+def test_opencv_agrees_to_its_single_precision(method, masked, grey, colour):
+    """OpenCV's matchTemplate on float32 inputs, where it is finite and its value is not one
+    of its special cases (sqdiff_normed capped at 1; near-flat windows)."""
+    for photo in (grey, colour):
+        image = crop(photo, 120, 270, 70, 84).astype(np.float32)
+        template = crop(photo, 150, 300, 15, 13).astype(np.float32)
+        mask = (np.random.default_rng(3).random(template.shape[:2]).astype(np.float32)
+                if masked else None)
+        ours = imgconv.match_template(image, template, method=method, mask=mask)
+        theirs = cv2.matchTemplate(image, template, CV[method], mask=mask)
+        num, den, i_part = oracle(image, template, method, mask)
+        keep = np.isfinite(theirs) & (i_part > 1e-3 * i_part.max())
+        if method == "sqdiff_normed":
+            keep &= theirs < 1.0
+        assert keep.mean() > 0.5
+        # single precision: relative to the magnitude of the sums OpenCV forms
+        t_part = oracle(image, template, "ccorr_normed", mask)[2]
+        tw = template.astype(np.float64) * (1.0 if mask is None else (
+            mask if template.ndim == 2 else mask[:, :, None]))
+        scale = (np.sqrt(float((tw**2).sum()) * t_part) if method != "sqdiff"
+                 else float((tw**2).sum()) + t_part)
+        tol = 1e-5
+        if method.endswith("_normed"):  # ... over the denominator: its conditioning
+            scale, tol = scale / den, 1e-5
+        worst = float(np.max((np.abs(ours - theirs) / scale)[keep]))
+        assert worst <= tol, worst
+
+
+def test_sqdiff_normed_is_not_capped_at_one_as_opencv_does(grey):
+    image = crop(grey, 0, 0, 60, 60).astype(np.float32) / 20  # dark: about 10
+    template = np.full((5, 5), 250.0, dtype=np.float32)
+    template[2, 2] = 0.0
+    ours = imgconv.match_template(image, template, method="sqdiff_normed")
+    theirs = cv2.matchTemplate(image, template, cv2.TM_SQDIFF_NORMED)
+    num, den, _ = oracle(image, template, "sqdiff_normed")
+    assert theirs.max() <= 1.0 and ours.max() > 1.0
+    assert np.allclose(ours, num / den, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("pad_input", [False, True])
+def test_scikit_image_agrees(pad_input, grey):
+    from skimage.feature import match_template as sk_match
+
+    image = crop(grey, 40, 300, 100, 120).astype(np.float64)
+    template = crop(grey, 80, 330, 15, 12).astype(np.float64)
+    ours = imgconv.match_template(image, template, pad_input=pad_input)
+    theirs = sk_match(image, template, pad_input=pad_input)
+    assert ours.shape == theirs.shape == ((100, 120) if pad_input else (86, 109))
+    assert np.max(np.abs(ours - theirs)) <= 1e-6
+
+
+def test_pad_input_puts_each_score_at_the_window_centre(grey):
+    image = crop(grey, 0, 0, 50, 60).astype(np.float64)
+    template = crop(grey, 20, 30, 8, 7)
+    padded = np.pad(image, ((4, 3), (3, 3)))
+    whole = imgconv.match_template(image, template, pad_input=True)
+    assert whole.shape == image.shape
+    assert np.array_equal(whole, imgconv.match_template(padded, template))
+    best = imgconv.find_peaks(whole)[0]
+    assert (best.y, best.x) == (20 + 8 // 2, 30 + 7 // 2)
+
+
+# -- defined everywhere ------------------------------------------------------------------------
+@pytest.mark.parametrize("method", METHODS)
+def test_flat_templates_regions_and_single_weights_stay_in_range(method, grey):
+    image = crop(grey, 300, 100, 60, 70).astype(np.float64)
+    image[10:40, 5:45] = 37.0  # a flat region
+    image[45:, 50:] = 0.0  # an all-zero region
+    templates = [np.full((9, 9), 12.5), np.zeros((9, 9)), crop(grey, 310, 120, 9, 9)]
+    single = np.zeros((9, 9))
+    single[4, 6] = 0.7
+    for template in templates:
+        for mask in (None, single):
+            s = imgconv.match_template(image, template, method=method, mask=mask)
+            assert np.isfinite(s).all()
+            if method in ("ccorr_normed", "ccoeff_normed"):
+                assert np.abs(s).max() <= 1.0
+            if method.startswith("sqdiff"):
+                assert s.min() >= 0.0
+    flat = imgconv.match_template(image, np.full((9, 9), 12.5), method=method)
+    if method == "ccoeff_normed":  # a flat template: every denominator is zero
+        assert not flat.any()
+    inside = imgconv.match_template(image, templates[2], method=method)[10:32, 5:37]
+    if method == "ccoeff_normed":  # windows inside the flat region
+        assert not inside.any()
+    zero = imgconv.match_template(image, templates[2], method=method)[45:, 50:53]
+    if method in ("ccorr_normed", "sqdiff_normed"):  # windows inside the all-zero region
+        assert not zero.any()
+
+
+def test_a_single_weight_makes_ccoeff_normed_zero(grey):
+    image = crop(grey, 0, 0, 40, 40)
+    mask = np.zeros((7, 7))
+    mask[3, 3] = 1.0
+    assert not imgconv.match_template(image, crop(grey, 5, 5, 7, 7), mask=mask).any()
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=st.floats(-1e3, 1e3), b=st.floats(-1e4, 1e4), seed=st.integers(0, 2**16))
+def test_ccoeff_normed_is_invariant_to_gain_and_offset(a, b, seed):
+    """ccoeff_normed(a·I + b, T) = sign(a) · ccoeff_normed(I, T) on windows that are not
+    near-flat."""
+    assume(abs(a) > 1e-3)
+    photo = data.camera()
+    rng = np.random.default_rng(seed)
+    y, x = rng.integers(0, 400, 2)
+    image = crop(photo, y, x, 48, 56).astype(np.float64)
+    template = crop(photo, y + 10, x + 12, 9, 11)
+    base = imgconv.match_template(image, template)
+    moved = imgconv.match_template(a * image + b, template)
+    _, _, i_part = oracle(image, template, "ccoeff_normed")
+    ordinary = i_part > 1e-3 * float(template.size) * 255.0**2
+    assume(ordinary.any())
+    assert np.max(np.abs(moved - math.copysign(1, a) * base)[ordinary]) <= 1e-9
+
+
+# -- finding things in photos ------------------------------------------------------------------
+def test_a_noisy_patch_is_found_at_its_exact_place(colour):
+    image = colour.astype(np.float64)
+    rng = np.random.default_rng(7)
+    for y, x in ((200, 180), (60, 330), (400, 90)):
+        patch = image[y:y + 64, x:x + 64] + rng.normal(0, 12, (64, 64, 3))
+        best = imgconv.find_peaks(imgconv.match_template(image, patch))[0]
+        assert (best.y, best.x) == (y, x)
+        assert best.score > 0.8
+
+
+def test_a_subpixel_shift_is_recovered_within_a_tenth_of_a_pixel(grey):
+    image = grey.astype(np.float64)
+    y, x = 300, 300  # a textured place (the tripod's legs on the grass)
+    template = image[y:y + 48, x:x + 48].copy()
+    for dy, dx in ((0.3, -0.35), (-0.2, 0.45), (0.0, 0.25)):
+        shifted = ndi.shift(image, (dy, dx), order=3, mode="nearest")
+        best = imgconv.find_peaks(imgconv.match_template(shifted, template))[0]
+        assert abs(best.y_subpixel - (y + dy)) <= 0.1
+        assert abs(best.x_subpixel - (x + dx)) <= 0.1
+
+
+def test_five_planted_copies_are_found_apart(grey):
+    rng = np.random.default_rng(11)
+    image = rng.normal(128, 30, (300, 360))
+    patch = grey[200:232, 250:282].astype(np.float64)
+    spots = [(10, 20), (15, 200), (130, 100), (200, 300), (250, 30)]
+    for y, x in spots:
+        image[y:y + 32, x:x + 32] = patch
+    found = imgconv.find_peaks(imgconv.match_template(image, patch), top=5, min_distance=16)
+    assert sorted((m.y, m.x) for m in found) == sorted(spots)
+    assert all(m.score > 0.999 for m in found)
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
+
+
+# -- peaks ------------------------------------------------------------------------------------
+def test_peaks_best_first_ties_by_row_then_column_and_suppression():
+    s = np.zeros((9, 12))
+    s[2, 3] = s[2, 9] = s[6, 1] = 0.8  # ties: by row, then column
+    s[2, 4] = 0.5  # beaten by its neighbour
+    s[7, 10] = 0.9
+    got = imgconv.find_peaks(s, top=None, min_score=0.1)
+    assert [(m.y, m.x, m.score) for m in got] == [(7, 10, 0.9), (2, 3, 0.8), (2, 9, 0.8),
+                                                   (6, 1, 0.8)]
+    assert [(m.y, m.x) for m in imgconv.find_peaks(s, top=2, min_score=0.1,
+                                                   min_distance=0)] == [(7, 10), (2, 3)]
+    assert len(imgconv.find_peaks(s, top=None, min_score=0.1, min_distance=0)) == 5
+    # (6, 1) is within 4 of (2, 3), which comes first
+    assert [(m.y, m.x) for m in imgconv.find_peaks(s, top=None, min_score=0.1,
+                                                   min_distance=4)] == [(7, 10), (2, 3), (2, 9)]
+
+
+def test_a_plateau_gives_one_peak_its_first_position():
+    s = np.zeros((6, 8))
+    s[2:4, 3:6] = 1.0
+    got = imgconv.find_peaks(s, top=None, min_score=0.5)
+    assert [(m.y, m.x) for m in got] == [(2, 3)]
+
+
+def test_sqdiff_wants_the_smallest_and_min_score_is_a_maximum():
+    s = np.full((5, 5), 10.0)
+    s[1, 1], s[3, 3] = 2.0, 4.0
+    got = imgconv.find_peaks(s, top=None, min_score=5.0, method="sqdiff_normed")
+    assert [(m.y, m.x, m.score) for m in got] == [(1, 1, 2.0), (3, 3, 4.0)]
+    assert imgconv.find_peaks(s, min_score=1.0, method="sqdiff") == []
+
+
+def test_subpixel_is_the_vertex_of_a_parabola_clamped_and_integer_at_the_border():
+    y, x = np.mgrid[0:9, 0:11]
+    s = -((y - 4.3) ** 2) - 2 * (x - 6.8) ** 2
+    best = imgconv.find_peaks(s)[0]
+    assert (best.y, best.x) == (4, 7)
+    assert best.y_subpixel == pytest.approx(4.3) and best.x_subpixel == pytest.approx(6.8)
+    edge = imgconv.find_peaks(-((y - 0.2) ** 2) - (x - 10.4) ** 2)[0]
+    assert (edge.y_subpixel, edge.x_subpixel) == (0.0, 10.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), r=st.integers(0, 3), cuts=st.lists(st.integers(1, 9),
+                                                                      max_size=6))
+def test_peaks_fed_band_by_band_are_the_peaks_of_the_whole(seed, r, cuts):
+    rng = np.random.default_rng(seed)
+    s = np.round(rng.random((30, 17)), 1)  # many ties
+    whole = imgconv.find_peaks(s, top=None, min_distance=r)
+    finder = PeakFinder(17, top=None, min_distance=r)
+    y = 0
+    for c in cuts:
+        finder.feed(s[y:y + c])
+        y = min(30, y + c)
+    finder.feed(s[y:])
+    assert finder.finish() == whole
+    for m in whole:  # nothing within r beats a peak; peaks are more than r apart
+        box = s[max(0, m.y - r):m.y + r + 1, max(0, m.x - r):m.x + r + 1]
+        assert m.score == box.max()
+
+
+# -- how it is computed -----------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["ccoeff_normed", "sqdiff", "ccorr_normed"])
+def test_tiles_under_a_small_memory_limit_equal_the_whole(method, colour):
+    image = crop(colour, 0, 0, 300, 280)
+    template = crop(colour, 100, 100, 40, 33)
+    mask = np.random.default_rng(2).random((40, 33))
+    for m in (None, mask):
+        whole = imgconv.match_template(image, template, method=method, mask=m,
+                                       memory_limit=None)
+        tiled = imgconv.match_template(image, template, method=method, mask=m,
+                                       memory_limit=12 * 10**6)
+        scale = 1.0 if method.endswith("_normed") else float(np.abs(whole).max())
+        assert np.max(np.abs(tiled - whole)) <= 1e-10 * scale
+
+
+def test_the_dft_blocks_equal_the_engines_correlation():
+    from imgconv.correlator import Correlator, Job, fft_blocks
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 50, (230, 251))
+    k = rng.normal(0, 1, (31, 27))
+    ref = imgconv.correlate(x, k, size="valid", precision="double", method="direct")
+    for blocks in ((64, 64), (96, 160), fft_blocks(x.shape, k.shape)):
+        got = Correlator(k.shape, blocks, {}, threads=2).run(x, [Job("c", k, "k")], {})["c"]
+        assert np.max(np.abs(got - ref)) <= 1e-12 * float(np.abs(ref).max())
+
+
+def test_integer_images_give_exact_window_sums():
+    """Integer pixels shifted by an integer: the integral images are exact, so a flat
+    window of a uint16 image is exactly flat (score 0) next to a one-level step."""
+    image = np.full((40, 40), 40000, dtype=np.uint16)
+    image[:, 20:] = 40001
+    template = np.tile(np.array([0, 1], dtype=np.uint16), (6, 3))
+    s = imgconv.match_template(image, template)
+    assert not s[:, :14].any() and not s[:, 21:].any()
+    assert s[:, 14:21].any()
+
+
+# -- refused, with the parameter named ------------------------------------------------------------
+def test_unknown_method_names_the_closest():
+    with pytest.raises(ImgconvError, match="did you mean 'ccoeff_normed'") as e:
+        imgconv.match_template(np.zeros((9, 9)), np.zeros((3, 3)), method="ccoef_normed")
+    assert e.value.param == "method"
+    for alias in ("ncc", "zncc", "normxcorr2", "TM_CCOEFF_NORMED"):
+        s = imgconv.match_template(data.camera()[:30, :30], data.camera()[5:9, 5:9],
+                                   method=alias)
+        assert s.shape == (27, 27)
+
+
+@pytest.mark.parametrize(("image", "template", "mask", "param", "text"), [
+    (np.zeros((20, 20, 3)), np.zeros((5, 5)), None, "template", "grey template cannot"),
+    (np.zeros((20, 20)), np.zeros((5, 5, 3)), None, "template", "grey image"),
+    (np.zeros((20, 20)), np.zeros((25, 5)), None, "template", "larger than the image"),
+    (np.zeros((20, 20)), np.zeros((5, 5)), np.full((5, 5), 2.0), "mask", "0..1"),
+    (np.zeros((20, 20)), np.zeros((5, 5)), np.zeros((5, 5)), "mask", "no non-zero"),
+    (np.zeros((20, 20)), np.zeros((5, 5)), np.ones((4, 5)), "mask", "shape"),
+    (np.full((20, 20), np.nan), np.zeros((5, 5)), None, "image", "NaN"),
+])
+def test_bad_input_is_refused(image, template, mask, param, text):
+    with pytest.raises(ImgconvError, match=text) as e:
+        imgconv.match_template(image, template, mask=mask)
+    assert e.value.param == param
+
+
+def test_bad_peak_options_are_refused():
+    for kw, param in (({"top": 0}, "top"), ({"min_distance": -1}, "min_distance"),
+                      ({"min_score": float("nan")}, "min_score")):
+        with pytest.raises(ImgconvError) as e:
+            imgconv.find_peaks(np.zeros((3, 3)), **kw)
+        assert e.value.param == param
