@@ -48,7 +48,12 @@ def _smaller_is_better(method: str) -> bool:
 
 class PeakFinder:
     """Peaks of a map of ``width`` columns fed band by band, in order (:meth:`feed`),
-    then :meth:`finish`."""
+    then :meth:`finish`.  The rows fed are kept (not copied) until decided, and decided
+    :data:`CHUNK` rows and :data:`STRIP` columns at a time, so the working memory stays
+    small whatever the band."""
+
+    CHUNK = 128  # rows decided at a time
+    STRIP = 2048  # columns at a time
 
     def __init__(self, width: int, *, top: int | None = 1, min_score: float | None = None,
                  min_distance: int | None = None, method: str = "ccoeff_normed"):
@@ -65,11 +70,11 @@ class PeakFinder:
         self.sign = -1.0 if _smaller_is_better(method) else 1.0
         self.width, self.top, self.r = int(width), None if top is None else int(top), int(dist)
         self.floor = -np.inf if min_score is None else self.sign * float(min_score)
-        self.context = max(self.r, 1)  # rows kept around the rows decided
-        self.buf = np.empty((0, self.width))  # goodness (sign·score) of rows y0.. not dropped
-        self.y0 = 0  # map row of buf[0]
+        self.context = max(self.r, 1)  # rows and columns looked at around a position
+        self.parts: list[tuple[int, Array]] = []  # (first map row, goodness = sign·score)
+        self.total = 0  # map rows fed
         self.done = 0  # map rows decided
-        self.found: list[Array] = []  # (goodness, y, x, dy, dx) of the peaks kept
+        self.found = np.empty((0, 5))  # (goodness, y, x, dy, dx) of the best peaks so far
 
     def feed(self, scores: npt.ArrayLike) -> None:
         """The next rows of the map."""
@@ -77,39 +82,46 @@ class PeakFinder:
         if rows.ndim != 2 or rows.shape[1] != self.width:
             raise ImgconvError(f"scores must be rows of {self.width} values, got shape "
                                f"{rows.shape}", param="scores")
-        good = rows * self.sign
-        good[np.isnan(good)] = -np.inf
-        self.buf = np.concatenate([self.buf, good]) if self.buf.size else good
-        self._decide(self.y0 + self.buf.shape[0] - self.context)
+        good = rows if self.sign > 0 else -rows
+        if np.isnan(good).any():
+            good = np.where(np.isnan(good), -np.inf, good)
+        self.parts.append((self.total, good))
+        self.total += good.shape[0]
+        self._decide(self.total - self.context, last=False)
 
     def finish(self) -> list[Match]:
         """The peaks of the whole map, best first."""
-        self._decide(self.y0 + self.buf.shape[0])
-        table = np.concatenate(self.found) if self.found else np.empty((0, 5))
+        self._decide(self.total, last=True)
         return [Match(int(y), int(x), float(self.sign * g), float(y + dy), float(x + dx))
-                for g, y, x, dy, dx in self._best(table)]
+                for g, y, x, dy, dx in self.found]
 
-    def _decide(self, end: int) -> None:
-        """Decide rows ``done..end`` (every row they look at is in ``buf`` or off the map)."""
-        if end <= self.done:
-            return
-        total = self.y0 + self.buf.shape[0]
-        last = end == total  # no row follows: the map's last row is in buf
-        lo = max(self.done - self.context, self.y0)
-        hi = total if last else min(total, end + self.context)
-        chunk = self.buf[lo - self.y0:hi - self.y0]
-        a, b = self.done - lo, end - lo
-        ys, xs = _peaks(chunk, a, b, self.r, self.floor)
-        if ys.size:
-            g = chunk[ys, xs]
-            dy, dx = _subpixel(chunk, ys, xs)
-            part = np.stack([g, ys + lo, xs, dy, dx], axis=1).astype(np.float64)
-            self.found.append(part)
-            self.found = [self._best(np.concatenate(self.found))]
-        self.done = end
-        keep = max(end - self.context, self.y0)
-        self.buf = self.buf[keep - self.y0:]
-        self.y0 = keep
+    def _rows(self, lo: int, hi: int) -> Array:
+        """Map rows ``lo..hi`` (a view when one band holds them)."""
+        pieces = [a[max(lo - y0, 0):hi - y0] for y0, a in self.parts
+                  if y0 < hi and y0 + a.shape[0] > lo]
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    def _decide(self, end: int, *, last: bool) -> None:
+        """Decide rows ``done..end``: every row they look at is fed, or off the map."""
+        while self.done < end:
+            b = min(end, self.done + self.CHUNK)
+            lo = max(self.done - self.context, 0)
+            hi = self.total if last else min(self.total, b + self.context)
+            chunk = self._rows(lo, hi)
+            for x0 in range(0, self.width, self.STRIP):
+                c0, c1 = max(x0 - self.context, 0), min(x0 + self.STRIP + self.context,
+                                                        self.width)
+                sub = chunk[:, c0:c1]
+                ys, xs = _peaks(sub, self.done - lo, b - lo, self.r, self.floor)
+                keep = (xs >= x0 - c0) & (xs < x0 + self.STRIP - c0)
+                ys, xs = ys[keep], xs[keep]
+                if ys.size:
+                    dy, dx = _subpixel(sub, ys, xs)
+                    part = np.stack([sub[ys, xs], ys + lo, xs + c0, dy, dx], axis=1)
+                    self.found = self._best(np.concatenate([self.found, part]))
+            self.done = b
+        keep_from = self.done - self.context
+        self.parts = [(y0, a) for y0, a in self.parts if y0 + a.shape[0] > keep_from]
 
     def _best(self, table: Array) -> Array:
         """The rows of ``table`` best first (goodness, then row, then column), ``top`` kept."""
@@ -120,10 +132,11 @@ class PeakFinder:
 def _peaks(g: Array, a: int, b: int, r: int, floor: float) -> tuple[npt.NDArray[np.intp],
                                                                       npt.NDArray[np.intp]]:
     """Rows and columns (in ``g``) of the peaks among rows ``a..b`` of ``g``, whose rows
-    ``a - r .. b + r`` (as far as the map has them) are all in ``g``."""
+    ``a - r .. b + r`` and columns ``-r`` beyond each side (as far as the map has them) are
+    all in ``g``."""
     mid = g[a:b]
     ok = np.isfinite(mid) & (mid >= floor)
-    if r > 0:
+    if r > 0 and ok.any():
         from scipy.ndimage import maximum_filter1d
 
         def trailing(v: Array, size: int, axis: int) -> Array:  # max of v[i-size+1 .. i]
@@ -131,13 +144,17 @@ def _peaks(g: Array, a: int, b: int, r: int, floor: float) -> tuple[npt.NDArray[
                                           origin=(size - 1) // 2)
             return out
 
-        across = maximum_filter1d(g, 2 * r + 1, axis=1, mode="constant", cval=-np.inf)
+        near = g[max(a - r, 0):b + r]  # the rows the decided ones look at
+        top = a - max(a - r, 0)
+        across = maximum_filter1d(near, 2 * r + 1, axis=1, mode="constant", cval=-np.inf)
         full = maximum_filter1d(across, 2 * r + 1, axis=0, mode="constant", cval=-np.inf)
-        above = np.full_like(g, -np.inf)  # rows y-r .. y-1, columns x-r .. x+r
-        above[1:] = trailing(across, r, 0)[:-1]
-        left = np.full_like(g, -np.inf)  # row y, columns x-r .. x-1
-        left[:, 1:] = trailing(g, r, 1)[:, :-1]
-        ok &= (mid >= full[a:b]) & (mid > above[a:b]) & (mid > left[a:b])
+        ok &= mid >= full[top:top + b - a]
+        above = trailing(across, r, 0)  # rows y-r+1 .. y: shifted down one, y-r .. y-1
+        ok &= mid > (above[top - 1:top - 1 + b - a] if top else np.vstack(
+            [np.full((1, g.shape[1]), -np.inf), above[:b - a - 1]]))
+        left = np.full_like(mid, -np.inf)  # row y, columns x-r .. x-1
+        left[:, 1:] = trailing(mid, r, 1)[:, :-1]
+        ok &= mid > left
     ys, xs = np.nonzero(ok)
     return ys + a, xs
 

@@ -19,6 +19,7 @@ from imgconv.cli import apply as _apply
 from imgconv.cli import batch as _batch
 from imgconv.cli import diff as _diff
 from imgconv.cli import kernels as _kernels
+from imgconv.cli import match as _match
 from imgconv.cli.common import fail
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ app.command()(_diff.diff)
 app.command()(_kernels.compose)
 app.command("filters")(_kernels.filters_cmd)
 app.command()(_kernels.show)
+app.command()(_match.match)
 
 
 def _usage_error(exc: BaseException) -> bool:

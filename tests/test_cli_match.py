@@ -1,0 +1,249 @@
+"""``imgconv match`` through Typer's runner: output lines, JSON, exit codes, files written
+(docs/semantics.md §8); scores checked against the library, which tests/test_matching.py
+checks against its oracles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+from skimage import data
+
+import imgconv
+from imgconv.cli import app
+
+PATCH = (200, 180)  # (y, x) of the 64x64 patch cut from the astronaut
+
+
+def run(*args: object) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    photo = data.astronaut()
+    y, x = PATCH
+    patch = photo[y:y + 64, x:x + 64]
+    paths = {"photo": tmp_path / "astro.png", "patch": tmp_path / "patch.png",
+             "grey": tmp_path / "camera.png"}
+    Image.fromarray(photo).save(paths["photo"])
+    Image.fromarray(patch).save(paths["patch"])
+    Image.fromarray(data.camera()).save(paths["grey"])
+    return paths
+
+
+def test_help_lists_match_and_its_options():
+    code, out, _ = run("--help")
+    assert code == 0 and "match" in out
+    code, out, _ = run("match", "--help")
+    assert code == 0
+    for flag in ("--method", "--top", "--min-score", "--min-distance", "--mask", "--no-mask",
+                 "--map", "--annotate", "--json", "--page", "--memory-limit"):
+        assert flag in out
+
+
+def test_one_line_a_match(files):
+    code, out, err = run("match", files["photo"], files["patch"])
+    assert (code, out, err) == (0, "180 200 64 64 1.000000\n", "")
+    code, out, _ = run("match", files["photo"], files["patch"], "--top", "3")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 3 and lines[0] == "180 200 64 64 1.000000"
+    scores = [float(line.split()[4]) for line in lines]
+    assert scores == sorted(scores, reverse=True) and scores[1] < 0.9
+
+
+def test_json_has_the_keys_and_the_librarys_numbers(files):
+    code, out, _ = run("match", files["photo"], files["patch"], "--top", "2", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert list(obj) == ["image", "template", "method", "matches"]
+    assert (obj["image"], obj["template"], obj["method"]) == (str(files["photo"]),
+                                                              str(files["patch"]),
+                                                              "ccoeff_normed")
+    assert [list(m) for m in obj["matches"]] == [["x", "y", "width", "height", "score",
+                                                  "x_subpixel", "y_subpixel"]] * 2
+    photo = np.asarray(Image.open(files["photo"]))
+    patch = np.asarray(Image.open(files["patch"]))
+    lib = imgconv.find_peaks(imgconv.match_template(photo, patch), top=2, min_distance=32)
+    assert [(m["y"], m["x"], m["score"]) for m in obj["matches"]] == [
+        (m.y, m.x, m.score) for m in lib]
+    assert obj["matches"][0]["x_subpixel"] == pytest.approx(180, abs=0.1)
+
+
+def test_several_images_give_named_lines_and_json_lines(files, tmp_path):
+    other = tmp_path / "other.png"
+    photo = np.asarray(Image.open(files["photo"]))
+    Image.fromarray(np.roll(photo, (7, -11), axis=(0, 1))).save(other)
+    code, out, _ = run("match", files["photo"], other, files["patch"])
+    assert code == 0
+    assert out.splitlines() == [f"{files['photo']} 180 200 64 64 1.000000",
+                                f"{other} 169 207 64 64 1.000000"]
+    code, out, _ = run("match", files["photo"], other, files["patch"], "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [o["image"] for o in lines] == [str(files["photo"]), str(other)]
+    assert [(o["matches"][0]["x"], o["matches"][0]["y"]) for o in lines] == [(180, 200),
+                                                                             (169, 207)]
+
+
+def test_no_match_passing_min_score_exits_1(files):
+    code, out, err = run("match", files["photo"], files["patch"], "--top", "2",
+                         "--min-score", "0.999")
+    assert (code, out) == (0, "180 200 64 64 1.000000\n")
+    code, out, err = run("match", files["grey"], files["grey"], files["patch"])
+    assert code == 2  # a grey image, a colour template
+    grey_patch = files["grey"].with_name("gpatch.png")
+    Image.fromarray(np.full((20, 20), 255, np.uint8)).save(grey_patch)
+    code, out, err = run("match", files["grey"], grey_patch, "-m", "sqdiff_normed",
+                         "--min-score", "1e-9")
+    assert (code, out) == (1, "")
+    assert "no match with a score at most 1e-09" in err
+    code, out, _ = run("match", files["grey"], grey_patch, "-m", "sqdiff", "--min-score", "1",
+                       "--json")
+    assert code == 1 and json.loads(out)["matches"] == []
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    (["-m", "ccoef"], "--method ccoef is not a matching method"),
+    (["--top", "0"], "--top 0 must be a whole number of at least 1"),
+    (["--min-distance", "-2"], "--min-distance -2 must be a whole number"),
+    (["--mask", "m.png", "--no-mask"], "--mask and --no-mask cannot be used together"),
+    (["--memory-limit", "12MB", "--map", "out.jpg"], "--map out.jpg: write the scores as"),
+])
+def test_bad_options_exit_2_with_one_line(files, args, text, monkeypatch):
+    monkeypatch.chdir(files["photo"].parent)
+    code, out, err = run("match", files["photo"], files["patch"], *args)
+    assert code == 2 and out == ""
+    assert err.startswith("imgconv: error: ") and text in err and len(err.splitlines()) == 1
+    code, out, err = run("match", files["photo"], files["patch"], *args, "--json")
+    assert code == 2 and json.loads(out)["error"]["exit_code"] == 2
+
+
+def test_bad_inputs_name_the_file(files, tmp_path):
+    code, out, err = run("match", files["grey"], files["patch"])
+    assert code == 2 and str(files["grey"]) in err and "grey image" in err
+    code, out, err = run("match", tmp_path / "nope.png", files["patch"])
+    assert code == 2 and "nope.png: no such file" in err
+    code, out, err = run("match", files["patch"], files["photo"], "--json")
+    assert code == 2 and "larger than the image" in json.loads(out)["error"]["message"]
+    code, out, err = run("match", files["photo"])
+    assert code == 2 and "then the template" in err
+
+
+def test_the_templates_alpha_is_its_mask_unless_no_mask(files, tmp_path):
+    photo = np.asarray(Image.open(files["photo"]))
+    y, x = PATCH
+    rgba = np.dstack([photo[y:y + 64, x:x + 64], np.full((64, 64), 255, np.uint8)])
+    rgba[:24, :24, :3] = 255  # scribbled over ...
+    rgba[:24, :24, 3] = 0  # ... and transparent there
+    Image.fromarray(rgba).save(tmp_path / "alpha.png")
+    code, out, _ = run("match", files["photo"], tmp_path / "alpha.png", "--json")
+    masked = json.loads(out)["matches"][0]
+    assert code == 0 and (masked["x"], masked["y"]) == (180, 200)
+    assert masked["score"] == pytest.approx(1.0, abs=1e-12)
+    code, out, _ = run("match", files["photo"], tmp_path / "alpha.png", "--no-mask", "--json")
+    assert json.loads(out)["matches"][0]["score"] < 0.9
+
+
+def test_an_8bit_mask_file_weighs_value_over_255(files, tmp_path):
+    rng = np.random.default_rng(4)
+    weights = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+    Image.fromarray(weights).save(tmp_path / "w.png")
+    code, out, _ = run("match", files["photo"], files["patch"], "--mask", tmp_path / "w.png",
+                       "--top", "3", "--json")
+    photo = np.asarray(Image.open(files["photo"]))
+    patch = np.asarray(Image.open(files["patch"]))
+    lib = imgconv.find_peaks(imgconv.match_template(photo, patch, mask=weights / 255),
+                             top=3, min_distance=32)
+    assert code == 0
+    assert [(m["x"], m["y"], m["score"]) for m in json.loads(out)["matches"]] == [
+        (m.x, m.y, m.score) for m in lib]
+    Image.fromarray(weights[:30]).save(tmp_path / "short.png")
+    code, _, err = run("match", files["photo"], files["patch"], "--mask", tmp_path / "short.png")
+    assert code == 2 and "same size" in err
+
+
+def test_map_and_annotate_are_written_and_readable(files, tmp_path):
+    scores_tif, heat, boxes = tmp_path / "s.tif", tmp_path / "s.png", tmp_path / "boxes.png"
+    code, out, _ = run("match", files["photo"], files["patch"], "--map", scores_tif,
+                       "--annotate", boxes, "--top", "2")
+    assert code == 0
+    photo = np.asarray(Image.open(files["photo"]))
+    patch = np.asarray(Image.open(files["patch"]))
+    scores = tifffile.imread(scores_tif)
+    assert scores.dtype == np.float32 and scores.shape == (449, 449)
+    assert np.array_equal(scores, imgconv.match_template(photo, patch).astype(np.float32))
+    drawn = np.asarray(Image.open(boxes))
+    assert drawn.shape == photo.shape and drawn.dtype == np.uint8
+    assert (drawn[200, 180:244] == (255, 0, 0)).all()  # the best box's top edge, red
+    assert np.array_equal(drawn[300:400, 0:100], photo[300:400, 0:100])  # elsewhere: as is
+    code, _, _ = run("match", files["photo"], files["patch"], "--map", heat)
+    shown = np.asarray(Image.open(heat))
+    assert code == 0 and shown.shape == (449, 449, 3) and shown.dtype == np.uint8
+    code, _, err = run("match", files["photo"], files["patch"], "--map", heat)
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+    code, _, _ = run("match", files["photo"], files["patch"], "--map", heat, "--overwrite")
+    assert code == 0
+    code, _, err = run("match", files["photo"], files["patch"], "--annotate", files["photo"])
+    assert code == 2 and "is an input" in err
+
+
+def test_five_planted_copies_and_the_default_min_distance(tmp_path):
+    rng = np.random.default_rng(8)
+    image = rng.integers(60, 200, (260, 300), dtype=np.uint8)
+    patch = data.camera()[200:232, 250:282]
+    spots = [(10, 20), (15, 200), (120, 100), (200, 250), (220, 30)]
+    for y, x in spots:
+        image[y:y + 32, x:x + 32] = patch
+    Image.fromarray(image).save(tmp_path / "five.png")
+    Image.fromarray(patch).save(tmp_path / "p.png")
+    code, out, _ = run("match", tmp_path / "five.png", tmp_path / "p.png", "--top", "5",
+                       "--min-distance", "16")
+    found = sorted((int(v[1]), int(v[0])) for v in (line.split() for line in out.splitlines()))
+    assert code == 0 and found == sorted(spots)
+    code, out, _ = run("match", tmp_path / "five.png", tmp_path / "p.png", "--top", "2")
+    second = out.splitlines()[1].split()  # default min distance 16: not next to the first
+    first = out.splitlines()[0].split()
+    assert max(abs(int(first[0]) - int(second[0])), abs(int(first[1]) - int(second[1]))) > 16
+
+
+def test_a_large_tiff_is_streamed_and_gives_the_same_answer(tmp_path):
+    rng = np.random.default_rng(9)
+    image = (rng.random((900, 700)) * 60 + np.linspace(0, 180, 700)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "big.tif", image)
+    Image.fromarray(image[500:548, 300:340]).save(tmp_path / "t.png")
+    whole = run("match", tmp_path / "big.tif", tmp_path / "t.png", "--top", "3", "--json",
+                "--memory-limit", "none", "--map", tmp_path / "whole.tif")
+    banded = run("match", tmp_path / "big.tif", tmp_path / "t.png", "--top", "3", "--json",
+                 "--memory-limit", "10MB", "--map", tmp_path / "banded.tif")
+    assert whole[0] == banded[0] == 0
+    a, b = json.loads(whole[1])["matches"], json.loads(banded[1])["matches"]
+    assert [(m["x"], m["y"]) for m in a] == [(m["x"], m["y"]) for m in b]
+    assert (a[0]["x"], a[0]["y"]) == (300, 500)
+    assert np.allclose([m["score"] for m in a], [m["score"] for m in b], rtol=0, atol=1e-12)
+    ma, mb = tifffile.imread(tmp_path / "whole.tif"), tifffile.imread(tmp_path / "banded.tif")
+    assert ma.shape == mb.shape == (853, 661) and np.max(np.abs(ma - mb)) <= 1e-6
+    code, _, err = run("match", tmp_path / "big.tif", tmp_path / "t.png", "--memory-limit",
+                       "10MB", "--map", tmp_path / "m.png")
+    assert code == 2 and "write --map as .tif" in err
+
+
+def test_pages_and_orientation_as_apply_reads_them(tmp_path):
+    cam = data.camera()
+    tifffile.imwrite(tmp_path / "pages.tif", np.stack([cam[::-1], cam]))
+    Image.fromarray(cam[100:140, 200:250]).save(tmp_path / "t.png")
+    code, _, err = run("match", tmp_path / "pages.tif", tmp_path / "t.png")
+    assert code == 2 and "--page" in err
+    code, out, _ = run("match", tmp_path / "pages.tif", tmp_path / "t.png", "--page", "1")
+    assert (code, out.split()[:2]) == (0, ["200", "100"])
+    exif = Image.Exif()
+    exif[274] = 6  # stored sideways: a viewer turns it 90° clockwise
+    Image.fromarray(np.rot90(cam)).save(tmp_path / "turned.png", exif=exif)
+    code, out, _ = run("match", tmp_path / "turned.png", tmp_path / "t.png")
+    assert (code, out.split()[:2]) == (0, ["200", "100"])
