@@ -2,15 +2,15 @@
 
 The cross terms of :mod:`imgconv.scoring` (``sum T·I`` over every window) are valid
 correlations with kernels as large as the template.  When the engine's plan chooses FFT
-for them (or the template is large: :func:`fft_blocks`), they run here on OpenCV's DFT by
-overlap-save blocks: each block of the tile is transformed once for every kernel it
-meets, multiplied with the kernel's spectrum (``mulSpectrums``, conjugated: a
-correlation), and only the block's valid rows are transformed back.  The block size is
-the DFT size that minimises ``D² log D`` (and a fixed cost a block) per valid output (a
-transform of more than 768² values costs about twice as much per value: it leaves the
-cache), so a small
-template is correlated by many small transforms and a large one by one; blocks run on
-:func:`imgconv.threads.count` threads (OpenCV releases the GIL).  Otherwise, by
+for them (:func:`by_fft`; a template over :data:`FFT_TAPS` taps always), they run here on
+OpenCV's DFT by overlap-save blocks: each block of the tile is transformed once for every
+kernel it meets, multiplied with the kernel's spectrum (``mulSpectrums``, conjugated: a
+correlation), and only the block's valid rows are transformed back.  The block size
+(:func:`fft_blocks`) minimises the estimated time: ``D² log D`` and a fixed cost a block
+(a transform of more than 768² values costs about twice as much per value: it leaves the
+cache), the blocks shared by :func:`imgconv.threads.count` threads (OpenCV releases the
+GIL), plus the kernel's spectrum; so a small template is correlated by many small
+transforms, a large one by as few as keep the threads busy.  Otherwise, by
 :func:`imgconv.engine.correlate` (``size='valid'``, ``precision='double'``,
 ``method='auto'``).  Everything in double precision.
 """
@@ -59,19 +59,22 @@ def _ladder(lo: int, hi: int) -> list[int]:
     return sorted(out)
 
 
-def fft_blocks(tile: tuple[int, int], tshape: tuple[int, int]) -> tuple[int, int]:
+def fft_blocks(tile: tuple[int, int], tshape: tuple[int, int],
+               threads: int = 1) -> tuple[int, int]:
     """The DFT size of the blocks that correlate a ``tile`` (rows, columns of its input)
-    with a ``tshape`` kernel: the least estimated time per valid output."""
+    with a ``tshape`` kernel: the least estimated time, the blocks shared by ``threads``
+    (and the kernel's own spectrum at that size)."""
     import cv2
 
     rows, cols = tile
     h, w = tshape
+    ho, wo = rows - h + 1, cols - w + 1
     top_r, top_c = cv2.getOptimalDFTSize(rows), cv2.getOptimalDFTSize(cols)
 
     def cost(dh: int, dw: int) -> float:
-        valid = min(dh - h + 1, rows - h + 1) * min(dw - w + 1, cols - w + 1)
-        penalty = 2.0 if dh * dw > CACHE_SIDE**2 else 1.0
-        return (dh * dw * math.log2(dh * dw) * penalty + BLOCK_COST) / valid
+        blocks = math.ceil(ho / (dh - h + 1)) * math.ceil(wo / (dw - w + 1))
+        one = dh * dw * math.log2(dh * dw) * (2.0 if dh * dw > CACHE_SIDE**2 else 1.0)
+        return math.ceil(blocks / max(threads, 1)) * (one + BLOCK_COST) + one / 2
 
     return min(((dh, dw) for dh in _ladder(min(2 * h, top_r), top_r)
                 for dw in _ladder(min(2 * w, top_c), top_c)), key=lambda d: cost(*d))
@@ -135,10 +138,11 @@ class Correlator:
         spec: dict[bool, Any] = {}
         for job, ks in zip(jobs, spectra, strict=True):
             if job.squared not in spec:
-                src = piece * piece if job.squared else piece
-                padded = cv2.copyMakeBorder(src, 0, dh - src.shape[0], 0, dw - src.shape[1],
-                                            cv2.BORDER_CONSTANT, value=0)
-                spec[job.squared] = cv2.dft(padded, nonzeroRows=src.shape[0])
+                src: Any = piece * piece if job.squared else piece
+                if src.shape != (dh, dw):  # the last blocks: zeros beyond the tile
+                    src = cv2.copyMakeBorder(src, 0, dh - src.shape[0], 0, dw - src.shape[1],
+                                             cv2.BORDER_CONSTANT, value=0)
+                spec[job.squared] = cv2.dft(src, nonzeroRows=piece.shape[0])
             prod = cv2.mulSpectrums(spec[job.squared], ks, 0, conjB=True)
             back: Any = cv2.idft(prod, flags=cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT,
                                  nonzeroRows=y1 - y0)

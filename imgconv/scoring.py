@@ -29,10 +29,10 @@ from imgconv.errors import ImgconvError
 
 Array = npt.NDArray[np.float64]
 
-# bytes of working memory per input pixel of a tile: per channel, and for the tile as a
-# whole (float64 copies, spectra, integral images, window sums; measured with
-# benchmarks/bench_match.py --memory)
-PER_CHANNEL, PER_TILE, PER_TILE_MASKED = 16, 48, 88
+# bytes of working memory per input pixel of a tile, per channel and for the tile as a
+# whole (a float64 copy of a channel, integral images, window sums, the scores; the peak
+# tracemalloc sees on a 2048² image: 56 grey, 79 colour, 91-108 grey under a mask)
+PER_CHANNEL, PER_TILE, PER_TILE_MASKED = 12, 44, 96
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,12 @@ def tile_input(tiling: Tiling, st: Setup, image_shape: tuple[int, ...]) -> tuple
 def choose_fft(tiling: Tiling, st: Setup, image_shape: tuple[int, int, int]) -> Tiling:
     """FFT (by blocks of :func:`imgconv.correlator.fft_blocks`) or a spatial method for the
     tiles' correlations (:func:`imgconv.correlator.by_fft`)."""
+    from imgconv.threads import count
+
     tile = tile_input(tiling, st, image_shape)
     if not by_fft(tile, st.shape, st.cross[0]):
         return tiling
-    return replace(tiling, fft=fft_blocks(tile, st.shape))
+    return replace(tiling, fft=fft_blocks(tile, st.shape, count()))
 
 
 def box_sums(a: Array, tshape: tuple[int, int]) -> tuple[Array, Array]:
