@@ -247,3 +247,33 @@ def test_pages_and_orientation_as_apply_reads_them(tmp_path):
     Image.fromarray(np.rot90(cam)).save(tmp_path / "turned.png", exif=exif)
     code, out, _ = run("match", tmp_path / "turned.png", tmp_path / "t.png")
     assert (code, out.split()[:2]) == (0, ["200", "100"])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "killpg"), reason="POSIX signals")
+@pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_stops_it_within_2s_leaving_no_partial_map(tmp_path, sig, code):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(12)
+    tifffile.imwrite(tmp_path / "big.tif", rng.integers(0, 256, (3000, 3000), dtype=np.uint8))
+    Image.fromarray(rng.integers(0, 256, (100, 100), dtype=np.uint8)).save(tmp_path / "t.png")
+    proc = subprocess.Popen([sys.executable, "-m", "imgconv", "match", "big.tif", "t.png",
+                             "--memory-limit", "20MB", "--map", "scores.tif"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    end = time.monotonic() + 60
+    while not any(p.name.endswith(".part") for p in tmp_path.iterdir()):  # the map began
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    os.killpg(proc.pid, getattr(signal, sig))
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == code and time.monotonic() - t0 < 2.0
+    assert err.strip().splitlines() == [f"imgconv: error: interrupted by {sig}; no partial "
+                                        "output was left"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.tif", "t.png"]
