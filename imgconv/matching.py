@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from imgconv.errors import ImgconvError
 from imgconv.kernels.words import did_you_mean
-from imgconv.scoring import Setup, Tiling, choose_fft, plan_tiles, tile_input, tile_scores
+from imgconv.scoring import Setup, Tiling, band_scores, choose_fft, plan_tiles, tile_input
 
 Array = npt.NDArray[np.float64]
 
@@ -208,21 +208,12 @@ class MatchPlan:
     def bands(self, rows: Rows) -> Iterator[tuple[int, Array]]:
         """``(first row, scores)`` of each band of the score map, in order; ``rows`` reads
         the image this plan was made for."""
-        h, w = self.setup.shape
-        ho, wo = self.out_shape
-        step, cols = self.tiling.rows, self.tiling.cols
+        h = self.setup.shape[0]
+        ho, step = self.out_shape[0], self.tiling.rows
         for y0 in range(0, ho, step):
             y1 = min(ho, y0 + step)
             band = _as_hwc(rows.read(y0, y1 + h - 1), "image")
-            if cols >= wo:
-                yield y0, tile_scores(band, self.setup, self.tiling, self.cache)
-                continue
-            out = np.empty((y1 - y0, wo))
-            for x0 in range(0, wo, cols):
-                x1 = min(wo, x0 + cols)
-                out[:, x0:x1] = tile_scores(band[:, x0:x1 + w - 1], self.setup,
-                                             self.tiling, self.cache)
-            yield y0, out
+            yield y0, band_scores(band, self.setup, self.tiling, self.cache)
 
 
 def prepare(rows: Rows, template: npt.ArrayLike, *, method: str = "ccoeff_normed",

@@ -175,16 +175,50 @@ def _corners(p: Any, h: int, w: int) -> Array:
     return out
 
 
-def tile_scores(tile: npt.NDArray[Any], st: Setup, tiling: Tiling,
+def band_scores(band: npt.NDArray[Any], st: Setup, tiling: Tiling,
                 cache: dict[Any, Any]) -> Array:
-    """The scores of every valid window of one tile (R×Wt×C, in its own dtype)."""
+    """The scores of one band of the image (R×W×C with its halo): tile by tile across;
+    with several threads (:func:`imgconv.threads.count`) the rows of each tile are split
+    between them when the template's halo adds at most an eighth to the work."""
+    from imgconv.threads import count
+
+    h, w = st.shape
+    ho, wo = band.shape[0] - h + 1, band.shape[1] - w + 1
+    threads = count()
+    parts = threads if threads > 1 and (h - 1) * 8 * threads <= ho else 1
+    step = -(-ho // parts)
+    pieces = [(y0, min(ho, y0 + step), x0, min(wo, x0 + tiling.cols))
+              for y0 in range(0, ho, step) for x0 in range(0, wo, tiling.cols)]
+    if len(pieces) == 1:
+        return tile_scores(band, st, tiling, cache, threads)
+    out = np.empty((ho, wo))
+
+    def one(piece: tuple[int, int, int, int]) -> None:
+        y0, y1, x0, x1 = piece
+        out[y0:y1, x0:x1] = tile_scores(band[y0:y1 + h - 1, x0:x1 + w - 1], st, tiling,
+                                        cache, 1 if parts > 1 else threads)
+
+    if parts > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(parts) as pool:
+            for _ in pool.map(one, pieces):
+                pass
+    else:
+        for piece in pieces:
+            one(piece)
+    return out
+
+
+def tile_scores(tile: npt.NDArray[Any], st: Setup, tiling: Tiling, cache: dict[Any, Any],
+                threads: int = 1) -> Array:
+    """The scores of every valid window of one tile (R×Wt×C, in its own dtype); its
+    correlations by blocks on ``threads`` threads."""
     rows, cols, channels = tile.shape
     h, w = st.shape
     if st.t_flat and st.normed:  # the template's part of every denominator is zero
         return np.zeros((rows - h + 1, cols - w + 1))
-    from imgconv.threads import count
-
-    corr = Correlator(st.shape, tiling.fft, cache, count())
+    corr = Correlator(st.shape, tiling.fft, cache, threads)
     windows = st.normed or st.family == "sqdiff" or bool(st.a0.any())
     into: dict[str, Array] = {}
     extra: Array | None = None  # window terms of the numerator
@@ -276,5 +310,5 @@ def _normalise(num: Array, energy: Array | None, st: Setup) -> Array:
     return num
 
 
-__all__ = ["PER_CHANNEL", "PER_TILE", "PER_TILE_MASKED", "Setup", "Tiling", "box_sums",
-           "choose_fft", "plan_tiles", "tile_bytes", "tile_input", "tile_scores"]
+__all__ = ["PER_CHANNEL", "PER_TILE", "PER_TILE_MASKED", "Setup", "Tiling", "band_scores",
+           "box_sums", "choose_fft", "plan_tiles", "tile_bytes", "tile_input", "tile_scores"]
