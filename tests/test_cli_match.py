@@ -192,6 +192,12 @@ def test_map_and_annotate_are_written_and_readable(files, tmp_path):
     assert code == 0
     code, _, err = run("match", files["photo"], files["patch"], "--annotate", files["photo"])
     assert code == 2 and "is an input" in err
+    code, _, err = run("match", files["photo"], files["patch"], "--annotate", files["patch"],
+                       "--overwrite")  # the template is an input too
+    assert code == 2 and "is an input" in err
+    code, _, err = run("match", files["photo"], files["patch"], "--map", tmp_path / "x.png",
+                       "--annotate", tmp_path / "x.png")
+    assert code == 2 and "same file" in err
 
 
 def test_five_planted_copies_and_the_default_min_distance(tmp_path):

@@ -132,8 +132,14 @@ def match(
     settings = Settings(canonical_method(method), top, min_score, min_distance, page,
                         common.memory_bytes(memory_limit), auto_orient, overwrite)
     PeakFinder(1, top=top, min_score=min_score, min_distance=min_distance, method=method)
-    maps = _targets(map_, images, "scores", overwrite, kind="map")
-    boxes = _targets(annotate, images, "matches", overwrite, kind="annotate")
+    inputs = [*images, template_path, *([mask] if mask is not None else [])]
+    maps = _targets(map_, images, inputs, "scores", overwrite, kind="map")
+    boxes = _targets(annotate, images, inputs, "matches", overwrite, kind="annotate")
+    if map_ is not None and annotate is not None and any(
+            m is not None and b is not None and m.resolve() == b.resolve()
+            for m, b in zip(maps, boxes, strict=True)):
+        raise ImgconvError(f"--map and --annotate name the same file ({maps[0]}): give each "
+                           "its own")
     template = _template(template_path, mask, no_mask, settings)
     found = []
     for i, image in enumerate(images):
@@ -159,9 +165,10 @@ def _inputs(paths: list[Path]) -> tuple[list[Path], Path]:
     return images, template
 
 
-def _targets(option: Path | None, images: list[Path], tag: str, overwrite: bool, *,
-             kind: str) -> list[Path | None]:
-    """Where ``--map`` / ``--annotate`` write for each image (None: nowhere), checked."""
+def _targets(option: Path | None, images: list[Path], inputs: list[Path], tag: str,
+             overwrite: bool, *, kind: str) -> list[Path | None]:
+    """Where ``--map`` / ``--annotate`` write for each image (None: nowhere), checked:
+    never over one of the ``inputs``."""
     from imgconv.outputs import check_name, check_target, safe_name
 
     if option is None:
@@ -180,7 +187,7 @@ def _targets(option: Path | None, images: list[Path], tag: str, overwrite: bool,
         if kind == "map" and t.suffix.lower() not in MAP_FORMATS:
             raise ImgconvError(f"--map {t}: write the scores as .tif, .npy (float32) or .png "
                                "(a heat map)")
-        check_target(t, images, overwrite=overwrite, earlier=targets[:i])
+        check_target(t, inputs, overwrite=overwrite, earlier=targets[:i])
     return list(targets)
 
 
