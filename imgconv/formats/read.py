@@ -29,8 +29,9 @@ def _probe_pillow(p: Path) -> Header:
     with using_pillow(checked=False) as PILImage, PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
         mode = im.mode
-        dtype = ("uint16" if mode.startswith("I;16") or (mode == "I" and im.format == "PNG")
-                 else "float32" if mode == "F" else "int32" if mode == "I" else "uint8")
+        dtype = ("uint16" if mode.startswith("I;16") or (mode == "I" and im.format in _SIXTEEN)
+                 or _ppm_max(im) > 255 else "float32" if mode == "F"
+                 else "int32" if mode == "I" else "uint8")
         channels = len(im.getbands()) if mode not in ("P", "PA") else 4
         size = (im.height, im.width, channels)
         if im.format == "GIF":
@@ -100,18 +101,47 @@ def _read_pillow(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image
     with using_pillow() as PILImage, PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
         im.seek(_pick(name, page, frames))
+        if _ppm_max(im) > 255:  # Pillow would read a 16-bit colour PNM in 8 bits
+            return _read_ppm16(im, name, {})
         _load(im)  # the pixels first: a broken stream is an error, not "damaged EXIF"
         meta = pillow_meta(im)
         if frames > 1 and page is None:
             return _read_frames(im, name, frames, meta)
         mode = im.mode
         arr, space, notes = _pixels(im, meta, name, keep)
-        if mode.startswith("I;16") or (mode == "I" and im.format == "PNG"):
+        if mode.startswith("I;16") or (mode == "I" and im.format in _SIXTEEN):
             arr = arr.astype(np.uint16)
     has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4) and space != "cmyk" \
         or arr.ndim == 3 and arr.shape[2] == 5
     return Image(np.ascontiguousarray(arr), name, has_alpha=has_alpha, meta=meta, space=space,
                  notes=notes)
+
+
+#: formats whose Pillow mode "I" holds 16-bit samples (a 16-bit PNG, PGM)
+_SIXTEEN = ("PNG", "PPM")
+
+
+def _ppm_max(im: Any) -> int:
+    """The largest sample value a colour PNM declares (255 for anything else)."""
+    if im.format != "PPM" or im.mode != "RGB" or not im.tile:
+        return 255
+    args = im.tile[0].args
+    return int(args[1]) if isinstance(args, tuple) and len(args) > 1 else 255
+
+
+def _read_ppm16(im: Any, name: str, meta: Meta) -> Image:
+    """A colour PNM of more than 8 bits (maximum over 255) through OpenCV's decoder: the
+    stored samples in uint16, as a 16-bit PGM is read."""
+    import cv2
+
+    im.fp.seek(0)
+    data = np.frombuffer(im.fp.read(), np.uint8)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim != 3:
+        raise ImageError(f"{name}: cannot decode the 16-bit PNM: the file is damaged; "
+                         "re-export it")
+    arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    return Image(np.ascontiguousarray(arr.astype(np.uint16, copy=False)), name, meta=meta)
 
 
 #: Pillow modes converted on reading: into what, and the space a note names ("" none)

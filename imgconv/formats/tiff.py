@@ -225,11 +225,11 @@ def _layout(array: Array, pages: int, space: str) -> dict[str, Any]:
     core = array.shape[1:] if pages > 1 else array.shape
     channels = core[2] if len(core) == 3 else 1
     planar = "contig" if len(core) == 3 else None
-    if not space:
+    if not space:  # grey, grey+alpha, RGB, RGBA (alpha unassociated); more: minisblack
         rgb = channels in (3, 4)
+        alpha = channels in (2, 4)
         return {"photometric": "rgb" if rgb else "minisblack",
-                "extrasamples": ("unassalpha",) if rgb and channels == 4 else None,
-                "planarconfig": planar}
+                "extrasamples": ("unassalpha",) if alpha else None, "planarconfig": planar}
     base = {"cmyk": 4, "lab": 3}.get(space, 3 if channels >= 3 else 1)
     photometric = _WRITE[space] or ("rgb" if base == 3 else "minisblack")
     kind = "assocalpha" if space == "premultiplied" else "unassalpha"
