@@ -112,9 +112,9 @@ class PeakFinder:
                 c0, c1 = max(x0 - self.context, 0), min(x0 + self.STRIP + self.context,
                                                         self.width)
                 sub = chunk[:, c0:c1]
-                ys, xs = _peaks(sub, self.done - lo, b - lo, self.r, self.floor)
-                keep = (xs >= x0 - c0) & (xs < x0 + self.STRIP - c0)
-                ys, xs = ys[keep], xs[keep]
+                ys, xs = _peaks(sub, (self.done - lo, b - lo),
+                                (x0 - c0, min(x0 + self.STRIP, self.width) - c0), self.r,
+                                self._floor())
                 if ys.size:
                     dy, dx = _subpixel(sub, ys, xs)
                     part = np.stack([sub[ys, xs], ys + lo, xs + c0, dy, dx], axis=1)
@@ -123,40 +123,78 @@ class PeakFinder:
         keep_from = self.done - self.context
         self.parts = [(y0, a) for y0, a in self.parts if y0 + a.shape[0] > keep_from]
 
+    def _floor(self) -> float:
+        """The least goodness that can still make the list: ``min_score``'s, or, once
+        ``top`` peaks are kept, the worst of them (an equal one may still come first)."""
+        if self.top is not None and len(self.found) >= self.top:
+            return max(self.floor, float(self.found[-1, 0]))
+        return self.floor
+
     def _best(self, table: Array) -> Array:
         """The rows of ``table`` best first (goodness, then row, then column), ``top`` kept."""
         order = np.lexsort((table[:, 2], table[:, 1], -table[:, 0]))
         return table[order[:self.top] if self.top is not None else order]
 
 
-def _peaks(g: Array, a: int, b: int, r: int, floor: float) -> tuple[npt.NDArray[np.intp],
-                                                                      npt.NDArray[np.intp]]:
-    """Rows and columns (in ``g``) of the peaks among rows ``a..b`` of ``g``, whose rows
-    ``a - r .. b + r`` and columns ``-r`` beyond each side (as far as the map has them) are
-    all in ``g``."""
+SPARSE = 256  # candidates up to this many are checked one by one, not by filtering
+
+
+def _peaks(g: Array, rows: tuple[int, int], cols: tuple[int, int], r: int,
+           floor: float) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Rows and columns (in ``g``) of the peaks among ``rows`` and ``cols`` of ``g``, whose
+    neighbours within ``r`` (as far as the map has them) are all in ``g``."""
+    a, b = rows
     mid = g[a:b]
-    ok = np.isfinite(mid) & (mid >= floor)
-    if r > 0 and ok.any():
-        from scipy.ndimage import maximum_filter1d
-
-        def trailing(v: Array, size: int, axis: int) -> Array:  # max of v[i-size+1 .. i]
-            out: Array = maximum_filter1d(v, size, axis=axis, mode="constant", cval=-np.inf,
-                                          origin=(size - 1) // 2)
-            return out
-
-        near = g[max(a - r, 0):b + r]  # the rows the decided ones look at
-        top = a - max(a - r, 0)
-        across = maximum_filter1d(near, 2 * r + 1, axis=1, mode="constant", cval=-np.inf)
-        full = maximum_filter1d(across, 2 * r + 1, axis=0, mode="constant", cval=-np.inf)
-        ok &= mid >= full[top:top + b - a]
-        above = trailing(across, r, 0)  # rows y-r+1 .. y: shifted down one, y-r .. y-1
-        ok &= mid > (above[top - 1:top - 1 + b - a] if top else np.vstack(
-            [np.full((1, g.shape[1]), -np.inf), above[:b - a - 1]]))
-        left = np.full_like(mid, -np.inf)  # row y, columns x-r .. x-1
-        left[:, 1:] = trailing(mid, r, 1)[:, :-1]
-        ok &= mid > left
+    ok = np.zeros(mid.shape, dtype=bool)
+    part = mid[:, cols[0]:cols[1]]
+    ok[:, cols[0]:cols[1]] = np.isfinite(part) & (part >= floor)
+    if r > 0:
+        count = int(np.count_nonzero(ok))
+        if 0 < count <= SPARSE:
+            ys, xs = np.nonzero(ok)
+            keep = [_beats_all(g, int(y) + a, int(x), r) for y, x in zip(ys, xs, strict=True)]
+            return ys[keep] + a, xs[keep]
+        if count:
+            ok &= _local_best(g, a, b, r)
     ys, xs = np.nonzero(ok)
     return ys + a, xs
+
+
+def _beats_all(g: Array, y: int, x: int, r: int) -> bool:
+    """No position within ``r`` of ``(y, x)`` beats it (larger, or equal and earlier)."""
+    v = g[y, x]
+    box = g[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1]
+    if box.max() > v:
+        return False
+    above = g[max(y - r, 0):y, max(x - r, 0):x + r + 1]
+    left = g[y, max(x - r, 0):x]
+    return not ((above.size and above.max() >= v) or (left.size and left.max() >= v))
+
+
+def _local_best(g: Array, a: int, b: int, r: int) -> npt.NDArray[np.bool_]:
+    """Rows ``a..b`` of ``g``: where no position within ``r`` beats it, by separable
+    maximum filters (the full window; the rows above and the columns to the left)."""
+    from scipy.ndimage import maximum_filter1d
+
+    def trailing(v: Array, size: int, axis: int) -> Array:  # max of v[i-size+1 .. i]
+        out: Array = maximum_filter1d(v, size, axis=axis, mode="constant", cval=-np.inf,
+                                      origin=(size - 1) // 2)
+        return out
+
+    mid = g[a:b]
+    near = g[max(a - r, 0):b + r]  # the rows the decided ones look at
+    top = a - max(a - r, 0)
+    across = maximum_filter1d(near, 2 * r + 1, axis=1, mode="constant", cval=-np.inf)
+    full = maximum_filter1d(across, 2 * r + 1, axis=0, mode="constant", cval=-np.inf)
+    ok = mid >= full[top:top + b - a]
+    above = trailing(across, r, 0)  # rows y-r+1 .. y: shifted down one, y-r .. y-1
+    ok &= mid > (above[top - 1:top - 1 + b - a] if top else np.vstack(
+        [np.full((1, g.shape[1]), -np.inf), above[:b - a - 1]]))
+    left = np.full_like(mid, -np.inf)  # row y, columns x-r .. x-1
+    left[:, 1:] = trailing(mid, r, 1)[:, :-1]
+    ok &= mid > left
+    result: npt.NDArray[np.bool_] = ok
+    return result
 
 
 def _subpixel(g: Array, ys: npt.NDArray[np.intp],

@@ -329,6 +329,11 @@ def test_peaks_fed_band_by_band_are_the_peaks_of_the_whole(seed, r, cuts):
         y = min(30, y + c)
     finder.feed(s[y:])
     assert finder.finish() == whole
+    for top in (1, 3):  # the best few are the first of all the peaks, however fed
+        few = Small(17, top=top, min_distance=r, min_score=0.2)
+        for k in range(0, 30, 4):
+            few.feed(s[k:k + 4])
+        assert few.finish() == [m for m in whole if m.score >= 0.2][:top]
     for m in whole:  # nothing within r beats a peak; peaks are more than r apart
         box = s[max(0, m.y - r):m.y + r + 1, max(0, m.x - r):m.x + r + 1]
         assert m.score == box.max()
