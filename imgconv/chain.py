@@ -17,8 +17,10 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.boundary import boundary_mode
 from imgconv.dtypes import dtype_max, quantize
 from imgconv.engine import all_finite, as_working, filter_array
+from imgconv.engine.backends import quantized
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel, as_kernel, load_filter
 from imgconv.options import FilterOptions
@@ -169,6 +171,57 @@ def run_filters(
                           0).astype(colour.dtype)
     gain = float(np.prod([k.sum for k in kernels]))
     return Result(join_alpha(colour, alpha), methods, notes, finite_source, gain)
+
+
+def fused(
+    image: npt.NDArray[Any],
+    kernels: Sequence[Kernel],
+    options: FilterOptions,
+    *,
+    has_alpha: bool = False,
+    out_dtype: str | None = None,
+) -> tuple[npt.NDArray[Any], str] | None:
+    """The whole chain and :func:`finish` in one backend call, for an 8- or 16-bit image
+    written back in its own type: ``(pixels, method)``, or None when that would not give
+    what :func:`run_filters` and :func:`finish` give.
+
+    One kernel, ``same`` size, no ``abs``/``rescale``, a boundary the backend has (cval 0),
+    single precision, alpha kept (or filtered like colour), and a kernel that cannot take a
+    value out of the type's range (weights ≥ 0 summing to at most 1 with the offsets:
+    blurs; so no sample is clipped and no clipping note is owed).  The backend accumulates
+    in float and rounds once, half to even (docs/semantics.md §3); a different summation
+    order may move a value by one level at a few pixels.  No float copy of the image is
+    ever made: the camera-size path (docs/architecture.md).
+    """
+    dt = image.dtype
+    if (dt not in (np.uint8, np.uint16) or (out_dtype or str(dt)) != str(dt)
+            or len(kernels) != 1 or options.size != "same" or options.abs or options.rescale
+            or options.precision == "double" or options.method not in ("auto", "direct",
+                                                                       "separable")
+            or (has_alpha and options.alpha == "premultiply")):
+        return None
+    kernel = normalized(kernels[0]) if options.normalize else kernels[0]
+    mode = boundary_mode(options.boundary)
+    if mode.uses_cval and options.cval != 0:
+        return None
+    top = dtype_max(dt)
+    delta = kernel.offset + options.offset
+    weights = kernel.array
+    low = top * float(weights[weights < 0].sum()) + delta
+    high = top * float(weights[weights > 0].sum()) + delta
+    if low < 0 or high > top * (1 + 1e-6) or not np.isfinite(weights).all():
+        return None
+    applied = kernel.flipped() if options.mode == "convolve" else kernel
+    keep_alpha = has_alpha and image.ndim == 3 and options.alpha == "keep"
+    colour = image[:, :, :-1] if keep_alpha else image
+    done = quantized(np.ascontiguousarray(colour), applied, options.method, mode, delta)
+    if done is None:
+        return None
+    out, used = done
+    if keep_alpha:
+        out = np.concatenate([out if out.ndim == 3 else out[:, :, None], image[:, :, -1:]],
+                             axis=2)
+    return out, used
 
 
 def to_gray(

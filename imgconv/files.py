@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.chain import finish, run_filters, to_gray
+from imgconv.chain import finish, fused, run_filters, to_gray
 from imgconv.dtypes import dtype_max
 from imgconv.errors import ImageError, ImgconvError, OutputError
 from imgconv.formats import (
@@ -195,6 +195,11 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
         has_alpha = img.has_alpha
         if gray:
             arr, has_alpha = to_gray(arr, has_alpha)
+        quick = fused(arr, kernels, options, has_alpha=has_alpha, out_dtype=out_dtype)
+        if quick is not None:  # filter, round and cast in one call, no float copy
+            finals.append(quick[0])
+            methods.append(quick[1])
+            continue
         res = run_filters(arr, kernels, options, has_alpha=has_alpha,
                           alpha_max=dtype_max(in_dtype))
         notes += res.notes

@@ -87,6 +87,10 @@ class Backend(Protocol):
     def correlate_same(self, image: Array, kernel: Kernel, method: str, mode: BoundaryMode,
                        cval: float) -> Array: ...
 
+    def quantized_same(self, image: npt.NDArray[Any], kernel: Kernel, method: str,
+                       mode: BoundaryMode, delta: float) -> tuple[npt.NDArray[Any], str] | None:
+        ...
+
     def set_threads(self, n: int) -> None: ...
 
 
@@ -103,6 +107,17 @@ def backend_named(name: str) -> Backend:
         if b.name == name:
             return b
     raise ImgconvError(f"no backend {name!r}: use one of {', '.join(b.name for b in BACKENDS)}")
+
+
+def quantized(image: npt.NDArray[Any], kernel: Kernel, method: str, mode: BoundaryMode,
+              delta: float) -> tuple[npt.NDArray[Any], str] | None:
+    """The first backend's ``same`` correlation of an integer image rounded and saturated
+    to its own type as it is computed, and the method; None when no backend can."""
+    for b in BACKENDS:
+        done = b.quantized_same(image, kernel, method, mode, delta)
+        if done is not None:
+            return done
+    return None
 
 
 def pick_backend(shape: tuple[int, ...], dtype: np.dtype[Any], kernel: Kernel, method: str,

@@ -52,6 +52,12 @@ def correlate_same(image: Array, kernel: Kernel, method: str, mode: BoundaryMode
     return _correlate_circular(image, kernel.array.astype(image.dtype), kernel.center)
 
 
+def quantized_same(image: npt.NDArray[Any], kernel: Kernel, method: str, mode: BoundaryMode,
+                   delta: float) -> tuple[npt.NDArray[Any], str] | None:
+    """numpy has no filter that rounds and saturates as it goes: never."""
+    return None
+
+
 def correlate_valid(padded: Array, kernel: Kernel, method: str) -> Array:
     """Valid correlation of the already extended ``padded`` by ``method``."""
     if method == "separable":

@@ -93,6 +93,38 @@ def correlate_same(image: Array, kernel: Kernel, method: str, mode: BoundaryMode
     return _filter(image, kernel.array.astype(image.dtype), kernel.center, border)
 
 
+def quantized_same(image: npt.NDArray[Any], kernel: Kernel, method: str, mode: BoundaryMode,
+                   delta: float) -> tuple[npt.NDArray[Any], str] | None:
+    """``same`` correlation of an 8- or 16-bit image, ``delta`` added, rounded half to even
+    and saturated to the image's own type in one OpenCV call (``ddepth`` = the input's:
+    float accumulation, one rounding; no float copy of the image), and the method used
+    (``constant`` extends by 0: the caller has checked cval); None when OpenCV cannot do
+    it exactly so (another type, a border it lacks, a kernel
+    not smaller than the image, ``method`` not ``auto``/``separable``/``direct``)."""
+    cv2 = _cv2()
+    channels = image.shape[2] if image.ndim == 3 else 1
+    kh, kw = kernel.shape
+    if (cv2 is None or image.dtype not in (np.uint8, np.uint16) or mode.opencv is None
+            or channels > 4 or kh >= image.shape[0] or kw >= image.shape[1]
+            or method not in ("auto", "separable", "direct")):
+        return None
+    border: int = getattr(cv2, str(mode.opencv))
+    cy, cx = kernel.center
+    if method != "direct" and kernel.rank == 1:
+        col, row = kernel.factors()
+        out = cv2.sepFilter2D(image, -1, np.ascontiguousarray(row, np.float32),
+                              np.ascontiguousarray(col, np.float32), anchor=(cx, cy),
+                              delta=delta, borderType=border)
+        used = "separable"
+    elif method == "separable":
+        return None
+    else:
+        weights = np.ascontiguousarray(kernel.array, np.float32)
+        out = cv2.filter2D(image, -1, weights, anchor=(cx, cy), delta=delta, borderType=border)
+        used = "direct" if weights.size < dft_threshold(np.float32) else "fft"
+    return np.asarray(_keep_channel_axis(image, out)), used
+
+
 def correlate_valid(padded: Array, kernel: Kernel, method: str) -> Array:
     """Valid correlation of the already extended ``padded`` by ``method``."""
     border = _cv2().BORDER_CONSTANT
