@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from imgconv.algebra import compose
 from imgconv.boundary import boundary_mode, canonical_boundary
-from imgconv.chain import Result, normalized, run_filters
+from imgconv.chain import Result, finish, normalized, run_filters
 from imgconv.compare import compare
 from imgconv.dtypes import dtype_max
 from imgconv.engine.geometry import pads
@@ -266,6 +266,9 @@ class DiffOutcome:
     b: Result
     a_values: npt.NDArray[np.floating]
     b_values: npt.NDArray[np.floating]
+    #: the outputs as ``apply`` would write them (:func:`imgconv.chain.finish`)
+    a_out: npt.NDArray[np.generic]
+    b_out: npt.NDArray[np.generic]
 
 
 def run_diff(
@@ -291,13 +294,18 @@ def run_diff(
     if not ka or not kb:
         raise ImgconvError("no filter given: add -f FILTER, or filter=... in both variants")
     prediction, reason = predict(a, b, ka, kb)
-    results = []
+    results, finals = [], []
+    keep_last = has_alpha and image.ndim == 3  # alpha: no abs/offset/rescale
     for v, ks in ((a, ka), (b, kb)):
         opts = base.replace(**{k: getattr(v, k) for k in VARIANT_KEYS})
-        results.append(run_filters(image, ks, opts, has_alpha=has_alpha,
-                                   alpha_max=alpha_max))
+        r = run_filters(image, ks, opts, has_alpha=has_alpha, alpha_max=alpha_max)
+        finals.append(finish(r.values, out_dtype, in_dtype=file_dtype or image.dtype,
+                             abs_=base.abs, offset=base.offset, keep_last=keep_last,
+                             finite_source=r.finite_source))
+        _final_float(r, base, keep_last)  # in place: no second full-size copy
+        results.append(r)
     ra, rb = results
-    va, vb = _final_float(ra, base), _final_float(rb, base)
+    va, vb = ra.values, rb.values
     if va.shape != vb.shape:
         raise ImgconvError(f"the variants give different shapes {va.shape} and {vb.shape}")
     tol = max(tolerance(ka, image, (a, b), image.dtype),
@@ -329,7 +337,7 @@ def run_diff(
         "kernel": _kernel_info(ka),
         "filters": [k.name for k in ka],
     })
-    return DiffOutcome(report, ra, rb, va, vb)
+    return DiffOutcome(report, ra, rb, va, vb, finals[0], finals[1])
 
 
 def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]:
@@ -337,14 +345,14 @@ def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]
             "method_used": "+".join(dict.fromkeys(r.methods)), "label": v.label()}
 
 
-def _final_float(r: Result, base: FilterOptions) -> npt.NDArray[np.floating]:
-    """The float result after ``--abs`` and ``--offset`` (what gets rounded)."""
-    v = r.values
+def _final_float(r: Result, base: FilterOptions, keep_last: bool) -> None:
+    """``--abs`` and ``--offset`` applied to ``r.values`` in place (colour only: the last
+    channel is alpha when ``keep_last``): the float result that gets rounded."""
+    body = r.values[..., :-1] if keep_last else r.values
     if base.abs:
-        v = np.abs(v)
+        np.abs(body, out=body)
     if base.offset:
-        v = v + v.dtype.type(base.offset)
-    return v
+        body += body.dtype.type(base.offset)
 
 
 def _kernel_info(kernels: Sequence[Kernel]) -> dict[str, Any]:

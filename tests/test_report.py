@@ -60,6 +60,8 @@ def sobel_case() -> dict[str, Any]:
 
 
 def write(folder: Path, case: dict[str, Any], **kw: Any) -> list[Path]:
+    """The report folder with its full-size images (``full_resolution``) unless told."""
+    kw.setdefault("full_resolution", True)
     return report.write_report(folder, case["report"], input_image=case["input_image"],
                                a_out=case["a_out"], b_out=case["b_out"],
                                a_float=case["a_float"], b_float=case["b_float"],
@@ -418,3 +420,30 @@ def test_tolerance_row_only_for_float_outputs(dtype: str, shown: bool) -> None:
     _, sections = report.stat_sections(case["report"])
     labels = [r[0] for _, rows in sections for r in rows]
     assert ("tolerance" in labels) is shown
+
+
+def test_without_full_resolution_only_the_page_and_the_numbers(tmp_path: Path,
+                                                               sobel_case: dict[str, Any]
+                                                               ) -> None:
+    written = write(tmp_path / "rep", sobel_case, full_resolution=False)
+    assert [p.name for p in written] == ["report.json", "report.html"]
+
+
+def test_a_camera_size_report_page_stays_small(tmp_path: Path) -> None:
+    """A 2400×1800 photo-like colour image (smooth, with sensor noise): the page holds previews (at most DISPLAY_LIMIT a
+    side; photographs as JPEG), so it stays a few megabytes; the close-up is full size."""
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:1800, 0:2400]
+    smooth = 128 + 90 * np.sin(x / 53.0)[..., None] * np.cos(y / 71.0)[..., None]
+    img = np.clip(smooth + rng.normal(0, 4, (1800, 2400, 3)), 0, 255).astype(np.uint8)
+    a = img.astype(np.float32)
+    b = a + rng.normal(0, 2, a.shape).astype(np.float32)
+    rep = {"image": "big.png", "max_abs_diff": float(np.abs(a - b).max()),
+           "a": {"mode": "correlate"}, "b": {"mode": "convolve"}}
+    written = report.write_report(tmp_path / "big", rep, input_image=img, a_out=img,
+                                  a_float=a, b_out=np.clip(np.rint(b), 0, 255).astype(np.uint8),
+                                  b_float=b)
+    page = (tmp_path / "big" / "report.html").read_text()
+    assert [p.name for p in written] == ["report.json", "report.html"]
+    assert len(page) < 5_000_000
+    assert "data:image/jpeg;base64," in page and "Closer look" in page

@@ -70,21 +70,18 @@ def load_image(path: Path, gray: bool, page: int | None,
 
 
 def write_report(folder: Path, run: DiffRun, kernels: Sequence[Kernel], *,
-                 overwrite: bool) -> list[Path]:
-    """Both outputs as the run would write them, then the report folder."""
+                 overwrite: bool, full_resolution: bool = False) -> list[Path]:
+    """Both outputs as the run would write them, then the report folder (full-size images
+    only with ``full_resolution``)."""
     from imgconv import report
-    from imgconv.chain import finish
 
-    opts, outcome = run.options, run.outcome
-    keep_last = run.has_alpha and run.array.ndim == 3  # alpha: no abs/offset/rescale
-    finals = [finish(r.values, run.out_dtype, in_dtype=run.in_dtype, abs_=opts.abs,
-                     offset=opts.offset, rescale=opts.rescale, keep_last=keep_last,
-                     finite_source=r.finite_source)
-              for r in (outcome.a, outcome.b)]
+    outcome = run.outcome
+    finals = [outcome.a_out, outcome.b_out]
     written: list[Path] = report.write_report(
         folder, outcome.report, input_image=run.array, a_out=finals[0], b_out=finals[1],
         a_float=outcome.a_values, b_float=outcome.b_values,
-        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite)
+        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite,
+        full_resolution=full_resolution)
     return written
 
 
@@ -104,8 +101,11 @@ def diff(
         "--b", help="Variant B, like --a. Without --b: mode=convolve.",
         show_default=False)] = None,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write a report folder: both outputs, heat-map, signed "
-        "difference, report.json, a self-contained report.html.")] = None,
+        "-o", "--output", help="Write a report folder: report.json and a self-contained "
+        "report.html (previews; the close-up at full resolution).")] = None,
+    full_resolution: Annotated[bool, typer.Option(
+        "--full-resolution", help="With -o: also both outputs, the heat-map and the "
+        "signed difference as full-size images.")] = False,
     given: common.FilterArgs = common.DEFAULT_ARGS,
     fail_on_diff: Annotated[bool, typer.Option(
         "--fail-on-diff", help="Exit 3 when any pixel differs (or, with --tolerance, when "
@@ -138,7 +138,8 @@ def diff(
     rep = run.outcome.report
     failed = _verdict(rep, tolerance) if fail_on_diff else False
     if output is not None:
-        rep["written"] = [str(p) for p in write_report(output, run, ka, overwrite=overwrite)]
+        rep["written"] = [str(p) for p in write_report(output, run, ka, overwrite=overwrite,
+                                                       full_resolution=full_resolution)]
     if json_:
         common.print_json(rep)
     elif not quiet:

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import ImgconvError
+from imgconv.viz import collapse_abs, collapse_signed
 
 __all__ = [
     "DISPLAY_LIMIT",
@@ -44,6 +45,56 @@ def difference(a_float: npt.ArrayLike, b_float: npt.ArrayLike) -> npt.NDArray[np
     if fa.shape != fb.shape:
         raise ImgconvError(f"cannot draw the difference of shapes {fa.shape} and {fb.shape}")
     return fa - fb
+
+
+#: rows of A and B taken at a time by :func:`differences` (about this many samples)
+_BAND_SAMPLES = 1 << 20
+
+
+def differences(a_float: npt.ArrayLike, b_float: npt.ArrayLike
+                ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """``(|A − B|, A − B)`` as H × W maps (the maximum over channels; the channel of
+    largest magnitude with its sign: :func:`~imgconv.viz.collapse_abs`,
+    :func:`~imgconv.viz.collapse_signed`), computed a band of rows at a time and kept in
+    float32 — what the pictures draw, without a full-size float64 copy of A − B."""
+    fa, fb = np.asarray(a_float), np.asarray(b_float)
+    if fa.shape != fb.shape:
+        raise ImgconvError(f"cannot draw the difference of shapes {fa.shape} and {fb.shape}")
+    h, w = fa.shape[:2]
+    absolute = np.empty((h, w), np.float32)
+    signed = np.empty((h, w), np.float32)
+    step = max(1, _BAND_SAMPLES // max(1, fa[0].size))
+    for y0 in range(0, h, step):
+        d = difference(fa[y0:y0 + step], fb[y0:y0 + step])
+        absolute[y0:y0 + step] = collapse_abs(d)
+        signed[y0:y0 + step] = collapse_signed(d)
+    return absolute, signed
+
+
+def difference_previews(a_float: npt.ArrayLike, b_float: npt.ArrayLike, f: int
+                        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                                   float, tuple[int, int]]:
+    """``|A − B|`` and ``A − B`` reduced ``f`` times (:func:`shrink_abs`,
+    :func:`shrink_signed` of the maps :func:`differences` draws), the largest finite
+    ``|A − B|`` and where it is (y, x) — a band of ``f·256`` rows at a time, so no
+    full-size map is ever held (a camera-size report stays within its memory)."""
+    fa, fb = np.asarray(a_float), np.asarray(b_float)
+    if fa.shape != fb.shape:
+        raise ImgconvError(f"cannot draw the difference of shapes {fa.shape} and {fb.shape}")
+    step = f * max(1, 256 // f) if f > 1 else 256
+    small_abs, small_sig = [], []
+    top, where = -1.0, (0, 0)
+    for y0 in range(0, fa.shape[0], step):
+        d = difference(fa[y0:y0 + step], fb[y0:y0 + step])
+        dabs, dsig = collapse_abs(d), collapse_signed(d)
+        finite = np.where(np.isfinite(dabs), dabs, -1.0)
+        k = int(np.argmax(finite))
+        if finite.flat[k] > top:
+            top = float(finite.flat[k])
+            where = (y0 + k // dabs.shape[1], k % dabs.shape[1])
+        small_abs.append(shrink_abs(dabs, f))
+        small_sig.append(shrink_signed(dsig, f))
+    return (np.concatenate(small_abs), np.concatenate(small_sig), max(top, 0.0), where)
 
 
 def _colour_channels(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -113,31 +164,51 @@ def _blocks(a: npt.NDArray[Any], f: int) -> npt.NDArray[Any]:
     return b.reshape((hh, ww, f * f) + p.shape[2:])
 
 
-def shrink_mean(a: npt.NDArray[np.uint8], f: int) -> npt.NDArray[np.uint8]:
-    """An image reduced ``f`` times by block means."""
+def shrink_mean(a: npt.NDArray[Any], f: int) -> npt.NDArray[Any]:
+    """An image reduced ``f`` times by block means (OpenCV's area interpolation: no
+    full-size float copy); a block at the right or bottom edge averages what is there."""
     if f == 1:
         return a
-    mean = _blocks(a.astype(np.float64), f).mean(axis=2)
-    out: npt.NDArray[np.uint8] = np.rint(mean).astype(np.uint8)
-    return out
+    import cv2
+
+    h, w = a.shape[:2]
+    out: npt.NDArray[Any] = cv2.resize(np.ascontiguousarray(a), (-(-w // f), -(-h // f)),
+                                            interpolation=cv2.INTER_AREA)
+    return out.reshape((out.shape[0], out.shape[1]) + a.shape[2:])
 
 
-def shrink_abs(d: npt.NDArray[np.float64], f: int) -> npt.NDArray[np.float64]:
+def _by_bands(d: npt.NDArray[Any], f: int, shrink: Any) -> npt.NDArray[np.float64]:
+    """``shrink(rows, f)`` over bands of ``f·256`` rows (a band's blocks are whole rows of
+    blocks), joined: the block copies stay small at camera size."""
+    step = f * 256
+    parts = [shrink(d[r0:r0 + step], f) for r0 in range(0, d.shape[0], step)]
+    return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def shrink_abs(d: npt.NDArray[Any], f: int) -> npt.NDArray[np.float64]:
     """``|A - B|`` (H x W) reduced ``f`` times by block maxima (NaN ignored)."""
     if f == 1:
         return d
-    with np.errstate(invalid="ignore"):
-        return np.asarray(np.fmax.reduce(_blocks(d, f), axis=2), dtype=np.float64)
+
+    def block_max(rows: npt.NDArray[Any], f: int) -> npt.NDArray[np.float64]:
+        with np.errstate(invalid="ignore"):
+            return np.asarray(np.fmax.reduce(_blocks(rows, f), axis=2), dtype=np.float64)
+
+    return _by_bands(d, f, block_max)
 
 
-def shrink_signed(d: npt.NDArray[np.float64], f: int) -> npt.NDArray[np.float64]:
+def shrink_signed(d: npt.NDArray[Any], f: int) -> npt.NDArray[np.float64]:
     """``A - B`` (H x W) reduced ``f`` times: per block, the value of largest magnitude."""
     if f == 1:
         return d
-    b = _blocks(d, f)
-    z = np.where(np.isnan(b), 0.0, b)
-    i = np.argmax(np.abs(z), axis=2)[:, :, None]
-    return np.asarray(np.take_along_axis(z, i, axis=2)[:, :, 0], dtype=np.float64)
+
+    def block_extreme(rows: npt.NDArray[Any], f: int) -> npt.NDArray[np.float64]:
+        b = _blocks(rows, f)
+        z = np.where(np.isnan(b), 0.0, b)
+        i = np.argmax(np.abs(z), axis=2)[:, :, None]
+        return np.asarray(np.take_along_axis(z, i, axis=2)[:, :, 0], dtype=np.float64)
+
+    return _by_bands(d, f, block_extreme)
 
 
 def _png_bytes(rgb: npt.NDArray[np.uint8]) -> bytes:
@@ -148,6 +219,19 @@ def _png_bytes(rgb: npt.NDArray[np.uint8]) -> bytes:
     return buf.getvalue()
 
 
-def data_uri(rgb: npt.NDArray[np.uint8]) -> str:
-    """An image (H x W gray or H x W x 3 RGB, uint8) as a PNG ``data:`` URI."""
-    return "data:image/png;base64," + base64.b64encode(_png_bytes(rgb)).decode("ascii")
+#: a preview whose PNG would be larger than this is embedded as a JPEG (quality 92):
+#: photographs at camera size would make the page tens of megabytes
+PNG_PREVIEW_BYTES = 400_000
+
+
+def data_uri(rgb: npt.NDArray[np.uint8], *, photo: bool = False) -> str:
+    """An image (H x W gray or H x W x 3 RGB, uint8) as a PNG ``data:`` URI; with
+    ``photo``, a JPEG one when the PNG would be over :data:`PNG_PREVIEW_BYTES`."""
+    png = _png_bytes(rgb)
+    if photo and len(png) > PNG_PREVIEW_BYTES:
+        from PIL import Image as PILImage
+
+        buf = io.BytesIO()
+        PILImage.fromarray(np.ascontiguousarray(rgb)).save(buf, format="JPEG", quality=92)
+        return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -1,5 +1,6 @@
-"""The report folder: ``a.png``/``b.png`` (``.tif`` for float outputs), ``heatmap.png``,
-``signed.png``, ``report.json`` and a self-contained ``report.html``.
+"""The report folder: ``report.json`` and a self-contained ``report.html`` (previews); with
+``full_resolution`` also ``a.png``/``b.png`` (``.tif`` for float outputs), ``heatmap.png``
+and ``signed.png`` at full size.
 
 :func:`heatmap` and :func:`signed_image` draw ``|A - B|`` and ``A - B`` as RGB images
 with a colour bar and its scale below (Pillow's default font).
@@ -16,7 +17,7 @@ import numpy.typing as npt
 
 from imgconv import viz
 from imgconv.errors import OutputError
-from imgconv.report.display import difference
+from imgconv.report.display import differences
 from imgconv.report.html import render_html
 from imgconv.report.numbers import report_json
 
@@ -120,26 +121,29 @@ def write_report(
     b_float: npt.NDArray[Any],
     kernel: Kernel | None = None,
     overwrite: bool = False,
+    full_resolution: bool = False,
 ) -> list[Path]:
     """Write the report folder; return the files written, in order.
 
-    ``a.png``/``b.png`` (``.tif`` when the output dtype is float) are the quantised
-    outputs ``a_out``/``b_out``; ``heatmap.png`` and ``signed.png`` draw
-    ``a_float - b_float`` (before rounding) with their colour bars; ``report.json`` is
-    ``report``; ``report.html`` shows it all in one self-contained page.  Existing report
-    files are refused before anything is written unless ``overwrite``; every file is
-    written atomically (temporary file, then rename).
+    ``report.json`` is ``report``; ``report.html`` shows it all in one self-contained page,
+    the images as previews of at most :data:`~imgconv.report.display.DISPLAY_LIMIT` pixels
+    a side (the close-up at full resolution).  With ``full_resolution`` also, at full size:
+    ``a.png``/``b.png`` (``.tif`` when the output dtype is float), the quantised outputs
+    ``a_out``/``b_out``; ``heatmap.png`` and ``signed.png``, ``a_float - b_float`` (before
+    rounding) with their colour bars.  Existing report files are refused before anything
+    is written unless ``overwrite``; every file is written atomically (temporary file,
+    then rename).
     """
     from imgconv.outputs import write_image, write_text
 
     target = Path(folder)
     check_folder(target, overwrite=overwrite)
     qa, qb = np.asarray(a_out), np.asarray(b_out)
-    diff = difference(a_float, b_float)
-    images: list[tuple[str, npt.NDArray[Any]]] = [
-        (_image_name("a", qa), qa), (_image_name("b", qb), qb),
-        ("heatmap.png", heatmap(diff)), ("signed.png", signed_image(diff)),
-    ]
+    images: list[tuple[str, npt.NDArray[Any]]] = []
+    if full_resolution:
+        dabs, dsig = differences(a_float, b_float)
+        images = [(_image_name("a", qa), qa), (_image_name("b", qb), qb),
+                  ("heatmap.png", heatmap(dabs)), ("signed.png", signed_image(dsig))]
     names = [n for n, _ in images] + ["report.json", "report.html"]
     text = report_json(report) + "\n"
     page = render_html(report, input_image=input_image, a_out=qa, b_out=qb, a_float=a_float,

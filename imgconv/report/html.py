@@ -21,14 +21,14 @@ import numpy.typing as npt
 
 from imgconv.options import VARIANT_KEYS
 from imgconv.report.display import (
+    _colour_channels,
     data_uri,
     difference,
+    difference_previews,
     display_image,
     display_range,
-    shrink_abs,
     shrink_factor,
     shrink_mean,
-    shrink_signed,
 )
 from imgconv.report.numbers import (
     headline,
@@ -48,7 +48,6 @@ from imgconv.viz import (
     collapse_signed,
     colorize_abs,
     colorize_signed,
-    finite_max,
     kernel_picture,
     srgb_to_lab,
     tick_label,
@@ -78,12 +77,14 @@ def _legend_html(table: npt.NDArray[np.uint8], ticks: Sequence[str], empty: str 
 
 
 def _figure(rgb: npt.NDArray[np.uint8], title: str, meta: Sequence[str], *,
-            legend: str = "", pixelated: bool | None = None, alt: str = "") -> str:
+            legend: str = "", pixelated: bool | None = None, alt: str = "",
+            photo: bool = False) -> str:
     w = rgb.shape[1]
     px = (w < 300) if pixelated is None else pixelated
     cls = "pic px" if px else "pic"
     lines = "".join(f'<span class="m">{m}</span>' for m in meta if m)
-    return (f'<figure><img class="{cls}" alt="{_e(alt or title)}" src="{data_uri(rgb)}">'
+    src = data_uri(rgb, photo=photo)
+    return (f'<figure><img class="{cls}" alt="{_e(alt or title)}" src="{src}">'
             f'<figcaption><span class="t">{title}</span>{lines}</figcaption>{legend}</figure>')
 
 
@@ -103,9 +104,20 @@ def _scaling_note(a: npt.NDArray[Any], rng: tuple[float, float] | None) -> str:
     return f"shown {num(rng[0])} … {num(rng[1])} → black … white"
 
 
-def _shrunk(a: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], str]:
-    f = shrink_factor(a.shape)
-    return shrink_mean(a, f), (f"shown at 1/{f} size" if f > 1 else "")
+def _preview(a: npt.NDArray[Any], f: int, lo: float | None = None,
+             hi: float | None = None) -> npt.NDArray[np.uint8]:
+    """``a`` reduced ``f`` times by block means, then as uint8 for display (the full-size
+    image is never converted whole)."""
+    c = _colour_channels(a)
+    if f > 1:
+        if c.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float64):
+            c = c.astype(np.float64)
+        c = shrink_mean(c, f)
+    return display_image(c, lo=lo, hi=hi)
+
+
+def _shrunk_note(f: int) -> str:
+    return f"shown at 1/{f} size" if f > 1 else ""
 
 
 def _variant_caption(v: Any, other: Any) -> list[str]:
@@ -124,39 +136,41 @@ def _variant_caption(v: Any, other: Any) -> list[str]:
 Shown = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]  # an array and its display image
 
 
-def _image_figures(report: dict[str, Any], source: Shown, a: Shown, b: Shown,
+def _image_figures(report: dict[str, Any], images: tuple[npt.NDArray[Any], ...],
                    shared: tuple[float, float] | None) -> list[str]:
-    """The input (when there is one), A and B, with what sets them apart."""
-    img, d_in = source
+    """The input (when there is one), A and B as previews, with what sets them apart."""
+    img, qa, qb = images
     a_info, b_info = report.get("a"), report.get("b")
     a_mode = a_info.get("mode", "") if isinstance(a_info, dict) else ""
     b_mode = b_info.get("mode", "") if isinstance(b_info, dict) else ""
+    kwargs: dict[str, float] = {} if shared is None else {"lo": shared[0], "hi": shared[1]}
     figs = []
     if img.size:
-        s, note = _shrunk(d_in)
+        f = shrink_factor(img.shape)
         name = Path(str(report["image"])).name if report.get("image") else "input"
-        figs.append(_figure(s, "Input", [_e(name), _e(_shape_text(img)),
-                                         _e(_scaling_note(img, None)), note]))
-    for label, mode, (q, disp), info, other in (("A", a_mode, a, a_info, b_info),
-                                                ("B", b_mode, b, b_info, a_info)):
-        s, note = _shrunk(disp)
-        figs.append(_figure(s, f"{label} · {_e(mode)}" if mode else label,
+        figs.append(_figure(_preview(img, f), "Input",
+                            [_e(name), _e(_shape_text(img)), _e(_scaling_note(img, None)),
+                             _shrunk_note(f)], photo=True))
+    for label, mode, q, info, other in (("A", a_mode, qa, a_info, b_info),
+                                        ("B", b_mode, qb, b_info, a_info)):
+        f = shrink_factor(q.shape)
+        figs.append(_figure(_preview(q, f, **kwargs),
+                            f"{label} · {_e(mode)}" if mode else label,
                             _variant_caption(info, other) + [_e(_shape_text(q)),
-                                                      _e(_scaling_note(q, shared)), note]))
+                                                      _e(_scaling_note(q, shared)),
+                                                      _shrunk_note(f)], photo=True))
     return figs
 
 
-def _difference_figures(diff: npt.NDArray[np.float64], top: float) -> list[str]:
+def _difference_figures(small_abs: npt.NDArray[Any], small_sig: npt.NDArray[Any], fd: int,
+                        top: float, chans: str) -> list[str]:
     """``|A - B|`` and ``A - B`` (block maxima when large), each with its colour scale."""
-    dabs, dsig = collapse_abs(diff), collapse_signed(diff)
-    fd = shrink_factor(dabs.shape)
-    wide, width = widen_sparse(shrink_abs(dabs, fd))
+    wide, width = widen_sparse(small_abs)
     heat = colorize_abs(wide, top)
-    sig = colorize_signed(shrink_signed(dsig, fd), top)
+    sig = colorize_signed(small_sig, top)
     small = f"shown at 1/{fd} size (block maximum)" if fd > 1 else ""
     if width > 1:
         small += (" · " if small else "") + f"each difference widened to {width} px to be seen"
-    chans = " (max over channels)" if diff.ndim == 3 and diff.shape[2] > 1 else ""
     if top > 0:
         heat_leg = _legend_html(INFERNO, [tick_label(0), tick_label(top / 2), tick_label(top)],
                                 None)
@@ -166,50 +180,58 @@ def _difference_figures(diff: npt.NDArray[np.float64], top: float) -> list[str]:
         heat_leg = _legend_html(INFERNO, (), "identical: |A − B| = 0 everywhere")
         sig_leg = _legend_html(DIVERGING, (), "identical: A − B = 0 everywhere")
     return [_figure(heat, "|A − B|", [f"before rounding{chans} · 0 … max", small],
-                    legend=heat_leg),
+                    legend=heat_leg, photo=True),
             _figure(sig, "A − B", ["blue: A &lt; B · white: equal · red: A &gt; B", small],
-                    legend=sig_leg)]
+                    legend=sig_leg, photo=True)]
 
 
-def _zoom_html(diff: npt.NDArray[np.float64], top: float, tiles: list[tuple[str, Any]]) -> str:
-    """Crops around the largest difference, for images too large to see it at a glance."""
-    d = collapse_abs(diff)
-    h, w = d.shape
+def _zoom_html(floats: tuple[npt.NDArray[Any], npt.NDArray[Any]], top: float,
+               at: tuple[int, int],
+               tiles: list[tuple[str, npt.NDArray[Any] | None, dict[str, float]]]) -> str:
+    """Crops around the largest difference (``at``) at full resolution, for images too
+    large to see it at a glance (only the crops are converted for display)."""
+    fa, fb = floats
+    h, w = fa.shape[:2]
     if top <= 0 or max(h, w) <= 160:
         return ""
-    y, x = np.unravel_index(int(np.argmax(np.where(np.isfinite(d), d, -1.0))), d.shape)
+    y, x = at
     side = 40
     y0 = int(min(max(y - side // 2, 0), max(h - side, 0)))
     x0 = int(min(max(x - side // 2, 0), max(w - side, 0)))
     sl = (slice(y0, y0 + side), slice(x0, x0 + side))
     figs = []
-    for title, rgb in tiles:
-        if rgb is None or rgb.shape[:2] != (h, w):
+    for title, arr, kwargs in tiles:
+        if arr is None or arr.shape[:2] != (h, w):
             continue
-        figs.append(_figure(np.ascontiguousarray(rgb[sl]), title, [], pixelated=True))
+        figs.append(_figure(np.ascontiguousarray(display_image(arr[sl], **kwargs)), title, [],
+                            pixelated=True))
+    d = difference(fa[sl], fb[sl])
+    figs.append(_figure(colorize_abs(collapse_abs(d), top), "|A − B|", [], pixelated=True))
+    figs.append(_figure(colorize_signed(collapse_signed(d), top), "A − B", [], pixelated=True))
     ch, cw = min(side, h), min(side, w)
     return (f'<section class="zoom"><h2>Closer look: {ch}×{cw} pixels around the largest '
             f"difference, at (y {int(y)}, x {int(x)})</h2>"
             f'<div class="gallery">{"".join(figs)}</div></section>')
 
 
-def _gallery_html(report: dict[str, Any], img: npt.NDArray[Any], qa: npt.NDArray[Any],
-                  qb: npt.NDArray[Any], diff: npt.NDArray[np.float64]) -> tuple[str, str]:
-    """The gallery's figures, and the closer look at the largest difference."""
-    top = finite_max(collapse_abs(diff))
+def _gallery_html(report: dict[str, Any], img: npt.NDArray[Any], outs: tuple[Any, Any],
+                  floats: tuple[npt.NDArray[Any], npt.NDArray[Any]]) -> tuple[str, str]:
+    """The gallery's figures (previews of at most :data:`DISPLAY_LIMIT` pixels a side),
+    and the closer look at the largest difference (full resolution)."""
+    qa, qb = outs
+    fd = shrink_factor(floats[0].shape)
+    small_abs, small_sig, top, at = difference_previews(floats[0], floats[1], fd)
     shared: tuple[float, float] | None = None
     if qa.dtype not in (np.uint8, np.uint16) or qb.dtype not in (np.uint8, np.uint16):
         shared = display_range(qa, qb)
     kwargs: dict[str, float] = {} if shared is None else {"lo": shared[0], "hi": shared[1]}
-    d_in = display_image(img)
-    d_a = display_image(qa, **kwargs)
-    d_b = display_image(qb, **kwargs)
-    figs = _image_figures(report, (img, d_in), (qa, d_a), (qb, d_b), shared)
-    figs += _difference_figures(diff, top)
-    same_shape = d_in.shape[:2] == diff.shape[:2]
-    zoom = _zoom_html(diff, top, [
-        ("Input", d_in if same_shape else None), ("A", d_a), ("B", d_b),
-        ("|A − B|", colorize_abs(diff, top)), ("A − B", colorize_signed(diff, top))])
+    in_range = {} if img.dtype in (np.uint8, np.uint16) or not img.size else dict(
+        zip(("lo", "hi"), display_range(img), strict=True))
+    chans = " (max over channels)" if floats[0].ndim == 3 and floats[0].shape[2] > 1 else ""
+    figs = _image_figures(report, (img, qa, qb), shared)
+    figs += _difference_figures(small_abs, small_sig, fd, top, chans)
+    zoom = _zoom_html(floats, top, at, [("Input", img if img.size else None, in_range),
+                                        ("A", qa, kwargs), ("B", qb, kwargs)])
     return "".join(figs), zoom
 
 
@@ -505,7 +527,8 @@ def render_html(
     there is one, drawn with its frequency response; ``files`` the report folder's files,
     listed in the footer.
     """
-    gallery, zoom = _gallery_html(report, np.asarray(input_image), np.asarray(a_out),
-                                  np.asarray(b_out), difference(a_float, b_float))
+    gallery, zoom = _gallery_html(report, np.asarray(input_image),
+                                  (np.asarray(a_out), np.asarray(b_out)),
+                                  (np.asarray(a_float), np.asarray(b_float)))
     return _page(report, gallery=gallery, zoom=zoom, kernel_html=_kernel_html(report, kernel),
                  files=files)

@@ -147,8 +147,9 @@ def collapse_signed(diff: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 def finite_max(a: npt.NDArray[np.float64]) -> float:
     """The largest finite ``|a|``; 0 when there is none."""
-    f = np.abs(a[np.isfinite(a)])
-    return float(f.max()) if f.size else 0.0
+    with np.errstate(invalid="ignore"):
+        top = np.fmax.reduce(np.abs(a), axis=None, initial=-np.inf, where=np.isfinite(a))
+    return float(top) if np.isfinite(top) else 0.0
 
 
 THIN = 0.5  # widen when fewer than this share of the differing pixels are inside a blob
