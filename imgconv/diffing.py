@@ -266,9 +266,26 @@ class DiffOutcome:
     b: Result
     a_values: npt.NDArray[np.floating]
     b_values: npt.NDArray[np.floating]
-    #: the outputs as ``apply`` would write them (:func:`imgconv.chain.finish`)
-    a_out: npt.NDArray[np.generic]
-    b_out: npt.NDArray[np.generic]
+    out_dtype: str = "float64"
+    in_dtype: Any = None
+    keep_last: bool = False  # the last channel is alpha
+
+    def outputs(self) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]]:
+        """Both outputs as ``apply`` would write them (:func:`imgconv.chain.finish` of the
+        float results, whose abs and offset are already applied), a band of rows at a
+        time: no full-size float copy (asked only for a report)."""
+        return (self._output(self.a_values, self.a.finite_source),
+                self._output(self.b_values, self.b.finite_source))
+
+    def _output(self, values: npt.NDArray[np.floating],
+                finite_source: bool) -> npt.NDArray[np.generic]:
+        out = np.empty(values.shape, np.dtype(self.out_dtype))
+        step = max(1, (1 << 20) // max(1, values[0].size))
+        for y0 in range(0, values.shape[0], step):
+            out[y0:y0 + step] = finish(values[y0:y0 + step], self.out_dtype,
+                                       in_dtype=self.in_dtype, keep_last=self.keep_last,
+                                       finite_source=finite_source)
+        return out
 
 
 def run_diff(
@@ -294,14 +311,11 @@ def run_diff(
     if not ka or not kb:
         raise ImgconvError("no filter given: add -f FILTER, or filter=... in both variants")
     prediction, reason = predict(a, b, ka, kb)
-    results, finals = [], []
+    results = []
     keep_last = has_alpha and image.ndim == 3  # alpha: no abs/offset/rescale
     for v, ks in ((a, ka), (b, kb)):
         opts = base.replace(**{k: getattr(v, k) for k in VARIANT_KEYS})
         r = run_filters(image, ks, opts, has_alpha=has_alpha, alpha_max=alpha_max)
-        finals.append(finish(r.values, out_dtype, in_dtype=file_dtype or image.dtype,
-                             abs_=base.abs, offset=base.offset, keep_last=keep_last,
-                             finite_source=r.finite_source))
         _final_float(r, base, keep_last)  # in place: no second full-size copy
         results.append(r)
     ra, rb = results
@@ -337,7 +351,7 @@ def run_diff(
         "kernel": _kernel_info(ka),
         "filters": [k.name for k in ka],
     })
-    return DiffOutcome(report, ra, rb, va, vb, finals[0], finals[1])
+    return DiffOutcome(report, ra, rb, va, vb, out_dtype, file_dtype or image.dtype, keep_last)
 
 
 def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]:

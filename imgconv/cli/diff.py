@@ -76,7 +76,7 @@ def write_report(folder: Path, run: DiffRun, kernels: Sequence[Kernel], *,
     from imgconv import report
 
     outcome = run.outcome
-    finals = [outcome.a_out, outcome.b_out]
+    finals = outcome.outputs()
     written: list[Path] = report.write_report(
         folder, outcome.report, input_image=run.array, a_out=finals[0], b_out=finals[1],
         a_float=outcome.a_values, b_float=outcome.b_values,
