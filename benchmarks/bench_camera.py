@@ -156,7 +156,8 @@ def report(out: dict[str, Any]) -> None:
                        ("tiff_50mp", "50 MP 16-bit TIFF apply gaussian:sigma=2")):
         rows = {n: v for n, v in out[key].items() if isinstance(v, dict)}
         base = rows[next(iter(rows))]["seconds"]
-        print(f"\n{title}\n| contender | median s | peak MB | its time / imgconv's |\n|---|--:|--:|--:|")
+        print(f"\n{title}\n| contender | median s | peak MB | its time / imgconv's |")
+        print("|---|--:|--:|--:|")
         for name, v in rows.items():
             print(f"| {name} | {v['seconds']:.3f} | {v['peak_mb']:.0f} | "
                   f"{v['seconds'] / base:.2f} |")
