@@ -360,10 +360,15 @@ def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[st
     if low >= CLIP_NOTE and bottom < 0:
         notes.append(f"{low:.0%} of the samples were below {int(bottom)} and were clipped in "
                      f"{out_dt} (a float dtype= with a .tif/.npy output keeps them)")
-    elif low >= CLIP_NOTE:
+    elif low >= CLIP_NOTE and abs(gain) <= 1e-9:  # weights summing to 0: an edge detector
         notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
                      f"{out_dt} (edge kernels: abs=True, offset={int(top // 2 + 1)} or "
                      "dtype='float32' with a .tif/.npy output keep the sign)")
+    elif low >= CLIP_NOTE:  # a sharpen or emboss overshoots below 0 at edges
+        notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
+                     f"{out_dt} (the kernel's negative weights overshoot at edges: "
+                     "rescale=True maps every value onto the range, dtype='float32' with a "
+                     ".tif/.npy output keeps them)")
     if high >= CLIP_NOTE:
         fix = "rescale=True or a float dtype= keep them"
         if gain > 1.5:

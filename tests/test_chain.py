@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from imgconv.chain import filter_image, finish, normalized, run_filters, to_gray
 from imgconv.kernels import as_kernel
@@ -176,3 +177,18 @@ def test_float_0_1_cast_to_uint8_gets_a_note_naming_rescale() -> None:
     assert notes == []
     finish(values * 200, "uint8", in_dtype=np.float32, notes=notes)  # a 0..255 float image
     assert notes == []
+
+
+@pytest.mark.parametrize("kernel,advice", [
+    ([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], "edge kernels"),  # Sobel: weights sum to 0
+    ([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], "overshoot"),  # sharpen: sums to 1
+])
+def test_clipping_advice_follows_what_the_kernel_is(kernel: list[list[int]],
+                                                    advice: str) -> None:
+    """A note on clipped negatives advises by the kernel: abs/offset for an edge detector,
+    rescale or a float output for a sharpen that overshoots (not 'edge kernels')."""
+    img = np.random.default_rng(4).integers(0, 256, (40, 40), dtype=np.uint8)
+    res = run_filters(img, [np.array(kernel, float)])
+    notes: list[str] = []
+    finish(res.values, "uint8", in_dtype=np.uint8, notes=notes, gain=res.gain)
+    assert len(notes) == 1 and advice in notes[0]
