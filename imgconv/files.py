@@ -173,9 +173,8 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
                      keep=() if gray else out_fmt.spaces)
     pages = img.pages
     frames = frames_of(img.array, pages)
-    in_dtype = frames[0].dtype
-    out_dtype = options.dtype or str(in_dtype)
-    check_output_dtype(dst, out_dtype)
+    for dt in dict.fromkeys(options.dtype or str(a.dtype) for a in frames):
+        check_output_dtype(dst, dt)  # each page keeps its own type unless dtype= says
     core = frames[0].shape
     channels = core[2] if len(core) == 3 else 1
     if gray and channels in (3, 4):
@@ -184,14 +183,16 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     if pages > 1 and not out_fmt.frames:
         raise frames_error(src, pages)
     if ragged(img.array) and out_fmt.name != "TIFF":
-        raise ImageError(f"{src}: its {pages} {out_fmt.unit}s differ in size: write them to a "
-                         ".tif file (every page is kept), or pick one with page=N",
-                         param="page")
+        raise ImageError(f"{src}: its {pages} {out_fmt.unit}s differ in size or pixel type: "
+                         "write them to a .tif file (every page is kept), or pick one with "
+                         "page=N", param="page")
     finals: list[npt.NDArray[np.generic]] = []
     methods: list[str] = []
     notes: list[str] = list(img.notes)
     stage("filter")
     for arr in frames:
+        in_dtype = arr.dtype
+        out_dtype = options.dtype or str(in_dtype)
         has_alpha = img.has_alpha
         if gray:
             arr, has_alpha = to_gray(arr, has_alpha)
@@ -218,15 +219,16 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
                 pages=pages, options=_writer_options(img.timing, quality, img.space))
     shape = list(final.shape) if not ragged(final) else [pages, *finals[0].shape]
+    dtypes = "+".join(dict.fromkeys(str(a.dtype) for a in finals))
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
                       "+".join(dict.fromkeys(methods)), options.boundary, shape,
-                      str(finals[0].dtype), round(time.perf_counter() - t0, 4),
+                      dtypes, round(time.perf_counter() - t0, 4),
                       list(dict.fromkeys(notes)))
 
 
 def _restack(finals: list[npt.NDArray[np.generic]]) -> npt.NDArray[np.generic]:
     """The filtered pages as one stack: ragged (an object array) when they differ in size."""
-    if len({a.shape for a in finals}) == 1:
+    if len({(a.shape, a.dtype) for a in finals}) == 1:
         return np.stack(finals)
     out = np.empty(len(finals), dtype=object)
     for k, a in enumerate(finals):

@@ -340,9 +340,10 @@ def write_image(
     """
     target = Path(path)
     fmt = output_format(target)
-    first = frames_of(array, pages)[0]  # a ragged stack: its pages share dtype and channels
-    check_output_dtype(target, str(first.dtype))
-    core = first.shape
+    every = frames_of(array, pages)  # a ragged stack: pages of several sizes or types
+    for dt in dict.fromkeys(str(a.dtype) for a in every):
+        check_output_dtype(target, dt)
+    core = every[0].shape
     check_output_channels(target, core[2] if len(core) == 3 else 1)
     for inp in protect:
         if same_file(inp, target):

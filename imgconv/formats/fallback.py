@@ -16,6 +16,7 @@ import numpy as np
 
 from imgconv.errors import ImageError
 from imgconv.formats.guard import Header, Image
+from imgconv.formats.libs import quiet_opencv
 
 #: what to install for the formats users ask about that only an imageio plugin reads
 _PLUGINS = {".dcm": "pydicom", ".dicom": "pydicom", ".exr": "imageio[freeimage] or OpenEXR",
@@ -46,7 +47,8 @@ def probe_imageio(p: Path) -> Header:
     """The shape imageio's plugin reports (for most plugins, from the header)."""
     iio = _imageio()
     try:
-        props = iio.improps(p)
+        with quiet_opencv():
+            props = iio.improps(p)
     except Exception as exc:  # every plugin's own way of saying "not mine"
         raise _refusal(p, _first_line(exc)) from None
     shape = tuple(int(n) for n in props.shape)
@@ -63,13 +65,14 @@ def read_imageio(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image
     """The image (``page``: one of its frames) as imageio's plugin decodes it."""
     iio = _imageio()
     try:
-        if page is not None:
-            arr = np.asarray(iio.imread(p, index=page))
-            frames = 1
-        else:
-            props = iio.improps(p)
-            arr = np.asarray(iio.imread(p, index=None if props.is_batch else 0))
-            frames = int(arr.shape[0]) if props.is_batch else 1
+        with quiet_opencv():
+            if page is not None:
+                arr = np.asarray(iio.imread(p, index=page))
+                frames = 1
+            else:
+                props = iio.improps(p)
+                arr = np.asarray(iio.imread(p, index=None if props.is_batch else 0))
+                frames = int(arr.shape[0]) if props.is_batch else 1
     except Exception as exc:
         raise _refusal(p, _first_line(exc)) from None
     if frames == 1 and arr.ndim == 4:

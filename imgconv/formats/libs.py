@@ -70,3 +70,21 @@ def using_tifffile() -> Iterator[Any]:
             _users[0] -= 1
             if not _users[0]:
                 log.removeFilter(_SILENCE)
+
+
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """OpenCV's own log lines (``[ERROR:0@0.03] ... can't read header``) kept off standard
+    error inside the block (imageio's OpenCV plugin probes files with it); the level it had
+    is restored on the way out."""
+    import cv2
+
+    log = cv2.utils.logging
+    with _lock:
+        before = log.getLogLevel()
+        log.setLogLevel(log.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        with _lock:
+            log.setLogLevel(before)

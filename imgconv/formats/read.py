@@ -100,7 +100,8 @@ def _read_pillow(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image
     name = str(p)
     with using_pillow() as PILImage, PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
-        im.seek(_pick(name, page, frames))
+        first = _first_frame(im)
+        im.seek(first + _pick(name, page, frames))
         if _ppm_max(im) > 255:  # Pillow would read a 16-bit colour PNM in 8 bits
             return _read_ppm16(im, name, {})
         if im.format == "JPEG" and im.mode in ("L", "RGB") and frames == 1:
@@ -199,6 +200,12 @@ def _pixels(im: Any, meta: Meta, name: str = "", keep: tuple[str, ...] = ()
         return np.asarray(im.convert(convert)), "", notes
 
 
+def _first_frame(im: Any) -> int:
+    """The number of an image's first frame in Pillow's ``seek``: 0, but 1 for a PSD (its
+    frames are its layers, 1 to n, as ``ImageSequence`` walks them)."""
+    return int(getattr(im, "_min_frame", 0))
+
+
 def _load(im: Any) -> None:
     """Decode the current frame (Pillow's warnings about the file kept quiet); a stream
     Pillow cannot decode raises here, before anything else is asked of the file."""
@@ -216,8 +223,9 @@ def _read_frames(im: Any, name: str, frames: int, meta: Meta) -> Image:
     durations: list[int] = []
     notes: list[str] = []
     loop = im.info.get("loop")
+    first = _first_frame(im)
     for k in range(frames):
-        im.seek(k)
+        im.seek(first + k)
         _load(im)
         arr, _, said = _pixels(im, meta, name)
         notes += said
@@ -295,9 +303,11 @@ def _read_apng16(p: Path, page: int | None) -> Image:
         declared = int(getattr(im, "n_frames", 1))
     ok, anim = cv2.imreadanimation(str(p))
     frames = list(anim.frames) if ok else []
-    if len(frames) != declared:
-        raise ImageError(f"{name}: cannot decode the 16-bit animated PNG ({declared} frames "
-                         "declared): the file is damaged; re-export it")
+    if len(frames) != declared:  # OpenCV reads it otherwise than Pillow: Pillow, in 8 bits
+        img = _read_pillow(p, page)
+        img.notes.append(f"{name}: a 16-bit animated PNG that OpenCV reads as "
+                         f"{len(frames)} frames, not {declared}: read in 8 bits by Pillow")
+        return img
     swap = {3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}
     arrays = [cv2.cvtColor(f, swap[f.shape[2]]) if f.ndim == 3 and f.shape[2] in swap else f
               for f in frames]

@@ -236,7 +236,7 @@ def read_image(path: str | os.PathLike[str], page: int | None = None, *,
         [orient(pages[-1], img.meta, False, auto_orient)]
     if img.pages == 1:
         img.array = pages[0]
-    elif ragged(img.array) or len({a.shape for a in pages}) > 1:
+    elif ragged(img.array) or len({(a.shape, a.dtype) for a in pages}) > 1:
         img.array = np.empty(len(pages), dtype=object)
         for k, a in enumerate(pages):
             img.array[k] = a

@@ -7,8 +7,9 @@ finds (a page chain that loops back or points outside the file ends there, never
 iterating ``TiffFile.pages`` itself follows a loop for ever).  Each page's photometric is
 honoured (:mod:`imgconv.formats.spaces`): min-is-white, CMYK, Lab and associated alpha are
 kept when the output is a TIFF, else converted as Pillow converts them; a palette becomes
-RGB and YCbCr RGB, always.  Pages of different sizes (a scan and its thumbnail, pyramid
-levels) are read as a ragged stack and written back page by page.
+RGB and YCbCr RGB, always.  Pages of different sizes or pixel types (a scan and its
+thumbnail, pyramid levels, a float page beside an 8-bit one) are read as a ragged stack and
+written back page by page.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ _UNSUPPORTED = {4: "a transparency mask", 9: "ICC L*a*b*", 10: "ITU L*a*b*",
                 32803: "a colour filter array (camera raw): develop it first",
                 32844: "LogL", 32845: "LogLuv", 34892: "linear raw (camera raw): develop it "
                 "first"}
-_ASSOCALPHA = 1
+_UNSPECIFIED, _ASSOCALPHA = 0, 1
+_OJPEG = 6  # old-style JPEG: libtiff's decoder (Pillow's) is the reference for it
 _JPEG_COMPRESSIONS = {6, 7, 33007, 34892}  # tifffile hands these out as RGB already
 
 
@@ -83,11 +85,7 @@ def read_tiff(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
         return Image(first.array, name, has_alpha=first.alpha, meta=meta, space=first.space,
                      notes=notes)
     arrays = [r.array for r in read]
-    if len({a.dtype for a in arrays}) != 1:
-        raise ImageError(f"{name}: its {len(arrays)} pages hold different pixel types "
-                         f"({', '.join(sorted({str(a.dtype) for a in arrays}))}): pick one "
-                         "with page=N", param="page")
-    if len({a.shape for a in arrays}) == 1:
+    if len({(a.shape, a.dtype) for a in arrays}) == 1:
         stack: Array = np.stack(arrays)
     else:
         stack = np.empty(len(arrays), dtype=object)
@@ -121,21 +119,46 @@ def _page(pg: Any, name: str, keep: tuple[str, ...]) -> _Page:
         raise ImageError(f"{name}: TIFF photometric {photometric} "
                          f"({_UNSUPPORTED[photometric]}) is not supported: convert it to "
                          "RGB or grey first")
+    if int(pg.compression) == _OJPEG:
+        return _pillow_page(pg, name)
     arr = pg.asarray()
     if getattr(pg, "planarconfig", 1) == 2 and arr.ndim == 3:  # separate planes
         arr = np.moveaxis(arr, 0, -1)
     extras = tuple(int(e) for e in (getattr(pg, "extrasamples", ()) or ()))
+    notes: list[str] = []
+    if _UNSPECIFIED in extras and arr.ndim == 3:  # as Pillow: samples of no stated meaning
+        keep = arr.shape[-1] - len(extras) + extras.index(_UNSPECIFIED)
+        arr, extras = arr[..., :keep], extras[:extras.index(_UNSPECIFIED)]
+        arr = arr[..., 0] if arr.shape[-1] == 1 else arr
+        notes.append(f"{name}: extra samples of unspecified meaning left out, as Pillow "
+                     "reads the file")
     bits = int(pg.bitspersample)
     if photometric == _PALETTE:
-        colours = spaces.palette_to_rgb(arr, pg.colormap)
-        return _Page(colours, "", False, [f"{name}: a palette (colour map) converted to RGB "
-                                          "as Pillow converts it"])
+        index = arr[..., 0] if arr.ndim == 3 else arr
+        colours = spaces.palette_to_rgb(index, pg.colormap)
+        if arr.ndim == 3:  # the palette's index, then an alpha sample (Pillow's "PA")
+            alpha = spaces.scale_bits(arr[..., 1:], bits).astype(colours.dtype)
+            colours = np.concatenate([colours, alpha], axis=-1)
+        return _Page(colours, "", arr.ndim == 3, [*notes, f"{name}: a palette (colour map) "
+                                                  "converted to RGB as Pillow converts it"])
     arr = spaces.scale_bits(arr, 1 if arr.dtype == np.bool_ else bits)
     space = _space(pg, photometric, arr, extras, name)
     if space == "lab":
         arr = spaces.lab_from_stored(arr)
-    page = _Page(np.ascontiguousarray(arr), space, bool(extras) and arr.ndim == 3, [])
+    page = _Page(np.ascontiguousarray(arr), space, bool(extras) and arr.ndim == 3, notes)
     return page if not space or space in keep else page.common(name)
+
+
+def _pillow_page(pg: Any, name: str) -> _Page:
+    """A page decoded by Pillow (libtiff): old-style JPEG, whose every decoder differs a
+    little and whose reference is libtiff's."""
+    from imgconv.formats.libs import using_pillow
+
+    with using_pillow() as PILImage, PILImage.open(pg.parent.filehandle.path) as im:
+        im.seek(int(pg.index))
+        im.load()
+        arr = np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB") else im)
+    return _Page(np.ascontiguousarray(arr), "", False, [])
 
 
 def _space(pg: Any, photometric: int, arr: npt.NDArray[Any], extras: tuple[int, ...],
@@ -205,7 +228,10 @@ def write_tiff(tmp: str, array: Array, meta: Meta, pages: int, options: Options)
     import tifffile
 
     space = str(options.get("space", ""))
-    if not ragged(array):
+    # a stack of one-pixel-wide grey pages is ambiguous to tifffile (it would write one page
+    # with the page axis as its rows): written page by page like a ragged stack
+    narrow = pages > 1 and array.ndim == 3 and array.shape[-1] == 1
+    if not ragged(array) and not narrow:
         tifffile.imwrite(tmp, _stored(array, space), **_layout(array, pages, space),
                          **tiff_tags(meta))
         return
