@@ -142,7 +142,7 @@ def run_filters(
     kernels = [load_filter(f) if isinstance(f, str) else as_kernel(f) for f in filters]
     if not kernels:
         raise ImgconvError("no filter given: name at least one")
-    notes: list[str] = []
+    notes = [str(k.meta["note"]) for k in kernels if isinstance(k.meta.get("note"), str)]
     if opts.normalize:
         kernels = [normalized(k, notes) for k in kernels]
     work = as_working(image, opts.precision)

@@ -987,3 +987,16 @@ def test_importing_kernels_does_not_import_yaml() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_comma_groups_that_look_like_rows_get_a_note() -> None:
+    """'1 2 1, 2 4 2, 1 2 1' is one row of 9 (MATLAB reads commas so too): a note says
+    rows are split by ';'; '1, 2, 1' (one row, written with commas) gets none."""
+    from imgconv.kernels import load_filter
+
+    k = load_filter("1 2 1, 2 4 2, 1 2 1")
+    assert k.shape == (1, 9)
+    assert "rows are separated by ';'" in str(k.meta["note"])
+    assert "1 2 1; 2 4 2; 1 2 1" in str(k.meta["note"])
+    assert "note" not in load_filter("1, 2, 1").meta
+    assert "note" not in load_filter("1 2 1; 2 4 2; 1 2 1").meta

@@ -14,6 +14,7 @@ from imgconv.cli.common import (
     VerboseOpt,
     echo,
     handle_errors,
+    note,
     print_json,
     stdout,
 )
@@ -157,6 +158,8 @@ def show(
 
     mode = choice("mode", mode, MODES)
     k = load_filter(filter_)
+    if isinstance(k.meta.get("note"), str) and not quiet:
+        note(str(k.meta["note"]))
     if png is not None:
         _write_png(png, k, mode, overwrite=overwrite, say=not quiet and not json_)
     if quiet:

@@ -147,12 +147,19 @@ def parse_inline(text: str, source: str | None = None) -> Kernel:
     src = source if source is not None else text
     weights = inline_matrix(re.split(r"[;\n]", text), src)
     kh, kw = weights.shape
+    meta: dict[str, object] = {"format": "inline"}
+    groups = [g for g in text.split(",") if g.strip()]
+    if kh == 1 and len(groups) > 1 and all(len(g.split()) > 1 for g in groups):
+        # "1 2 1, 2 4 2, 1 2 1": commas between groups of numbers look like rows, but rows
+        # are split by ";" (commas separate values, as MATLAB reads them)
+        meta["note"] = (f"{text.strip()!r} is one row of {kw} numbers: rows are separated by "
+                        f"';' (e.g. {'; '.join(g.strip() for g in groups)!r})")
     return Kernel(
         weights,
         name="inline",
         description=f"inline {kh}x{kw} matrix",
         source=src,
-        meta={"format": "inline"},
+        meta=meta,
     )
 
 
