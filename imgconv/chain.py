@@ -423,6 +423,10 @@ def _check_chain(filters: object) -> None:
     if filters is None:
         raise ImgconvError("filters=None: give a filter (a name, a path, a Kernel or a 2-D "
                            "array) or a list of them", param="filters")
+    if not isinstance(filters, (str, Kernel, np.ndarray, list, tuple)):
+        raise ImgconvError(f"filters={filters!r}: give a filter (a name, a path, an inline "
+                           "matrix, a Kernel or a 2-D array) or a list of them",
+                           param="filters")
     if isinstance(filters, np.ndarray) and filters.ndim != 2:
         raise ImgconvError(f"filters is a {filters.ndim}-D array of shape {filters.shape}: "
                            "give one 2-D kernel, or a list of 2-D kernels for a chain "

@@ -192,3 +192,11 @@ def test_clipping_advice_follows_what_the_kernel_is(kernel: list[list[int]],
     notes: list[str] = []
     finish(res.values, "uint8", in_dtype=np.uint8, notes=notes, gain=res.gain)
     assert "negative" in notes[0] and advice in notes[0]
+
+
+def test_filters_that_are_no_filter_are_refused_by_name() -> None:
+    from imgconv.errors import ImgconvError
+
+    with pytest.raises(ImgconvError, match="filters=5: give a filter") as info:
+        filter_image(np.zeros((5, 5)), filters=5)  # type: ignore[arg-type]
+    assert info.value.params == ("filters",)
