@@ -52,13 +52,16 @@ def main_callback(
     """Filter images with kernels: correlation, convolution, FFT; exact boundary modes."""
 
 
-app.command()(_apply.apply)
-app.command()(_batch.batch)
-app.command()(_diff.diff)
-app.command()(_kernels.compose)
-app.command("filters")(_kernels.filters_cmd)
-app.command()(_kernels.show)
-app.command()(_match.match)
+# each command's line in `imgconv --help`: a whole sentence (Click would cut the docstring's
+# first line at 45 characters, mid-sentence)
+app.command(short_help="Filter images with kernels, into files or a folder.")(_apply.apply)
+app.command(short_help="Filter every image of a folder, in parallel.")(_batch.batch)
+app.command(short_help="Filter an image two ways and report how they differ.")(_diff.diff)
+app.command(short_help="Write one kernel equal to a chain of kernels.")(_kernels.compose)
+app.command("filters", short_help="List the shipped filters and the generators.")(
+    _kernels.filters_cmd)
+app.command(short_help="Show a kernel, its properties and how it is applied.")(_kernels.show)
+app.command(short_help="Find a template in images by cross-correlation.")(_match.match)
 
 
 def _usage_error(exc: BaseException) -> bool:
