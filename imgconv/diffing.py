@@ -315,7 +315,7 @@ def run_diff(
     keep_last = has_alpha and image.ndim == 3  # alpha: no abs/offset/rescale
     for v, ks in ((a, ka), (b, kb)):
         opts = base.replace(**{k: getattr(v, k) for k in VARIANT_KEYS})
-        r = run_filters(image, ks, opts, has_alpha=has_alpha, alpha_max=alpha_max)
+        r = _filtered(image, ks, opts, has_alpha=has_alpha, alpha_max=alpha_max)
         _final_float(r, base, keep_last)  # in place: no second full-size copy
         results.append(r)
     ra, rb = results
@@ -352,6 +352,46 @@ def run_diff(
         "filters": [k.name for k in ka],
     })
     return DiffOutcome(report, ra, rb, va, vb, out_dtype, file_dtype or image.dtype, keep_last)
+
+
+#: an image of more samples than this is filtered band by band (no float copy of it whole)
+BANDED_SAMPLES = 1 << 22
+_BAND_BYTES = 64 << 20  # the working memory of one band
+
+
+def _filtered(image: npt.NDArray[Any], kernels: Sequence[Kernel], options: FilterOptions, *,
+              has_alpha: bool, alpha_max: float) -> Result:
+    """One variant's float result: :func:`~imgconv.chain.run_filters`, or for a large
+    image and one kernel the same passes band by band (:func:`imgconv.bands.run.band_pieces`,
+    equal to the whole-image result to round-off) into one float array, so that the
+    image's float working copy is never made whole — what keeps a camera-size ``diff``
+    within its memory."""
+    if (len(kernels) != 1 or image.size <= BANDED_SAMPLES or options.alpha == "premultiply"
+            or image.dtype.kind not in "ui"):
+        return run_filters(image, kernels, options, has_alpha=has_alpha, alpha_max=alpha_max)
+    from imgconv.bands.run import band_pieces
+    from imgconv.bands.sources import ArraySource
+
+    methods: list[str] = []
+    keep_alpha = has_alpha and image.ndim == 3
+    out: npt.NDArray[np.floating] | None = None
+    y = 0
+    for piece in band_pieces(ArraySource(image), kernels[0], options, _BAND_BYTES, keep_alpha,
+                             None, methods):
+        if out is None:
+            rows = _rows_out(image, kernels[0], options)
+            out = np.empty((rows,) + piece.shape[1:], piece.dtype)
+        out[y:y + piece.shape[0]] = piece
+        y += piece.shape[0]
+    assert out is not None and y == out.shape[0]
+    return Result(out, methods, [], True, kernels[0].sum)
+
+
+def _rows_out(image: npt.NDArray[Any], kernel: Kernel, options: FilterOptions) -> int:
+    from imgconv.engine.geometry import output_geometry
+
+    applied = kernel.flipped() if options.mode == "convolve" else kernel
+    return int(output_geometry(image.shape[:2], applied, options.size).out_shape[0])
 
 
 def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]:
