@@ -44,8 +44,8 @@ class _Tally:
         self.top = max(self.top, float(ad.max()))
         self.sum_abs += float(ad.sum(dtype=np.float64))
         self.sum_sq += float(np.einsum("ij,ij->", diff, diff))
-        self.pixels += int(np.count_nonzero(differs.any(axis=1)))
-        self.samples += differs.sum(axis=0)
+        self.pixels += int(np.count_nonzero(_any_channel(differs)))
+        self.samples += _per_channel(differs)
 
     def add_sums(self, n: int, top: float, sum_abs: float, sum_sq: float,
                  differs: npt.NDArray[np.bool_]) -> None:
@@ -57,8 +57,8 @@ class _Tally:
         self.top = max(self.top, top)
         self.sum_abs += sum_abs
         self.sum_sq += sum_sq
-        self.pixels += int(np.count_nonzero(differs.any(axis=1)))
-        self.samples += differs.sum(axis=0)
+        self.pixels += int(np.count_nonzero(_any_channel(differs)))
+        self.samples += _per_channel(differs)
 
     def stats(self, peak: float) -> dict[str, Any]:
         channels = len(self.samples)
@@ -79,6 +79,21 @@ class _Tally:
             "differing_fraction": self.pixels / self.n,
             "differing_samples": [int(v) for v in self.samples],
         }
+
+
+def _any_channel(differs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """(N, C) -> (N,): any channel, one channel at a time (numpy's ``any`` along a short
+    last axis is ten times slower)."""
+    out = differs[:, 0].copy()
+    for c in range(1, differs.shape[1]):
+        out |= differs[:, c]
+    return out
+
+
+def _per_channel(differs: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """(N, C) -> (C,): how many are True in each channel."""
+    return np.array([np.count_nonzero(differs[:, c]) for c in range(differs.shape[1])],
+                    dtype=np.int64)
 
 
 def _by_norms(a: npt.NDArray[Any], b: npt.NDArray[Any], band: npt.NDArray[np.bool_] | None,
@@ -164,7 +179,7 @@ def compare(
             differs = quantize(ba, dt) != quantize(bb, dt)
         n = ba.shape[0] * w
         dflat = differs.reshape(n, c)
-        px = dflat.any(axis=1).reshape(-1, w)
+        px = _any_channel(dflat).reshape(-1, w)
         rows_any[y0:y0 + step] = px.any(axis=1)
         cols_any |= px.any(axis=0)
         band = None if mask is None else mask[y0:y0 + step]
