@@ -6,7 +6,14 @@ are computed once per kernel.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
 import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -14,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import FilterError
+
+SVD = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
 #: A kernel over this many pixels a side is refused.
 MAX_SIDE = 1025
@@ -252,10 +261,9 @@ class Kernel:
 
     @cached_property
     def singular_values(self) -> npt.NDArray[np.float64]:
-        """The singular values of the kernel as applied, largest first (float64)."""
-        s = np.asarray(np.linalg.svd(self.array, compute_uv=False), dtype=np.float64)
-        s.flags.writeable = False
-        return s
+        """The singular values of the kernel as applied, largest first (float64; computed
+        once for all kernels with these values: :func:`svd`)."""
+        return svd(self.array, vectors=False)[1]
 
     def rank_at(self, dtype: npt.DTypeLike = np.float64) -> int:
         """The numerical rank at a working precision (docs/semantics.md §1): singular
@@ -283,7 +291,7 @@ class Kernel:
         precision, as separable passes (the ``lowrank`` method)."""
         cache: dict[int, list[Kernel]] = self.__dict__.setdefault("_terms", {})
         if count not in cache:  # once a kernel: a plan and its run, every band, reuse it
-            u, s, vt = np.linalg.svd(self.array)
+            u, s, vt = svd(self.array, vectors=True)
             cache[count] = [Kernel(np.outer(u[:, i] * s[i], vt[i]), anchor=self.center,
                                    name=f"{self.name}[{i + 1}]") for i in range(count)]
         return cache[count]
@@ -313,6 +321,98 @@ class Kernel:
         return Kernel(self.weights, scale=scale, offset=self.offset, anchor=self.anchor,
                       name=self.name, description=self.description, source=self.source,
                       meta=dict(self.meta))
+
+
+#: SVDs by content, so that a kernel rebuilt from the same array (a plain array handed to
+#: ``correlate`` on every call, a kernel read again, its terms) is decomposed once:
+#: ``(shape, vectors, hash of the bytes) -> (the array, its SVD)``, least recently used
+#: dropped beyond :data:`_SVDS_MAX` entries or :data:`_SVDS_BYTES` bytes in all
+_SVDS: OrderedDict[tuple[object, ...], tuple[npt.NDArray[np.float64], SVD]] = OrderedDict()
+_SVDS_MAX = 64
+_SVDS_BYTES = 1 << 24
+_svds_lock = threading.Lock()
+_blas_lock = threading.Lock()
+
+
+def svd(a: npt.NDArray[np.float64], *, vectors: bool) -> SVD:
+    """``(u, s, vt)`` of ``a`` (``(s, s, s)`` without ``vectors``), read-only, computed on
+    one BLAS thread (:func:`one_blas_thread`) and remembered by content: the same values
+    are decomposed once per process.  Found by a hash of the bytes, then compared whole
+    (~40 µs for 101×101, where the SVD takes 0.5-1 ms on a quiet machine)."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    key: tuple[object, ...] = (a.shape, vectors, hash(a.tobytes()))
+    values_key = (a.shape, True, key[2])  # an SVD with vectors has the values too
+    with _svds_lock:
+        for k in (key, values_key) if not vectors else (key,):
+            hit = _SVDS.get(k)
+            if hit is not None and np.array_equal(hit[0], a):
+                _SVDS.move_to_end(k)
+                return hit[1] if k == key else (hit[1][1],) * 3
+    with one_blas_thread():
+        if vectors:
+            u, s, vt = (np.asarray(x, dtype=np.float64) for x in np.linalg.svd(a))
+            result: SVD = (u, s, vt)
+        else:
+            s = np.asarray(np.linalg.svd(a, compute_uv=False), dtype=np.float64)
+            result = (s, s, s)
+    for x in result:
+        x.flags.writeable = False
+    if 4 * a.nbytes > _SVDS_BYTES:  # ~600x600 and up: computed, not remembered
+        return result
+    kept = a.copy()
+    kept.flags.writeable = False
+    with _svds_lock:
+        _SVDS[key] = (kept, result)
+        total = sum(v[0].nbytes + sum({id(x): x.nbytes for x in v[1]}.values())
+                    for v in _SVDS.values())
+        while _SVDS and (len(_SVDS) > _SVDS_MAX or total > _SVDS_BYTES):
+            _, (old, parts) = _SVDS.popitem(last=False)
+            total -= old.nbytes + sum({id(x): x.nbytes for x in parts}.values())
+    return result
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread for the duration (an SVD of a kernel-sized matrix is
+    ~0.5 ms on one thread, and 100-700 ms when OpenBLAS's threads wait for cores a loaded
+    machine does not give them).  By OpenBLAS's ``openblas_set_num_threads_local`` of the
+    library numpy loaded, else threadpoolctl when it is installed, else as it is."""
+    local = _blas_thread_setter()
+    if local is not None:
+        with _blas_lock:  # the count is the process's: one swap at a time, restored
+            old = local(1)
+            try:
+                yield
+            finally:
+                local(max(old, 1))
+        return
+    try:  # not a dependency: used when present
+        limits = importlib.import_module("threadpoolctl").threadpool_limits
+    except ImportError:
+        yield
+        return
+    with limits(1, user_api="blas"):
+        yield
+
+
+@functools.cache
+def _blas_thread_setter() -> Callable[[int], int] | None:
+    """OpenBLAS's ``openblas_set_num_threads_local`` (0.3.27+) in the library numpy's
+    wheel ships (``numpy.libs``, ``numpy/.dylibs``): it sets the count and returns the
+    one before.  None for another BLAS, or when it cannot be found."""
+    import ctypes
+    import glob
+
+    here = os.path.dirname(np.__file__)
+    for pattern in (here + ".libs/*openblas*", here + "/.dylibs/*openblas*"):
+        for path in sorted(glob.glob(pattern)):
+            try:
+                fn = ctypes.CDLL(path).openblas_set_num_threads_local
+            except (OSError, AttributeError):
+                continue
+            fn.restype, fn.argtypes = ctypes.c_int, [ctypes.c_int]
+            return fn
+    return None
 
 
 def as_kernel(obj: object) -> Kernel:
