@@ -140,13 +140,21 @@ def _plan(shape: tuple[int, ...], kernel: Kernel, pads: Pads, method: str, mode:
     padded = (shape[0] + t + b, shape[1] + left + r)
     out_shape = (padded[0] - kh + 1, padded[1] - kw + 1)
     channels = shape[2] if len(shape) == 3 else 1
-    method = _resolve(method, kernel, out_shape, padded, channels, dtype)
-    # lowrank runs separable passes: the backend is the one that runs a pass
-    runs, term = ("separable", _separable_kernel(kernel, dtype)) if method in (
-        "separable", "lowrank") else (method, kernel)
-    backend, same = _backends.pick_backend(shape, np.dtype(dtype), term, runs, mode,
-                                           cval, native=native)
-    return Plan(pads, out_shape, method, backend.name, same)
+    method = _resolve(method, kernel, dtype)
+
+    def route(m: str) -> _choose.Route:
+        # lowrank runs separable passes: the backend is the one that runs a pass
+        runs, term = ("separable", _separable_kernel(kernel, dtype)) if m in (
+            "separable", "lowrank") else (m, kernel)
+        backend, same = _backends.pick_backend(shape, np.dtype(dtype), term, runs, mode,
+                                               cval, native=native)
+        return _choose.Route(backend.name, same)
+
+    if method == "auto":
+        method = _choose.pick(_choose.Problem(out_shape, padded, kernel.shape, channels,
+                                              np.dtype(dtype), kernel), route)
+    how = route(method)
+    return Plan(pads, out_shape, method, how.backend, how.native)
 
 
 def _separable_kernel(kernel: Kernel, dtype: Any) -> Kernel:
@@ -155,10 +163,9 @@ def _separable_kernel(kernel: Kernel, dtype: Any) -> Kernel:
     return kernel if kernel.rank == 1 else kernel.terms(1)[0]
 
 
-def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
-             padded: tuple[int, int], channels: int, dtype: type[np.floating]) -> str:
+def _resolve(method: str, kernel: Kernel, dtype: type[np.floating]) -> str:
     """Refuse ``separable``/``lowrank`` for a kernel they do not apply to (its rank counted
-    at the working precision); resolve ``auto`` by the cost model."""
+    at the working precision); ``auto`` is resolved by the plan (:mod:`.choose`)."""
     if method in ("separable", "lowrank"):
         rank = kernel.rank_at(dtype)
         if method == "separable" and rank != 1:
@@ -172,11 +179,7 @@ def _resolve(method: str, kernel: Kernel, out_shape: tuple[int, int],
                 f"rank·(kh + kw) < kh·kw; {kernel.name!r} ({kernel.shape[0]}x"
                 f"{kernel.shape[1]}) has rank {rank} in {_precision(dtype)} precision (use "
                 "method='auto', method='direct' or method='fft')", param="method")
-    if method != "auto":
-        return method
-    small = max(kernel.shape) <= _choose.RANK_SIDE_LIMIT and kernel.array.size > 1
-    return _choose.choose(out_shape, padded, kernel.shape, channels, dtype,
-                          kernel.rank_at(dtype) if small else None)
+    return method
 
 
 def _precision(dtype: Any) -> str:
