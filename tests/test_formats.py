@@ -360,3 +360,30 @@ def test_the_table_says_what_each_format_carries() -> None:
     assert carries[".webp"] == {"icc_profile", "exif"}  # WebP holds no resolution
     assert carries[".bmp"] == {"dpi"}
     assert carries[".gif"] == carries[".npy"] == set()
+
+
+def test_a_readers_failure_says_which_it_is(tmp_path: Path) -> None:
+    """'damaged' only when the bytes are: a feature the reader does not decode says so,
+    and a library's own bomb check reads as the pixel limit (docs/semantics.md §7)."""
+    from PIL import Image as PILImage
+
+    from imgconv.formats.table import unreadable
+
+    bomb = unreadable("x.ico", PILImage.DecompressionBombError(
+        "Image size (4294836225 pixels) exceeds limit, could be decompression bomb DOS attack."))
+    assert "over the limit" in str(bomb) and "IMGCONV_MAX_PIXELS" in str(bomb)
+    for exc in (NotImplementedError("Unimplemented DXGI format 93"),
+                OSError("Unsupported BMP pixel depth (30000)"),
+                OSError("cannot find loader for this WMF file")):
+        msg = str(unreadable("x", exc))
+        assert "does not decode" in msg and "damaged" not in msg
+    assert "damaged" in str(unreadable("x", OSError("broken data stream")))
+    # a real one: a BMP whose pixel depth Pillow does not decode
+    bmp = tmp_path / "depth.bmp"
+    PILImage.fromarray(np.zeros((4, 4, 3), np.uint8)).save(bmp)
+    data = bytearray(bmp.read_bytes())
+    data[28:30] = (30000).to_bytes(2, "little")  # biBitCount
+    bmp.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="does not decode") as info:
+        read_image(bmp)
+    assert "damaged" not in str(info.value)

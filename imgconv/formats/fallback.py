@@ -9,6 +9,7 @@ line naming what would read it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ _PLUGINS = {".dcm": "pydicom", ".dicom": "pydicom", ".exr": "imageio[freeimage] 
 
 
 def _refusal(p: Path, why: str) -> ImageError:
+    if re.search(r"truncated|broken data stream", why, re.IGNORECASE):  # a reader knew it
+        return ImageError(f"{p}: cannot read as an image ({why}): the file is damaged; "
+                          "re-export it")
     ext = p.suffix.lower() or "(none)"
     hint = _PLUGINS.get(p.suffix.lower())
     what = (f"pip install {hint}, or convert it to PNG or TIFF" if hint else

@@ -20,13 +20,20 @@ from imgconv.formats.libs import using_pillow
 from imgconv.formats.metadata import pillow_meta
 from imgconv.formats.png import _png_depth, chunk_kinds
 
+#: the first bytes of ICO, CUR and ICNS files
+_ICONS = (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00", b"icns")
+
 
 def _probe_pillow(p: Path) -> Header:
     """The canvas and the frame count (as declared: never one entry a frame); a frame is
     decoded after every frame before it.  A GIF's canvas is the largest its frame
     descriptors claim (:func:`imgconv.formats.extents.gif_canvas`: Pillow grows it); an
     MPO's pictures, each a JPEG of its own size, are each looked at (headers only)."""
-    with using_pillow(checked=False) as PILImage, PILImage.open(p) as im:
+    # Pillow's own check is off for the header (imgconv's guard follows, naming the size),
+    # except for icons, whose plugins decode the largest picture as they open the file
+    with open(p, "rb") as fh:
+        icon = fh.read(4) in _ICONS
+    with using_pillow(checked=icon) as PILImage, PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
         mode = im.mode
         dtype = ("uint16" if mode.startswith("I;16") or (mode == "I" and im.format in _SIXTEEN)

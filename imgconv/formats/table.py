@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from imgconv.errors import ImageError, ImgconvError, OutputError
 from imgconv.formats.fallback import probe_imageio, read_imageio
 from imgconv.formats.guard import (
+    MAX_PIXELS_VAR,
     Array,
     Header,
     Image,
@@ -30,6 +32,7 @@ from imgconv.formats.guard import (
     _reason,
     frames_of,
     guard,
+    max_pixels,
     ragged,
 )
 from imgconv.formats.metadata import orient
@@ -57,7 +60,7 @@ Reader = Callable[[Path, "int | None", tuple[str, ...]], Image]
 Writer = Callable[[str, Array, Meta, int, Options], None]
 INT8 = ("uint8",)
 ALL = ("uint8", "uint16", "float32", "float64")
-SIGNED = ("int8", "int16", "int32")  # written to TIFF and .npy as they are read
+SIGNED = ("int8", "int16", "int32", "uint32")  # TIFF and .npy write them as they are read
 
 
 @dataclass(frozen=True)
@@ -195,8 +198,29 @@ def probe(path: str | os.PathLike[str]) -> Header:
     except ImgconvError:
         raise
     except Exception as exc:
-        raise ImageError(f"{p}: cannot read as an image ({_reason(exc)}): the file is "
-                         "damaged or not an image; re-export it") from exc
+        raise unreadable(str(p), exc) from exc
+
+
+#: what a reader says when the file is fine but the feature is not decoded
+_UNSUPPORTED = re.compile(r"unsupported|unimplemented|not supported|not implemented|"
+                          r"cannot find loader|unknown pixel format|no decoder", re.IGNORECASE)
+
+
+def unreadable(name: str, exc: BaseException) -> ImageError:
+    """The one error of a reader's own failure, saying which it is: over the pixel limit
+    (a library's own bomb check), a feature the reader does not decode, or damaged bytes
+    ("damaged" only then)."""
+    reason = _reason(exc)
+    if "DecompressionBomb" in type(exc).__name__ or "decompression bomb" in reason:
+        return ImageError(f"{name}: its declared size is over the limit of {max_pixels():,} "
+                          f"pixels ({reason}; a guard against decompression bombs): raise it "
+                          f"with {MAX_PIXELS_VAR} if the image is genuine")
+    if isinstance(exc, NotImplementedError) or _UNSUPPORTED.search(reason):
+        return ImageError(f"{name}: cannot read this kind of image ({reason}): the file uses "
+                          "a feature its reader does not decode; convert it to PNG or TIFF "
+                          "with another program")
+    return ImageError(f"{name}: cannot read as an image ({reason}): the file is damaged or "
+                      "not an image; re-export it")
 
 
 def page_count(path: str | os.PathLike[str]) -> int:
@@ -229,8 +253,7 @@ def read_image(path: str | os.PathLike[str], page: int | None = None, *,
     except ImgconvError:
         raise
     except Exception as exc:  # every reader's own failure becomes one readable error
-        raise ImageError(f"{name}: cannot read as an image ({_reason(exc)}): the file is "
-                         "damaged or not an image; re-export it") from exc
+        raise unreadable(name, exc) from exc
     pages = [_checked(name, a, fmt) for a in frames_of(img.array, img.pages)]
     pages = [orient(a, dict(img.meta), False, auto_orient) for a in pages[:-1]] + \
         [orient(pages[-1], img.meta, False, auto_orient)]
