@@ -7,7 +7,9 @@ Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from bench_util import (
     ms,
     rel_err,
     svd_terms,
+    time_call,
     time_interleaved,
     write_text_kernel,
 )
@@ -196,6 +199,80 @@ def run_rounds(args: argparse.Namespace, cases: list[Result]) -> None:
                 case["runs"][c] += runs[c]
 
 
+def auto_check(args: argparse.Namespace, img: np.ndarray, kc: KernelCase) -> Result:
+    """auto against the fastest of imgconv's explicit methods and the best OpenCV call, by
+    interleaved runs: each round calls every one once (alternate rounds in reverse order),
+    2·repeat + 1 rounds (fewer when they take over 3·budget seconds).  The fastest is the
+    one of smallest median time; the ratios are medians of the rounds' own ratios (auto's
+    time over the other's in the same round: a machine whose load swings for seconds
+    moves both alike)."""
+    calls: dict[str, Callable[[], Any]] = {
+        "auto": lambda: imgconv.correlate(img, kc.k, boundary="reflect")}
+    for m in explicit_methods(kc, args.full):
+        calls[m] = lambda m=m: imgconv.correlate(img, kc.k, boundary="reflect", method=m)
+    cv = {n: f for n, f in opencv_contenders(img, kc).items() if n.startswith("cv2.")}
+    calls.update(cv)
+    for f in calls.values():
+        f()
+    runs: dict[str, list[float]] = {n: [] for n in calls}
+    start = time.perf_counter()
+    for r in range(2 * args.repeat + 1):
+        for name, f in list(calls.items())[::-1] if r % 2 else calls.items():
+            runs[name].append(time_call(f)[0])
+        if r >= 2 and time.perf_counter() - start > 3 * args.budget:
+            break
+    med = {n: statistics.median(t) for n, t in runs.items()}
+    methods = [n for n in calls if n != "auto" and n not in cv]
+    fastest = min(methods, key=lambda n: med[n])
+    best_cv = min(cv, key=lambda n: med[n])
+
+    def paired(other: str) -> float:
+        return statistics.median(a / b for a, b in zip(runs["auto"], runs[other], strict=True))
+
+    return {"runs": len(runs["auto"]), "median_ms": {n: v * 1e3 for n, v in med.items()},
+            "fastest_method": fastest, "auto_vs_fastest": paired(fastest),
+            "best_cv": best_cv, "auto_vs_cv": paired(best_cv), "methods_timed": methods}
+
+
+def auto_md(rows: list[Result], calibration: str) -> list[str]:
+    """The Markdown table of :func:`auto_check` (medians, not the best-of times above)."""
+    lines = ["", "auto against imgconv's methods and OpenCV: median times of interleaved "
+             "runs, and ratios as medians of each round's own ratio "
+             f"({calibration}):", "",
+             "| kernel | auto chose | auto ms | fastest method (ms) | **auto / fastest** "
+             "| best OpenCV (ms) | **auto / OpenCV** | methods timed |",
+             "|---|---|--:|---|--:|---|--:|---|"]
+    for r in rows:
+        a = r["auto_check"]
+        med = a["median_ms"]
+        lines.append(
+            f"| {r['kernel']} | {r['auto_method']} | {med['auto']:.1f} "
+            f"| {a['fastest_method']} ({med[a['fastest_method']]:.1f}) "
+            f"| **{a['auto_vs_fastest']:.2f}** "
+            f"| {a['best_cv'].removeprefix('cv2.')} ({med[a['best_cv']]:.1f}) "
+            f"| **{a['auto_vs_cv']:.2f}** | {', '.join(a['methods_timed'])} |")
+    return lines + [""]
+
+
+def calibration_note() -> str:
+    """Where auto's cost constants came from in this process, and what that cost."""
+    try:
+        import imgconv.engine.calibrate as cal
+    except ImportError:  # an imgconv from before issue 20 (an A/B run)
+        return "this imgconv's fixed cost constants"
+    if cal.switched_off():
+        return "IMGCONV_CALIBRATION=off: the fixed constants"
+    cal.forget()
+    path = cal.cache_folder() / cal.FILE_NAME
+    before = path.stat().st_mtime_ns if path.exists() else None
+    t0 = time.perf_counter()
+    cal.costs(np.float32)
+    took = time.perf_counter() - t0
+    after = path.stat().st_mtime_ns if path.exists() else None
+    how = "read from" if before is not None and before == after else "measured now and stored in"
+    return f"auto's float32 constants {how} {path} in {took * 1e3:.0f} ms"
+
+
 def case_row(case: Result, img: np.ndarray, ndi_est: float | None) -> Result:
     """One row of results: times, ratios to the best OpenCV call, errors vs filter2D."""
     kc: KernelCase = case["kc"]
@@ -247,6 +324,8 @@ def log_row(row: Result) -> None:
 
 def bench_library(args: argparse.Namespace) -> tuple[list[Result], float]:
     n = args.size
+    calibration = calibration_note()
+    log(f"\n{calibration}")
     img = make_image(n)
     # the cost of one read+write pass over the image, as a yardstick for overheads
     copy_t, _, _ = time_interleaved({"copy": lambda: img.copy()}, 20, 1.0)
@@ -267,6 +346,12 @@ def bench_library(args: argparse.Namespace) -> tuple[list[Result], float]:
         row = case_row(case, img, ndi_per_tap * kh * kw if ndi_per_tap is not None else None)
         if case["ndi"]:
             ndi_per_tap = case["best"]["scipy.ndimage.correlate"] / (kh * kw)
+        row["auto_check"] = auto_check(args, img, case["kc"])
+        a = row["auto_check"]
+        log(f"  auto / fastest method ({a['fastest_method']}) = {a['auto_vs_fastest']:.2f}, "
+            f"auto / {a['best_cv']} = {a['auto_vs_cv']:.2f}  (medians of {a['runs']})")
         log_row(row)
         rows.append(row)
+    for line in auto_md(rows, calibration):
+        log(line)
     return rows, copy_t["copy"] * 1e3
