@@ -15,8 +15,9 @@ in rounds that run every job once; rounds go on until one is within 10% of each 
 fastest time or ~0.45 s are spent, and that least disturbed round is kept (one window of
 time for every job: a loaded machine slows OpenCV's threads more than a pass over memory,
 so each job's own luckiest moment would set methods against each other under different
-loads).  ~0.15 s for float32 on the quiet 2-core development machine, up to ~0.6 s when
-it is loaded; once per machine and dtype.
+loads).  Measured on the 2-core development machine at load 3-4: 0.5-0.62 s for float32,
+0.6-0.76 s for float64 (its calls' quiet times add up to ~0.2 s); once per machine and
+dtype, and only when a plan has something to rank.
 
 The constants are stored in ``calibration.json`` in the user's cache folder
 (``$IMGCONV_CACHE``, else ``$XDG_CACHE_HOME/imgconv``, else ``~/.cache/imgconv``) with
