@@ -291,7 +291,7 @@ def widened(frames: list[tuple[str, Any]]) -> list[Any]:
     return out
 
 
-def differ(got: Any, want: Any, mode: str = "") -> str:
+def differ(got: Any, want: Any, mode: str = "", ref: str = "Pillow") -> str:
     """'' when equal: exactly, by value for I/F, within one level where ``got`` is 16-bit and
     ``want`` Pillow's 8-bit view; else what differs."""
     import numpy as np
@@ -300,13 +300,13 @@ def differ(got: Any, want: Any, mode: str = "") -> str:
         if got.ndim == want.ndim + 1 and got.shape[-1] == 1:
             got = got[..., 0]
         else:
-            return f"shape {got.shape} != Pillow's {want.shape}"
+            return f"shape {got.shape} != {ref}'s {want.shape}"
     if got.dtype == np.bool_:
         got = got.astype(np.uint8) * 255
     g, w = got.astype(np.float64), want.astype(np.float64)
     if got.dtype == np.uint16 and want.dtype == np.uint8:
         bad = np.abs(g / 257 - w) > 1
-        how = "beyond 1 level of Pillow's 8-bit view (out/257)"
+        how = f"beyond 1 level of {ref}'s 8-bit view (out/257)"
         g = g / 257
     else:
         bad = (g != w) & ~(np.isnan(g) & np.isnan(w))
@@ -317,8 +317,8 @@ def differ(got: Any, want: Any, mode: str = "") -> str:
     diff = float(np.nanmax(np.abs(g - w)[bad])) if n else 0.0
     where = tuple(int(i) for i in np.argwhere(bad)[0])
     return (f"{n} of {bad.size} samples {how}, by up to {diff:g} (first at {where}: "
-            f"out {got[where[:got.ndim]]!r} vs Pillow {want[where[:want.ndim]]!r}; "
-            f"out {got.dtype}, Pillow {mode or ''} {want.dtype})")
+            f"out {got[where[:got.ndim]]!r} vs {ref} {want[where[:want.ndim]]!r}; "
+            f"out {got.dtype}, {ref} {mode + ' ' if mode else ''}{want.dtype})")
 
 
 def signed_pages(src: Path) -> list[Any] | None:
@@ -352,7 +352,7 @@ def compare_tiff(out: Path, want: list[Any], src: Path) -> tuple[str, str]:
                 b = b[..., :bands] if bands > 1 else b[..., 0]  # unspecified extra samples
             if a.dtype != b.dtype:
                 return f"page {k}: dtype {a.dtype} != {b.dtype}", "tifffile (signed)"
-            why = differ(a, b)
+            why = differ(a, b, ref="tifffile")
             if why:
                 return f"page {k}: {why}", "tifffile (signed)"
         return "", "tifffile (signed)"
@@ -582,7 +582,7 @@ def tifffile_cross_check(src: Path, out: Path) -> str:
     if len(a) != len(b):
         return f"{len(b)} pages written, tifffile reads {len(a)} in the input"
     for k, (x, y) in enumerate(zip(a, b, strict=True)):
-        why = differ(y, x)
+        why = differ(y, x, ref="tifffile")
         if why:
             return f"page {k} (photometric {pa[k]}): {why}"
     return "equal to tifffile's samples"

@@ -8,6 +8,7 @@ handed out as session-scoped fixtures (usable from hypothesis tests).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +16,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
+
+# `auto`'s cost model uses fixed constants in the tests (imgconv.engine.calibrate): the
+# methods it picks do not depend on the machine's load, and nothing is written to the
+# user's cache folder.  tests/test_auto.py measures and caches on purpose, in a tmp folder.
+os.environ.setdefault("IMGCONV_CALIBRATION", "off")
 
 EPS = {"single": 1e-4, "double": 1e-10}
 

@@ -158,7 +158,7 @@ def test_plan_names_backend_and_path(shape: Any, weights: np.ndarray, keywords: 
 
 @pytest.mark.parametrize("label,weights,method", [
     ("3x3 random", np.random.default_rng(1).uniform(size=(3, 3)), "direct"),
-    ("15x15 random", np.random.default_rng(2).uniform(size=(15, 15)), "direct"),
+    ("15x15 random", np.random.default_rng(2).uniform(size=(15, 15)), "fft"),  # 23 vs 35 ms
     ("31x31 rank 1", np.outer(np.hanning(33)[1:-1], np.hanning(33)[1:-1]), "separable"),
     ("31x31 random", np.random.default_rng(3).uniform(size=(31, 31)), "fft"),
     ("101x101 random", np.random.default_rng(4).uniform(size=(101, 101)), "fft"),
