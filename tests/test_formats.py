@@ -387,3 +387,18 @@ def test_a_readers_failure_says_which_it_is(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="does not decode") as info:
         read_image(bmp)
     assert "damaged" not in str(info.value)
+
+
+def test_an_unknown_extension_pillow_identifies_by_content_is_read(tmp_path: Path) -> None:
+    """A PNG named .xyz is read by Pillow (by its content) before imageio is asked; random
+    bytes named .xyz are one line naming what would read them."""
+    from PIL import Image as PILImage
+
+    arr = np.arange(60, dtype=np.uint8).reshape(6, 10)
+    named = tmp_path / "picture.xyz"
+    PILImage.fromarray(arr).save(named, format="PNG")
+    np.testing.assert_array_equal(read_image(named).array, arr)
+    junk = tmp_path / "junk.xyz"
+    junk.write_bytes(bytes(range(256)) * 3)
+    with pytest.raises(ImageError, match="no reader for .xyz files"):
+        read_image(junk)

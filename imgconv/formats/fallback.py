@@ -1,5 +1,5 @@
-"""The reader of last resort: ``imageio.v3`` for an extension neither the format table nor
-Pillow knows (docs/formats.md, "Other formats").
+"""The reader of last resort, for an extension neither the format table nor Pillow knows
+(docs/formats.md): Pillow when it identifies the content, else ``imageio.v3``.
 
 imageio is imported only here, only then (it costs ~25 ms of start-up that no other run
 pays).  It reads what its installed plugins read — FITS with astropy, DICOM with pydicom,
@@ -47,8 +47,28 @@ def _imageio() -> Any:
     return iio
 
 
+def _pillow_knows(p: Path) -> bool:
+    """True when Pillow identifies the file by its content (whatever its extension)."""
+    from PIL import UnidentifiedImageError
+
+    from imgconv.formats.libs import using_pillow
+
+    try:
+        with using_pillow(checked=False) as PILImage, PILImage.open(p, formats=None):
+            return True
+    except UnidentifiedImageError:
+        return False
+    except Exception:  # noqa: BLE001 - identified, but broken: Pillow's reader says how
+        return True
+
+
 def probe_imageio(p: Path) -> Header:
-    """The shape imageio's plugin reports (for most plugins, from the header)."""
+    """The header of a file of an extension no table names: Pillow's when it identifies
+    the content (a SPIDER file, a PCX named .bin), else what imageio's plugin reports."""
+    if _pillow_knows(p):
+        from imgconv.formats.read import _probe_pillow
+
+        return _probe_pillow(p)
     iio = _imageio()
     try:
         with quiet_opencv():
@@ -66,7 +86,12 @@ def probe_imageio(p: Path) -> Header:
 
 
 def read_imageio(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
-    """The image (``page``: one of its frames) as imageio's plugin decodes it."""
+    """The image (``page``: one of its frames) as Pillow decodes it when it identifies the
+    content, else as imageio's plugin does."""
+    if _pillow_knows(p):
+        from imgconv.formats.read import _read_pillow
+
+        return _read_pillow(p, page, keep)
     iio = _imageio()
     try:
         with quiet_opencv():

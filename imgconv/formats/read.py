@@ -107,8 +107,9 @@ def _read_pillow(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image
     name = str(p)
     with using_pillow() as PILImage, PILImage.open(p) as im:
         frames = int(getattr(im, "n_frames", 1))
-        first = _first_frame(im)
-        im.seek(first + _pick(name, page, frames))
+        target = _first_frame(im) + _pick(name, page, frames)
+        if target != im.tell():  # some plugins refuse any seek in a one-frame file (SPIDER)
+            im.seek(target)
         if _ppm_max(im) > 255:  # Pillow would read a 16-bit colour PNM in 8 bits
             return _read_ppm16(im, name, {})
         if im.format == "JPEG" and im.mode in ("L", "RGB") and frames == 1:
