@@ -414,8 +414,8 @@ def test_output_errors_name_the_flags(gray_png: Path, rgb_png: Path, tmp_path: P
     tifffile.imwrite(stack, np.zeros((2, 8, 9), dtype=np.uint8), photometric="minisblack")
     code, _, err = run("apply", str(stack), "-f", "box3", "-o", str(tmp_path / "s.png"))
     assert code == 2 and err.strip() == (f"imgconv: error: {stack}: has 2 pages: write them to "
-                                         "a .tif / .gif / .webp / .apng file (every page is filtered), "
-                                         "or pick one with --page N")
+                                         "a .tif / .gif / .webp / .apng file (every page is "
+                                         "filtered), or pick one with --page N")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gray.png", "o.png", "rgb.png",
                                                          "stack.tif"]
 

@@ -174,7 +174,8 @@ def test_library_refusal_names_page_and_the_formats(tmp_path: Path) -> None:
 
 
 def test_table_says_which_formats_hold_frames() -> None:
-    assert [e for e, f in FORMATS.items() if f.frames] == [".tif", ".tiff", ".gif", ".webp", ".apng"]
+    holders = [".tif", ".tiff", ".gif", ".webp", ".apng"]
+    assert [e for e, f in FORMATS.items() if f.frames] == holders
 
 
 def test_batch_writes_every_frame(tmp_path: Path, cli: SimpleNamespace,

@@ -1,4 +1,5 @@
-"""Every file users have (issue "Every file users have"; docs/semantics.md §3, §7 "Codecs and formats",
+"""Every file users have (issue "Every file users have"; docs/semantics.md §3, §7 "Codecs and
+formats",
 "Colour is never reinterpreted", "Pages and frames", "Hostile structure").
 
 The files are the corpus of ``tests/corpus.py``: made by Pillow, tifffile with imagecodecs,

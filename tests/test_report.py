@@ -430,8 +430,9 @@ def test_without_full_resolution_only_the_page_and_the_numbers(tmp_path: Path,
 
 
 def test_a_camera_size_report_page_stays_small(tmp_path: Path) -> None:
-    """A 2400×1800 photo-like colour image (smooth, with sensor noise): the page holds previews (at most DISPLAY_LIMIT a
-    side; photographs as JPEG), so it stays a few megabytes; the close-up is full size."""
+    """A 2400×1800 photo-like colour image (smooth, with sensor noise): the page holds
+    previews (at most DISPLAY_LIMIT a side; photographs as JPEG), so it stays a few
+    megabytes; the close-up is full size."""
     rng = np.random.default_rng(3)
     y, x = np.mgrid[0:1800, 0:2400]
     smooth = 128 + 90 * np.sin(x / 53.0)[..., None] * np.cos(y / 71.0)[..., None]
