@@ -212,9 +212,11 @@ def unreadable(name: str, exc: BaseException) -> ImageError:
     ("damaged" only then)."""
     reason = _reason(exc)
     if "DecompressionBomb" in type(exc).__name__ or "decompression bomb" in reason:
-        return ImageError(f"{name}: its declared size is over the limit of {max_pixels():,} "
-                          f"pixels ({reason}; a guard against decompression bombs): raise it "
-                          f"with {MAX_PIXELS_VAR} if the image is genuine")
+        size = re.search(r"Image size \((\d+) pixels\)", reason)  # Pillow's own count
+        what = f"{int(size.group(1)):,} pixels" if size else "its declared size"
+        return ImageError(f"{name}: {what} is over the limit of {max_pixels():,} (a guard "
+                          f"against decompression bombs); raise it with {MAX_PIXELS_VAR} if "
+                          "the image is genuine")
     if isinstance(exc, NotImplementedError) or _UNSUPPORTED.search(reason):
         return ImageError(f"{name}: cannot read this kind of image ({reason}): the file uses "
                           "a feature its reader does not decode; convert it to PNG or TIFF "
