@@ -35,6 +35,7 @@ from imgconv.formats import (
     plain_tiff,
     ragged,
     read_image,
+    stack_pages,
 )
 from imgconv.kernels import Kernel
 from imgconv.options import FilterOptions
@@ -209,7 +210,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
                              keep_last=has_alpha and arr.ndim == 3, notes=notes,
                              finite_source=res.finite_source, gain=res.gain))
         methods += res.methods
-    final = _restack(finals) if pages > 1 else finals[0]
+    final = stack_pages(finals) if pages > 1 else finals[0]
     meta = dict(img.meta)
     if gray and len(core) == 3:
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
@@ -224,16 +225,6 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
                       "+".join(dict.fromkeys(methods)), options.boundary, shape,
                       dtypes, round(time.perf_counter() - t0, 4),
                       list(dict.fromkeys(notes)))
-
-
-def _restack(finals: list[npt.NDArray[np.generic]]) -> npt.NDArray[np.generic]:
-    """The filtered pages as one stack: ragged (an object array) when they differ in size."""
-    if len({(a.shape, a.dtype) for a in finals}) == 1:
-        return np.stack(finals)
-    out = np.empty(len(finals), dtype=object)
-    for k, a in enumerate(finals):
-        out[k] = a
-    return out
 
 
 def _writer_options(timing: Meta, quality: int | None, space: str = "") -> dict[str, object]:

@@ -28,6 +28,7 @@ from imgconv.formats.guard import (
     max_pixels,
     npy_header,
     ragged,
+    stack_pages,
 )
 from imgconv.formats.metadata import METADATA, carried, orientation, tiff_tags
 from imgconv.formats.table import (
@@ -66,4 +67,5 @@ __all__ = [
 # every page or frame filtered: the formats that hold them, the refusal of the others
 from imgconv.formats.table import FRAMES, frames_error  # noqa: E402
 
-__all__ += ["FRAMES", "frames_error", "frames_of", "ragged", "readable", "reader_of", "written_as"]
+__all__ += ["FRAMES", "frames_error", "frames_of", "ragged", "readable", "reader_of",
+            "stack_pages", "written_as"]

@@ -55,6 +55,17 @@ def frames_of(array: npt.NDArray[Any], pages: int) -> list[npt.NDArray[Any]]:
     return list(array) if pages > 1 else [array]
 
 
+def stack_pages(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    """Pages as one stack ``(P, H, W[, C])``; pages of different sizes or pixel types as a
+    ragged stack (a 1-D object array of them: :func:`frames_of` lists them back)."""
+    if len({(a.shape, a.dtype) for a in arrays}) == 1:
+        return np.ascontiguousarray(np.stack(arrays))
+    out = np.empty(len(arrays), dtype=object)
+    for k, a in enumerate(arrays):
+        out[k] = np.ascontiguousarray(a)
+    return out
+
+
 def ragged(array: npt.NDArray[Any]) -> bool:
     """True for a stack of pages of different sizes (an object array of pages)."""
     return array.dtype == object

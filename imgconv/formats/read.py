@@ -15,7 +15,7 @@ import numpy.typing as npt
 import imgconv.formats.spaces as spaces
 from imgconv.errors import ImageError
 from imgconv.formats.extents import gif_canvas
-from imgconv.formats.guard import Header, Image, Meta, _pick, npy_header
+from imgconv.formats.guard import Header, Image, Meta, _pick, npy_header, stack_pages
 from imgconv.formats.libs import using_pillow
 from imgconv.formats.metadata import pillow_meta
 from imgconv.formats.png import _png_depth, chunk_kinds
@@ -249,7 +249,7 @@ def _read_frames(im: Any, name: str, frames: int, meta: Meta) -> Image:
     timing: Meta = {"duration": durations}
     if loop is not None:
         timing["loop"] = int(loop)
-    return Image(_stack(widened), name, has_alpha=alpha, meta=meta, pages=frames,
+    return Image(stack_pages(widened), name, has_alpha=alpha, meta=meta, pages=frames,
                  timing=timing, notes=list(dict.fromkeys(notes)))
 
 
@@ -266,16 +266,6 @@ def _widen(arr: npt.NDArray[Any], colour: bool, alpha: bool) -> npt.NDArray[Any]
         own = np.full(arr.shape[:2] + (1,), np.iinfo(arr.dtype).max if arr.dtype.kind in "ui"
                       else 1.0, arr.dtype)
     return np.concatenate([base, own], axis=2)
-
-
-def _stack(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-    """Pages of one size stacked; of different sizes, a ragged (object) stack."""
-    if len({a.shape for a in arrays}) == 1:
-        return np.ascontiguousarray(np.stack(arrays))
-    out = np.empty(len(arrays), dtype=object)
-    for k, a in enumerate(arrays):
-        out[k] = np.ascontiguousarray(a)
-    return out
 
 
 #: chunks Pillow takes EXIF from: eXIf, ImageMagick's "Raw profile type exif" text, XMP
@@ -324,5 +314,5 @@ def _read_apng16(p: Path, page: int | None) -> Image:
         return Image(np.ascontiguousarray(arrays[_pick(name, page, declared)]), name,
                      has_alpha=alpha, meta=meta)
     timing: Meta = {"duration": [int(d) for d in anim.durations], "loop": int(anim.loop_count)}
-    return Image(_stack(arrays), name, has_alpha=alpha, meta=meta, pages=len(arrays),
+    return Image(stack_pages(arrays), name, has_alpha=alpha, meta=meta, pages=len(arrays),
                  timing=timing)

@@ -33,7 +33,7 @@ from imgconv.formats.guard import (
     frames_of,
     guard,
     max_pixels,
-    ragged,
+    stack_pages,
 )
 from imgconv.formats.metadata import orient
 from imgconv.formats.read import (
@@ -259,14 +259,7 @@ def read_image(path: str | os.PathLike[str], page: int | None = None, *,
     pages = [_checked(name, a, fmt) for a in frames_of(img.array, img.pages)]
     pages = [orient(a, dict(img.meta), False, auto_orient) for a in pages[:-1]] + \
         [orient(pages[-1], img.meta, False, auto_orient)]
-    if img.pages == 1:
-        img.array = pages[0]
-    elif ragged(img.array) or len({(a.shape, a.dtype) for a in pages}) > 1:
-        img.array = np.empty(len(pages), dtype=object)
-        for k, a in enumerate(pages):
-            img.array[k] = a
-    else:
-        img.array = np.stack(pages)
+    img.array = pages[0] if img.pages == 1 else stack_pages(pages)
     return img
 
 

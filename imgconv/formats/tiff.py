@@ -24,7 +24,17 @@ import numpy.typing as npt
 
 import imgconv.formats.spaces as spaces
 from imgconv.errors import ImageError
-from imgconv.formats.guard import Array, Header, Image, Meta, Options, _pick, frames_of, ragged
+from imgconv.formats.guard import (
+    Array,
+    Header,
+    Image,
+    Meta,
+    Options,
+    _pick,
+    frames_of,
+    ragged,
+    stack_pages,
+)
 from imgconv.formats.libs import using_tifffile
 from imgconv.formats.metadata import tiff_meta, tiff_tags
 
@@ -85,13 +95,7 @@ def read_tiff(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
         return Image(first.array, name, has_alpha=first.alpha, meta=meta, space=first.space,
                      notes=notes)
     arrays = [r.array for r in read]
-    if len({(a.shape, a.dtype) for a in arrays}) == 1:
-        stack: Array = np.stack(arrays)
-    else:
-        stack = np.empty(len(arrays), dtype=object)
-        for k, a in enumerate(arrays):
-            stack[k] = a
-    return Image(stack, name, has_alpha=first.alpha, meta=meta, pages=len(arrays),
+    return Image(stack_pages(arrays), name, has_alpha=first.alpha, meta=meta, pages=len(arrays),
                  space=first.space, notes=notes)
 
 
