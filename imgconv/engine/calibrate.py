@@ -284,7 +284,9 @@ def measure_fft(dtype: np.dtype[Any], base: Costs) -> FftCosts:
     on the scale of ``base`` by timing one of its calls again (the load of the machine
     may have changed since ``base`` was measured)."""
     from imgconv.boundary import boundary_mode
-    from imgconv.engine.backends import numpy as numpy_backend
+    from imgconv.engine.backends import backend_named
+
+    numpy_backend = backend_named("numpy")
 
     wrap = boundary_mode("wrap")
     big = np.random.default_rng(21).random((SIDE // 2, SIDE)).astype(dtype)
@@ -358,7 +360,9 @@ def _jobs(dtype: np.dtype[Any], only: tuple[str, ...] = ()
     """The calls to time (the OpenCV backend's own functions, as the engine runs them),
     and how many calls make one run of those that take microseconds."""
     from imgconv.boundary import boundary_mode, pad
-    from imgconv.engine.backends import opencv as opencv_backend
+    from imgconv.engine.backends import backend_named
+
+    opencv_backend = backend_named("opencv")
 
     mode = boundary_mode("reflect")
     rng = np.random.default_rng(20)

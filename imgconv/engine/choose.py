@@ -121,16 +121,15 @@ def choose(
 ) -> str:
     """:func:`pick` for a valid correlation of a padded image known by its shapes alone
     (``rank``: the kernel's at the working precision, None when it was not computed):
-    run by OpenCV when it can, else by numpy."""
-    from imgconv.engine.backends import opencv as opencv_backend
+    run by the first backend that can (:func:`imgconv.engine.backends.first_usable`)."""
+    from imgconv.engine.backends import first_usable
 
     dt = np.dtype(dtype)
     problem = Problem(out_shape, padded_shape, kshape, channels, dt, rank=rank)
     probe = Kernel(np.ones(kshape), name="shape")
 
     def route(m: str) -> Route:
-        ok = opencv_backend.usable((*padded_shape, channels), dt, probe, m)
-        return Route("opencv" if ok else "numpy", False)
+        return Route(first_usable((*padded_shape, channels), dt, probe, m).name, False)
 
     return pick(problem, route)
 

@@ -27,6 +27,14 @@ kernel, method, mode, cval)``
     :class:`~imgconv.boundary.BoundaryMode`: read its ``opencv``, ``periodic``,
     ``uses_cval`` fields, never its name).  ``native_same`` says, at planning
     time, whether it can; a backend without such a path returns False.
+``quantized_same(image, kernel, method, mode, delta)``
+    An optional path for 8- and 16-bit images: the ``same`` correlation, ``delta``
+    added, rounded and saturated to the image's own type as it is computed, and the
+    method used; None when it cannot (a backend without such a path returns None).
+``total(a)``
+    The sum of every value of a float array, accumulated in double, or None when it
+    cannot say (the engine's finite check: :func:`imgconv.engine.all_finite`; a
+    backend without a faster sum than numpy's own check returns None).
 ``set_threads(n)``
     Its thread count (``n`` <= 0: its default).
 
@@ -38,6 +46,10 @@ circular FFT for ``wrap`` is exact at the image's size, where OpenCV has no wrap
 border).  Else the first backend that is ``usable`` runs the padded image; numpy is
 last and runs anything.
 
+No other module of the engine names a backend: they reach them through this
+registry (:func:`pick_backend`, :func:`backend_named`, :func:`first_usable`,
+:func:`quantized`, :func:`total`, :func:`set_threads`).
+
 Adding a backend, e.g. CuPy, is one new module and its entry in the table:
 ``engine/backends/cupy.py`` defines ``name = "cupy"``; ``usable`` returns True when
 cupy imports and a GPU is present (and, say, the array is large enough to pay the
@@ -46,11 +58,13 @@ transfer); ``correlate_valid`` moves ``padded`` to the device
 ``cupyx.scipy.ndimage`` or ``cupy.fft`` by ``method`` and returns
 ``cupy.asnumpy`` of the result in ``padded``'s dtype; ``native_same`` may return
 True for the modes ``cupyx.scipy.ndimage.correlate`` extends exactly as the mode
-table says (kernels smaller than the image); ``set_threads`` does nothing.  Then
+table says (kernels smaller than the image); ``quantized_same`` and ``total`` return
+None; ``set_threads`` does nothing.  Then
 import it here (``from imgconv.engine.backends import cupy as cupy_backend``) and
 list it in :data:`BACKENDS` where it should be preferred.  It imports cupy lazily (inside
 its functions), like the others import cv2 and scipy.  The cost model for
-``auto`` needs no change: it ranks methods, which every backend computes alike.
+``auto`` needs no change: it ranks methods, which every backend computes alike (a
+backend it has no cost rows for is costed as numpy's).
 """
 
 from __future__ import annotations
@@ -60,6 +74,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from imgconv.engine.backends import numpy as numpy_backend
 from imgconv.engine.backends import opencv as opencv_backend
 from imgconv.errors import ImgconvError
+from imgconv.threads import set_count as set_own_threads
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,6 +106,8 @@ class Backend(Protocol):
                        mode: BoundaryMode, delta: float) -> tuple[npt.NDArray[Any], str] | None:
         ...
 
+    def total(self, a: Array) -> float | None: ...
+
     def set_threads(self, n: int) -> None: ...
 
 
@@ -120,6 +137,35 @@ def quantized(image: npt.NDArray[Any], kernel: Kernel, method: str, mode: Bounda
     return None
 
 
+def total(a: Array) -> float | None:
+    """The sum of every value of the float array ``a``, accumulated in double, by the first
+    backend that can say; None when none can."""
+    for b in BACKENDS:
+        t = b.total(a)
+        if t is not None:
+            return t
+    return None
+
+
+def set_threads(n: int) -> None:
+    """Threads for every backend (OpenCV, scipy.fft) and imgconv's own parallel work
+    (:mod:`imgconv.threads`); ``batch`` workers use 1; 0: all cores."""
+    set_own_threads(n)
+    for b in BACKENDS:
+        b.set_threads(n)
+
+
+def first_usable(shape: tuple[int, ...], dtype: np.dtype[Any], kernel: Kernel,
+                 method: str) -> Backend:
+    """The first backend that runs the valid correlation by ``method`` of an array of this
+    shape and dtype (numpy, last, runs anything)."""
+    for b in BACKENDS:
+        if b.usable(shape, dtype, kernel, method):
+            return b
+    raise ImgconvError(f"no backend can filter an array of shape {shape} and dtype {dtype} "
+                       f"by method={method!r}")
+
+
 def pick_backend(shape: tuple[int, ...], dtype: np.dtype[Any], kernel: Kernel, method: str,
                  mode: BoundaryMode, cval: float, *, native: bool) -> tuple[Backend, bool]:
     """``(backend, native_same)``: who runs this correlation, and whether by its own
@@ -128,8 +174,4 @@ def pick_backend(shape: tuple[int, ...], dtype: np.dtype[Any], kernel: Kernel, m
         for b in BACKENDS:
             if b.native_same(shape, dtype, kernel, method, mode, cval):
                 return b, True
-    for b in BACKENDS:
-        if b.usable(shape, dtype, kernel, method):
-            return b, False
-    raise ImgconvError(f"no backend can filter an array of shape {shape} and dtype {dtype} "
-                       f"by method={method!r}")
+    return first_usable(shape, dtype, kernel, method), False

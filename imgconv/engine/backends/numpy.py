@@ -58,6 +58,11 @@ def quantized_same(image: npt.NDArray[Any], kernel: Kernel, method: str, mode: B
     return None
 
 
+def total(a: Array) -> float | None:
+    """None: numpy has no sum faster than the engine's own value-by-value check."""
+    return None
+
+
 def correlate_valid(padded: Array, kernel: Kernel, method: str) -> Array:
     """Valid correlation of the already extended ``padded`` by ``method``."""
     if method == "separable":
