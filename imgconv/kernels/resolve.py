@@ -7,10 +7,12 @@ says what was not found and what was probably meant.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +28,9 @@ from imgconv.kernels.paths import not_regular
 from imgconv.kernels.txt import looks_inline, parse_inline
 from imgconv.kernels.words import closest
 from imgconv.regular import kind
+
+#: what the library's filtering functions take for a kernel (:func:`kernel_argument`)
+KernelLike: TypeAlias = Kernel | npt.ArrayLike | str | os.PathLike[str]
 
 
 def load_filter(spec: str | os.PathLike[str] | Kernel | npt.NDArray[np.generic]) -> Kernel:
@@ -77,6 +82,32 @@ def load_filter(spec: str | os.PathLike[str] | Kernel | npt.NDArray[np.generic])
         if kernel is not None:
             return kernel
     return _not_found(text)
+
+
+def kernel_argument(kernel: KernelLike, param: str = "kernel") -> Kernel:
+    """The ``kernel`` argument of a library function (``correlate``, ``convolve``,
+    ``filter_array``) as a :class:`Kernel`.
+
+    A Kernel as is; a string or a path as :func:`load_filter` reads it (a file, a
+    generator, an inline matrix, a shipped name); anything else as a 2-D array of numbers
+    (the rules of :func:`as_kernel`; its name is ``array``).  A refusal's message starts
+    with ``param`` (the argument it is about), e.g. ``kernel: no filter file, …``.
+    """
+    if isinstance(kernel, Kernel):
+        return kernel
+    if isinstance(kernel, str | os.PathLike):
+        try:
+            return load_filter(kernel)
+        except FilterError as exc:
+            named = copy.copy(exc)
+            named.args = (f"{param}: {exc}",)
+            raise named from None
+    if kernel is None or isinstance(kernel, bytes):
+        raise FilterError(f"cannot use {kernel!r} as a kernel: give a Kernel, a 2-D array of "
+                          "numbers, a filter file, a shipped name, an inline matrix or a "
+                          "generator", param)
+    return Kernel(kernel, name="array", source=param,  # type: ignore[arg-type]
+                  meta={"format": "array"})
 
 
 def _existing_file(spec: str, text: str) -> Kernel | None:
