@@ -8,9 +8,11 @@ neither applies.  No expected value here is computed by imgconv.
 
 from __future__ import annotations
 
+import ast
 import re
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -589,3 +591,160 @@ def test_a_band_with_nan_keeps_the_band_geometry() -> None:
     bad = ~np.isfinite(dirty)
     assert bad.any() and bad.sum() < dirty.size  # NaN kept local
     assert np.allclose(dirty[~bad], clean[~bad], rtol=1e-4, atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------
+# the kernel argument: anything load_filter reads, and errors that say "kernel"
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec", ["sobel-x", "gaussian:sigma=2", "1 2 1; 2 4 2; 1 2 1",
+                                  "box"], ids=["shipped", "generator", "inline", "bare"])
+@pytest.mark.parametrize("op", OPS)
+def test_a_kernel_given_as_text_is_the_kernel_load_filter_reads(spec: str, op: str) -> None:
+    from imgconv.kernels import load_filter
+
+    image = np.random.default_rng(31).uniform(size=(24, 20, 3))
+    loaded = load_filter(spec)
+    expected = API[op](image, loaded, boundary="nearest")
+    np.testing.assert_array_equal(API[op](image, spec, boundary="nearest"), expected)
+    out, _ = filter_array(image, spec, mode=op, boundary="nearest")
+    np.testing.assert_array_equal(out, expected)
+    # and what that is, by an oracle that never saw the text
+    check(expected, ndimage_oracle(image, loaded.array, op, "nearest", anchor=loaded.center),
+          tol(loaded.array, image))
+
+
+def test_an_inline_kernel_is_its_matrix() -> None:
+    image = np.random.default_rng(32).uniform(size=(9, 11))
+    matrix = np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]])
+    check(correlate(image, "0 -1 0; -1 5 -1; 0 -1 0"),
+          ndi.correlate(image, matrix, mode="reflect"), tol(matrix, image))
+
+
+def test_a_kernel_file_is_read_from_a_string_or_a_path(tmp_path) -> None:
+    path = tmp_path / "k.txt"
+    path.write_text("1 2\n3 4\n")
+    image = np.random.default_rng(33).uniform(size=(8, 8))
+    expected = convolve(image, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_array_equal(convolve(image, str(path)), expected)
+    np.testing.assert_array_equal(convolve(image, path), expected)
+
+
+@pytest.mark.parametrize("spec,says", [
+    ("sobelx", "no filter file, generator or shipped filter named 'sobelx': "
+               "did you mean 'sobel-x'?"),
+    ("gaussian:sigmaa=2", "unknown parameter 'sigmaa' for gaussian"),
+    ("1 2 1; 2 x 2", "'x' is not a number"),
+    ("missing/k.txt", "missing/k.txt: no such file"),
+])
+@pytest.mark.parametrize("op", OPS)
+def test_a_bad_kernel_string_is_refused_naming_the_kernel(spec: str, says: str,
+                                                          op: str) -> None:
+    with pytest.raises(ImgconvError) as info:
+        API[op](np.ones((6, 6)), spec)
+    message = str(info.value)
+    assert message.startswith("kernel: "), message
+    assert says in message
+    with pytest.raises(ImgconvError, match=r"^kernel: "):
+        filter_array(np.ones((6, 6)), spec)
+
+
+@pytest.mark.parametrize("bad,says", [
+    ([[1.0, 2.0], [3.0]], "rows have different lengths"),
+    (np.zeros((0, 3)), "non-empty 2-D matrix"),
+    (None, "cannot use None as a kernel"),
+    (b"1 2 1", "cannot use b'1 2 1' as a kernel"),
+])
+def test_a_bad_kernel_array_is_refused_as_the_kernel_not_an_array(bad: object,
+                                                                  says: str) -> None:
+    with pytest.raises(ImgconvError) as info:
+        correlate(np.ones((6, 6)), bad)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert message.startswith("kernel: ") and says in message, message
+
+
+# --------------------------------------------------------------------------------------
+# the engine's shape: plain signatures, at most 8 parameters, __init__ only hands names on
+# --------------------------------------------------------------------------------------
+KEYWORDS = ["boundary", "cval", "method", "size", "precision", "bound"]
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_correlate_and_convolve_declare_their_keywords(op: str) -> None:
+    import dataclasses
+    import inspect
+
+    from imgconv.engine import PassSettings
+
+    fn = API[op]
+    assert "__signature__" not in vars(fn)  # no rewriting: the def says it
+    params = inspect.signature(fn).parameters
+    assert list(params) == ["image", "kernel", *KEYWORDS]
+    assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in KEYWORDS)
+    defaults = {f.name: f.default for f in dataclasses.fields(PassSettings)}
+    assert {k: params[k].default for k in KEYWORDS} == {k: defaults[k] for k in KEYWORDS}
+    assert inspect.signature(filter_array).parameters["mode"].default == defaults["mode"]
+    assert defaults == {"mode": "convolve", "boundary": "reflect", "cval": 0.0,
+                        "method": "auto", "size": "same", "precision": "auto",
+                        "bound": None}
+
+
+def test_filter_array_refuses_an_unknown_keyword() -> None:
+    with pytest.raises(TypeError, match="bogus"):
+        filter_array(np.ones((4, 4)), np.ones((3, 3)), bogus=1)  # type: ignore[call-arg]
+
+
+ENGINE = Path(__file__).resolve().parent.parent / "imgconv" / "engine"
+
+
+def _functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in ast.walk(ast.parse(path.read_text()))
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def test_no_engine_function_takes_more_than_8_parameters() -> None:
+    wide = []
+    for path in sorted(ENGINE.rglob("*.py")):
+        for f in _functions(path):
+            names = [a.arg for a in (*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs)]
+            names = [n for n in names if n not in ("self", "cls")]
+            if len(names) > 8:
+                wide.append(f"{path.name}:{f.lineno} {f.name}: {len(names)}")
+    assert wide == []
+
+
+def test_the_engine_package_only_hands_names_on() -> None:
+    import imgconv.engine as engine
+
+    tree = ast.parse((ENGINE / "__init__.py").read_text())
+    defined = [n for n in tree.body if isinstance(
+        n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.For | ast.While)]
+    assert defined == []
+    for name in engine.__all__:
+        assert getattr(engine, name).__module__ != "imgconv.engine", name
+
+
+def test_only_the_backends_registry_names_a_backend() -> None:
+    """Outside engine/backends/, code reaches a backend through the registry
+    (imgconv.engine.backends: BACKENDS, pick_backend, backend_named, total, …), never by
+    importing a backend's module; the one fact read from OpenCV's module is the cost
+    model's: from how many taps filter2D computes by DFT."""
+    allowed = {("choose.py", "imgconv.engine.backends.opencv.dft_threshold")}
+    reaches = []
+    for path in sorted((ENGINE.parent).rglob("*.py")):
+        if ENGINE / "backends" in path.parents:
+            continue
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if (re.match(r"imgconv\.engine\.backends\.(opencv|numpy)\b", name)
+                        and (path.name, name) not in allowed):
+                    reaches.append(f"{path.name}: {name}")
+        named = re.findall(r"\b(?:opencv|numpy|scipy)_backend\b", text)
+        reaches += [f"{path.name}: {m}" for m in named]
+    assert reaches == []

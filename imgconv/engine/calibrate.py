@@ -286,15 +286,15 @@ def measure_fft(dtype: np.dtype[Any], base: Costs) -> FftCosts:
     from imgconv.boundary import boundary_mode
     from imgconv.engine.backends import backend_named
 
-    numpy_backend = backend_named("numpy")
+    by_numpy = backend_named("numpy")
 
     wrap = boundary_mode("wrap")
     big = np.random.default_rng(21).random((SIDE // 2, SIDE)).astype(dtype)
     tiny = big[:TINY, :TINY].copy()
     k3 = _kernel((3, 3))
     jobs: dict[str, Callable[[], object]] = {
-        "fft": lambda: numpy_backend.correlate_same(big, k3, "fft", wrap, 0.0),
-        "call_fft": lambda: numpy_backend.correlate_same(tiny, k3, "fft", wrap, 0.0),
+        "fft": lambda: by_numpy.correlate_same(big, k3, "fft", wrap, 0.0),
+        "call_fft": lambda: by_numpy.correlate_same(tiny, k3, "fft", wrap, 0.0),
     }
     repeats = {"call_fft": 10}
     if _cv2() is not None:
@@ -362,7 +362,7 @@ def _jobs(dtype: np.dtype[Any], only: tuple[str, ...] = ()
     from imgconv.boundary import boundary_mode, pad
     from imgconv.engine.backends import backend_named
 
-    opencv_backend = backend_named("opencv")
+    by_opencv = backend_named("opencv")
 
     mode = boundary_mode("reflect")
     rng = np.random.default_rng(20)
@@ -370,7 +370,7 @@ def _jobs(dtype: np.dtype[Any], only: tuple[str, ...] = ()
     other = big.copy()
     tiny = big[:TINY, :TINY].copy()
     side = _small_side(dtype)
-    same = opencv_backend.correlate_same
+    same = by_opencv.correlate_same
     k3, ks, k15, k101 = (_kernel((n, n)) for n in (3, side, 15, 101))
     asym5, asym31 = (_kernel((n, n), factors=True) for n in (5, 31))
     g = np.exp(-np.arange(-15, 16) ** 2 / (2 * 3.75**2))
@@ -382,7 +382,7 @@ def _jobs(dtype: np.dtype[Any], only: tuple[str, ...] = ()
     jobs: dict[str, Callable[[], object]] = {
         "direct3": lambda: same(big, k3, "direct", mode, 0.0),
         "direct_s": lambda: same(big, ks, "direct", mode, 0.0),
-        "blocks15": lambda: opencv_backend.correlate_valid(padded, k15, "direct"),
+        "blocks15": lambda: by_opencv.correlate_valid(padded, k15, "direct"),
         "sep5": lambda: same(big, asym5, "separable", mode, 0.0),
         "sep31": lambda: same(big, asym31, "separable", mode, 0.0),
         "sym31": lambda: same(big, sym31, "separable", mode, 0.0),
