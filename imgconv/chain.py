@@ -103,7 +103,7 @@ def apply_kernel(
             else:
                 colour = colour + add
         if int(np.count_nonzero(np.isfinite(colour))) < before:
-            raise ImgconvError(f"the offset {kernel.offset:g} of kernel {kernel.name!r} "
+            raise ImgconvError(f"the offset {kernel.offset:g} of kernel {kernel.called} "
                                "overflowed to inf in the working precision: use "
                                "precision='double' or a smaller offset", param="precision")
     return colour, alpha, used

@@ -113,6 +113,19 @@ def test_a_file_offset_that_overflows_is_named(tmp_path: Path) -> None:
     with pytest.raises(ImgconvError, match=r"offset 1e\+300 of kernel 'off'") as info:
         filter_image(np.ones((4, 4), np.uint8), str(spec))
     assert info.value.param == "precision"
+    assert f"'off' ({spec})" in str(info.value)  # the file, not only its stem
+
+
+def test_weights_that_overflow_even_in_double_name_the_file(tmp_path: Path) -> None:
+    """1e300 x 1e300 overflows in double too: the advice is to scale down, not
+    precision='double'; the message names the filter file."""
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("scale: 1e300\nkernel: [[1e300, 0], [0, 1]]\n")
+    with pytest.raises(ImgconvError, match="even in double precision: scale the kernel "
+                       "down") as info:
+        filter_image(np.ones((4, 4), np.uint8), str(spec), precision="double")
+    assert f"'huge' ({spec})" in str(info.value) and "precision='double'" not in str(
+        info.value)
 
 
 def test_cval_in_an_overflow_is_named() -> None:

@@ -261,7 +261,7 @@ def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False,
     if cval is not None:
         what += f" (with cval={cval:g} beyond the edges)"
     if np.dtype(dtype) == np.float64:
-        return ImgconvError(f"the {what} of kernel {k.name!r} overflowed to inf or NaN even in "
+        return ImgconvError(f"the {what} of kernel {k.called} overflowed to inf or NaN even in "
                             "double precision: scale the kernel down")
-    return ImgconvError(f"the {what} of kernel {k.name!r} overflowed to inf or NaN in single "
+    return ImgconvError(f"the {what} of kernel {k.called} overflowed to inf or NaN in single "
                         "precision: use precision='double'", param="precision")

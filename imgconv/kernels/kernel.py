@@ -139,6 +139,15 @@ class Kernel:
                 )
             object.__setattr__(self, "anchor", (cy, cx))
 
+    @property
+    def called(self) -> str:
+        """The kernel as messages name it: ``'huge' (filters/huge.yaml)`` — its
+        :attr:`name` and, when it came from somewhere else than its name says (a file,
+        a generator spec, an inline matrix), its :attr:`source`."""
+        if self.source is None or self.source == self.name:
+            return repr(self.name)
+        return f"{self.name!r} ({self.source})"
+
     # -- the kernel in file names ----------------------------------------------
     @property
     def file_name(self) -> str:
