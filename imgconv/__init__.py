@@ -21,6 +21,9 @@ _EXPORTS = {
     "convolve": "imgconv.engine",
     "filter_array": "imgconv.engine",
     "filter_image": "imgconv.chain",
+    "FilterOptions": "imgconv.options",
+    "FileOptions": "imgconv.options",
+    "process_file": "imgconv.files",
     "load_filter": "imgconv.kernels",
     "Kernel": "imgconv.kernels",
     "read_image": "imgconv.formats",
@@ -35,7 +38,9 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "FileOptions",
     "FilterError",
+    "FilterOptions",
     "ImageError",
     "ImgconvError",
     "Kernel",
@@ -49,6 +54,7 @@ __all__ = [
     "find_peaks",
     "load_filter",
     "match_template",
+    "process_file",
     "read_image",
     "write_image",
 ]
@@ -58,9 +64,11 @@ if TYPE_CHECKING:
     from imgconv.compare import compare
     from imgconv.engine import convolve, correlate, filter_array
     from imgconv.errors import FilterError, ImageError, ImgconvError
+    from imgconv.files import process_file
     from imgconv.formats import read_image
     from imgconv.kernels import Kernel, load_filter
     from imgconv.matching import match_template
+    from imgconv.options import FileOptions, FilterOptions
     from imgconv.outputs import write_image
     from imgconv.peaks import Match, find_peaks
 

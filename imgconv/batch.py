@@ -30,11 +30,9 @@ from imgconv.errors import ImgconvError
 from imgconv.files import process_file
 from imgconv.formats import readable, written_as
 from imgconv.kernels import Kernel
-from imgconv.options import FilterOptions
+from imgconv.options import FileOptions, FilterOptions
 from imgconv.outputs import InputTree, check_folder, check_name, format_extension, same_file
 from imgconv.temporaries import remove_stale
-
-EXISTING = ("fail", "skip", "overwrite")
 
 
 @dataclass(frozen=True)
@@ -87,15 +85,12 @@ class Work:
 
     kernels: tuple[Kernel, ...]
     options: FilterOptions
-    dtype: str | None = None
-    gray: bool = False
-    page: int | None = None
-    existing: str = "fail"
-    memory_limit: int | None = None
-    strict_limit: bool = True  # the user set it: refuse what cannot be banded under it
-    quality: int | None = None  # JPEG/WebP outputs
-    auto_orient: bool = True  # EXIF orientation applied before filtering
-    strip: bool = False  # no metadata carried to the outputs
+    files: FileOptions = field(default_factory=FileOptions)  # its ``existing``: the policy
+
+    @property
+    def existing(self) -> str:
+        """What becomes of an output that exists: ``fail``, ``skip``, ``overwrite``."""
+        return self.files.existing
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -218,10 +213,11 @@ def preflight(job: Job, work: Work) -> Outcome | None:
 
     try:
         header = probe(job.src)
-        guard(str(job.src), header, work.page)
-        check_output_dtype(job.dst, work.dtype or header.dtype)
+        page = work.files.page
+        guard(str(job.src), header, page)
+        check_output_dtype(job.dst, work.options.dtype or header.dtype)
         out = FORMATS.get(job.dst.suffix.lower())
-        if header.pages > 1 and work.page is None and out is not None and not out.frames:
+        if header.pages > 1 and page is None and out is not None and not out.frames:
             raise frames_error(job.src, header.pages)
     except ImgconvError as exc:
         return Outcome(str(job.src), str(job.dst), "failed", str(exc), params=exc.params)
@@ -241,12 +237,7 @@ def run_job(job: Job, work: Work) -> Outcome:
                        f"{dst}: cannot create the folder {dst.parent} "
                        f"({exc.strerror or exc}): choose another output folder")
     try:
-        rec = process_file(src, dst, work.kernels, work.options, dtype=work.dtype,
-                           gray=work.gray, page=work.page,
-                           overwrite=work.existing == "overwrite",
-                           memory_limit=work.memory_limit, strict_limit=work.strict_limit,
-                           quality=work.quality, auto_orient=work.auto_orient,
-                           strip=work.strip)
+        rec = process_file(src, dst, work.kernels, work.options, work.files)
     except ImgconvError as exc:
         return Outcome(str(src), str(dst), "failed", str(exc), params=exc.params)
     except MemoryError:
@@ -487,8 +478,6 @@ def run(
     :func:`imgconv.interrupts.handling`) stops the workers and raises
     :class:`BatchInterrupted` with what became of every job.
     """
-    if work.existing not in EXISTING:
-        raise ImgconvError(f"unknown policy {work.existing!r} for existing outputs")
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ImgconvError(f"workers={n}: use 1 or more", param="workers")

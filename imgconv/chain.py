@@ -2,8 +2,9 @@
 
 For each kernel in turn: the kernel (its scale folded in, ``normalize`` applied) is
 correlated or convolved, its file ``offset`` added, alpha kept, filtered or
-premultiplied (:func:`apply_kernel`); then once, :func:`finish`: ``abs``, ``offset``,
-``rescale``, integer-to-integer scaling, round half to even, clip, cast.
+premultiplied (:func:`apply_kernel`); then once, :func:`finish`: ``abs``, ``offset``
+(:func:`float_stage`, which ``diff`` shares), ``rescale``, integer-to-integer scaling,
+round half to even, clip, cast.
 :func:`filter_image` is the public entry for arrays; :mod:`imgconv.files` (whole
 files) and :mod:`imgconv.bands` (images larger than memory) call the same pieces.
 """
@@ -254,19 +255,18 @@ def int_ratio(in_dtype: Any, out_dtype: Any) -> float:
 
 def finish(
     values: Array,
-    out_dtype: str | np.dtype[np.generic],
+    options: FilterOptions,
     *,
     in_dtype: str | np.dtype[np.generic] | None = None,
-    abs_: bool = False,
-    offset: float = 0.0,
-    rescale: bool = False,
     keep_last: bool = False,
     notes: list[str] | None = None,
     value_range: tuple[float, float] | None = None,
     finite_source: bool = True,
     gain: float = 1.0,
 ) -> npt.NDArray[np.generic]:
-    """``abs``, ``offset``, ``rescale``, integer-to-integer scaling, round, clip, cast.
+    """The last step of the chain, once: :func:`float_stage` (``abs``, ``offset``), then
+    ``rescale``, integer-to-integer scaling, round, clip, cast to ``options.dtype`` (None:
+    ``in_dtype``, the image's own).
 
     ``keep_last`` leaves the last channel (alpha, whatever ``alpha`` did to it) out of
     abs/offset/rescale: they are operations on colour.  ``value_range`` is the
@@ -278,29 +278,37 @@ def finish(
     kernels' sums, says whether ``normalize`` would have avoided it; float pixels cast to
     an integer dtype as they are).
     """
-    out_dt = np.dtype(out_dtype)
+    out_dt = np.dtype(options.dtype or in_dtype or values.dtype)
     v = values.astype(values.dtype, copy=True)
     body = v[..., :-1] if keep_last else v
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
-        _post(v, body, out_dt, abs_=abs_, offset=offset, rescale=rescale,
-              ratio=int_ratio(in_dtype, out_dt), keep_last=keep_last,
+        float_stage(v, options, keep_last=keep_last)
+        _post(v, out_dt, options, ratio=int_ratio(in_dtype, out_dt), keep_last=keep_last,
               value_range=value_range)
-    _check_finite(v, out_dt, finite_source, offset)
+    _check_finite(v, out_dt, finite_source, options.offset)
     if notes is not None:
         notes += clip_notes(body, out_dt, gain)
-        notes += cast_notes(body, in_dtype, out_dt, rescale)
+        notes += cast_notes(body, in_dtype, out_dt, options.rescale)
     return quantize(v, out_dt, inplace=True)  # v is this function's own copy
 
 
-def _post(v: Array, body: Array, out_dt: np.dtype[Any], *, abs_: bool, offset: float,
-          rescale: bool, ratio: float, keep_last: bool,
-          value_range: tuple[float, float] | None) -> None:
-    """abs, offset, rescale and integer scaling, in place (``body``: ``v``'s colour)."""
-    if abs_:
-        np.abs(body, out=body)
-    if offset:
-        body += body.dtype.type(offset)
-    if rescale:
+def float_stage(values: Array, options: FilterOptions, *, keep_last: bool = False) -> None:
+    """``abs``, then ``offset``, in place, on colour only (the last channel is alpha when
+    ``keep_last``): the float result that :func:`finish` rescales and rounds, and that
+    ``diff`` compares."""
+    body = values[..., :-1] if keep_last else values
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is the caller's to report
+        if options.abs:
+            np.abs(body, out=body)
+        if options.offset:
+            body += body.dtype.type(options.offset)
+
+
+def _post(v: Array, out_dt: np.dtype[Any], options: FilterOptions, *, ratio: float,
+          keep_last: bool, value_range: tuple[float, float] | None) -> None:
+    """rescale and integer scaling, in place (after :func:`float_stage`)."""
+    body = v[..., :-1] if keep_last else v
+    if options.rescale:
         lo, hi = value_range or _finite_range(body)
         if hi > lo:
             body -= body.dtype.type(lo)
@@ -413,8 +421,7 @@ def filter_image(
     amax = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
     res = run_filters(arr, chain, opts, has_alpha=has_alpha, alpha_max=amax)
     keep_last = has_alpha and arr.ndim == 3  # alpha: no abs/offset/rescale
-    return finish(res.values, opts.dtype or str(arr.dtype), in_dtype=arr.dtype, abs_=opts.abs,
-                  offset=opts.offset, rescale=opts.rescale, keep_last=keep_last,
+    return finish(res.values, opts, in_dtype=arr.dtype, keep_last=keep_last,
                   finite_source=res.finite_source)
 
 

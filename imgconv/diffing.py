@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,14 @@ import numpy.typing as npt
 
 from imgconv.algebra import compose
 from imgconv.boundary import boundary_mode, canonical_boundary
-from imgconv.chain import Result, finish, normalized, run_filters
+from imgconv.chain import Result, finish, float_stage, normalized, run_filters
 from imgconv.compare import compare
 from imgconv.dtypes import dtype_max
 from imgconv.engine.geometry import pads
 from imgconv.errors import ImgconvError
+from imgconv.files import Frame, read_step
 from imgconv.kernels import Kernel, load_filter
-from imgconv.options import CHOICES, VARIANT_KEYS, FilterOptions, choice, finite
+from imgconv.options import CHOICES, VARIANT_KEYS, FileOptions, FilterOptions, choice, finite
 
 EPS = {"single": 1e-4, "double": 1e-10}
 
@@ -253,20 +255,65 @@ def tolerance(kernels: Sequence[Kernel], image: npt.NDArray[Any], variants: Sequ
     return eps * scale * top
 
 
+@dataclass(frozen=True)
+class FailOnDiff:
+    """The verdict of ``fail_on_diff``: the tolerance it used, whether the run failed, why."""
+
+    tolerance: float | None
+    failed: bool
+    why: str
+
+
+@dataclass
+class DiffReport:
+    """What ``diff`` found: the statistics of :func:`~imgconv.compare.compare`, the
+    tolerance, the prediction and whether it held, each variant, the kernel; the image
+    compared, the ``fail_on_diff`` verdict and the files written, once known.
+    :meth:`as_dict` is ``diff --json`` and ``report.json``."""
+
+    stats: dict[str, Any]  # compare()'s keys, in its order
+    tolerance: float
+    prediction: str
+    reason: str
+    prediction_held: bool
+    a: dict[str, Any]
+    b: dict[str, Any]
+    kernel: dict[str, Any]
+    filters: list[str]
+    image: str | None = None
+    fail_on_diff: FailOnDiff | None = None
+    written: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as data, in the order ``diff --json`` prints it."""
+        out = {**self.stats, "tolerance": self.tolerance, "prediction": self.prediction,
+               "reason": self.reason, "predicted_equal": self.prediction == "equal",
+               "prediction_held": self.prediction_held, "a": self.a, "b": self.b,
+               "kernel": self.kernel, "filters": self.filters}
+        if self.image is not None:
+            out["image"] = self.image
+        if self.fail_on_diff is not None:
+            out["fail_on_diff"] = asdict(self.fail_on_diff)
+        if self.written is not None:
+            out["written"] = self.written
+        return out
+
+
 @dataclass
 class DiffOutcome:
     """Everything ``diff`` computed: both results, the statistics, the prediction.
 
     ``a_values``/``b_values`` are the float results the statistics describe (after
-    ``--abs`` and ``--offset``, before rounding).
+    ``abs`` and ``offset``, before rounding); ``finishing`` the options that round them
+    as ``apply`` would (abs and offset already applied; its ``dtype`` the output's).
     """
 
-    report: dict[str, Any]
+    report: DiffReport
     a: Result
     b: Result
     a_values: npt.NDArray[np.floating]
     b_values: npt.NDArray[np.floating]
-    out_dtype: str = "float64"
+    finishing: FilterOptions
     in_dtype: Any = None
     keep_last: bool = False  # the last channel is alpha
 
@@ -279,10 +326,10 @@ class DiffOutcome:
 
     def _output(self, values: npt.NDArray[np.floating],
                 finite_source: bool) -> npt.NDArray[np.generic]:
-        out = np.empty(values.shape, np.dtype(self.out_dtype))
+        out = np.empty(values.shape, np.dtype(self.finishing.dtype))
         step = max(1, (1 << 20) // max(1, values[0].size))
         for y0 in range(0, values.shape[0], step):
-            out[y0:y0 + step] = finish(values[y0:y0 + step], self.out_dtype,
+            out[y0:y0 + step] = finish(values[y0:y0 + step], self.finishing,
                                        in_dtype=self.in_dtype, keep_last=self.keep_last,
                                        finite_source=finite_source)
         return out
@@ -295,15 +342,15 @@ def run_diff(
     b: Variant,
     *,
     base: FilterOptions,
-    out_dtype: str,
     has_alpha: bool = False,
-    alpha_max: float = 1.0,
     file_dtype: np.dtype[Any] | None = None,
 ) -> DiffOutcome:
     """Filter ``image`` both ways and compare (floats before, then after quantisation).
 
-    ``file_dtype`` is the image file's own dtype (``image`` may be a ``--gray`` float copy):
-    a float output of an 8/16-bit file keeps its PSNR peak.
+    The output dtype is ``base.dtype``, else the file's.  ``file_dtype`` is the image
+    file's own dtype (``image`` may be a ``gray`` float copy; default ``image``'s): a
+    float output of an 8/16-bit file keeps its PSNR peak, and its maximum is an opaque
+    alpha.
     """
     ka = variant_kernels(a, kernels, base.normalize)
     kb = variant_kernels(b, kernels, base.normalize)
@@ -311,12 +358,14 @@ def run_diff(
     if not ka or not kb:
         raise ImgconvError("no filter given: add -f FILTER, or filter=... in both variants")
     prediction, reason = predict(a, b, ka, kb)
+    own = np.dtype(file_dtype) if file_dtype is not None else image.dtype
+    out_dtype = base.dtype or str(own)
     results = []
     keep_last = has_alpha and image.ndim == 3  # alpha: no abs/offset/rescale
     for v, ks in ((a, ka), (b, kb)):
         opts = base.replace(**{k: getattr(v, k) for k in VARIANT_KEYS})
-        r = _filtered(image, ks, opts, has_alpha=has_alpha, alpha_max=alpha_max)
-        _final_float(r, base, keep_last)  # in place: no second full-size copy
+        r = _filtered(image, ks, opts, has_alpha=has_alpha, alpha_max=dtype_max(own))
+        float_stage(r.values, base, keep_last=keep_last)  # in place: no second copy
         results.append(r)
     ra, rb = results
     va, vb = ra.values, rb.values
@@ -327,31 +376,54 @@ def run_diff(
     mask = (interior_mask(va.shape[:2], image.shape[:2], ka, (a,))
             & interior_mask(va.shape[:2], image.shape[:2], kb, (b,)))
     peak = None
-    own = np.dtype(file_dtype) if file_dtype is not None else image.dtype
     if np.dtype(out_dtype).kind == "f" and own.kind in "ui":
         peak = dtype_max(own)  # a float output of an 8/16-bit image keeps its range
-    report = compare(va, vb, dtype=out_dtype, tolerance=tol, interior=mask, peak=peak)
-    report["tolerance"] = tol
+    stats = compare(va, vb, dtype=out_dtype, tolerance=tol, interior=mask, peak=peak)
     if prediction == "equal":
-        held = report["max_abs_diff"] <= tol
+        held = stats["max_abs_diff"] <= tol
     elif prediction == "border only":
-        held = report["interior"]["max_abs_diff"] <= tol
+        held = stats["interior"]["max_abs_diff"] <= tol
     else:
-        held = not report["identical"]
-    if prediction == "equal" and held and report["differing_pixels"]:
-        reason += (f"; the {report['differing_pixels']} pixels that differ after rounding hold "
+        held = not stats["identical"]
+    if prediction == "equal" and held and stats["differing_pixels"]:
+        reason += (f"; the {stats['differing_pixels']} pixels that differ after rounding hold "
                    "values within round-off of a .5 boundary, which round apart")
-    report.update({
-        "prediction": prediction,
-        "reason": reason,
-        "predicted_equal": prediction == "equal",
-        "prediction_held": bool(held),
-        "a": _variant_info(a, ka, ra),
-        "b": _variant_info(b, kb, rb),
-        "kernel": _kernel_info(ka),
-        "filters": [k.name for k in ka],
-    })
-    return DiffOutcome(report, ra, rb, va, vb, out_dtype, file_dtype or image.dtype, keep_last)
+    report = DiffReport(stats, tol, prediction, reason, bool(held), _variant_info(a, ka, ra),
+                        _variant_info(b, kb, rb), _kernel_info(ka), [k.name for k in ka])
+    finishing = base.replace(abs=False, offset=0.0, rescale=False, dtype=out_dtype)
+    return DiffOutcome(report, ra, rb, va, vb, finishing, own, keep_last)
+
+
+@dataclass
+class DiffRun:
+    """One image file filtered two ways (``diff``, ``apply --report``): the page as it was
+    filtered (a ``gray`` copy) and the outcome."""
+
+    frame: Frame
+    outcome: DiffOutcome
+
+    @property
+    def array(self) -> npt.NDArray[Any]:
+        """The image as filtered."""
+        return self.frame.pixels
+
+    @classmethod
+    def compute(cls, image: Path, kernels: Sequence[Kernel], a: Variant, b: Variant,
+                options: FilterOptions, files: FileOptions) -> DiffRun:
+        """Read ``image`` (the read step of ``apply``: one page, ``files.gray``,
+        ``files.auto_orient``) and filter it as variants ``a`` and ``b``."""
+        read = read_step(image, files)
+        if read.image.pages > 1:
+            raise ImgconvError(f"{image}: has {read.image.pages} pages or frames: diff "
+                               "compares one: pick it with page=N", param="page")
+        frame = next(read.frames())
+        try:
+            outcome = run_diff(frame.pixels, kernels, a, b, base=options,
+                               has_alpha=frame.has_alpha, file_dtype=frame.dtype)
+        except ImgconvError as exc:  # every error names the file
+            raise exc.about(image) from exc.__cause__
+        outcome.report.image = str(image)
+        return cls(frame, outcome)
 
 
 #: an image of more samples than this is filtered band by band (no float copy of it whole)
@@ -397,16 +469,6 @@ def _rows_out(image: npt.NDArray[Any], kernel: Kernel, options: FilterOptions) -
 def _variant_info(v: Variant, ks: Sequence[Kernel], r: Result) -> dict[str, Any]:
     return {**v.as_dict(), "filters": [k.name for k in ks],
             "method_used": "+".join(dict.fromkeys(r.methods)), "label": v.label()}
-
-
-def _final_float(r: Result, base: FilterOptions, keep_last: bool) -> None:
-    """``--abs`` and ``--offset`` applied to ``r.values`` in place (colour only: the last
-    channel is alpha when ``keep_last``): the float result that gets rounded."""
-    body = r.values[..., :-1] if keep_last else r.values
-    if base.abs:
-        np.abs(body, out=body)
-    if base.offset:
-        body += body.dtype.type(base.offset)
 
 
 def _kernel_info(kernels: Sequence[Kernel]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +24,11 @@ from imgconv.errors import ImageError, ImgconvError, OutputError
 from imgconv.formats import (
     FORMATS,
     Format,
+    Image,
     Meta,
     carried,
     check_output_channels,
     check_output_dtype,
-    check_quality,
     file_meta,
     frames_error,
     frames_of,
@@ -38,8 +40,34 @@ from imgconv.formats import (
     stack_pages,
 )
 from imgconv.kernels import Kernel
-from imgconv.options import FilterOptions
+from imgconv.options import FileOptions, FilterOptions
 from imgconv.outputs import FileRecord, same_file, write_image
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """How a run is followed and where it runs, apart from what it computes
+    (:class:`~imgconv.options.FilterOptions`) and how files are read and written
+    (:class:`~imgconv.options.FileOptions`).
+
+    ``progress(done, total)`` follows the bands of an image filtered in bands;
+    ``stage(name)`` the stages of a whole image (``read``, ``filter``, ``write``);
+    ``scheduler`` is the address of a Dask cluster that computes the bands.  A run of
+    several files (:func:`imgconv.applying.run_many`) also enters ``each(path)`` around
+    each file, and calls ``written(record)`` once its output is written and
+    ``reported(record)`` once its report is.
+    """
+
+    progress: Callable[[int, int], None] | None = None
+    stage: Callable[[str], None] | None = None
+    scheduler: str | None = None
+    each: Callable[[Path], AbstractContextManager[object]] | None = None
+    written: Callable[[FileRecord], None] | None = None
+    reported: Callable[[FileRecord], None] | None = None
+
+
+NO_FILE_OPTIONS = FileOptions()  # a file read whole, written only where nothing is
+NO_HOOKS = RunHooks()  # no one follows the run
 
 
 def process_file(
@@ -47,51 +75,34 @@ def process_file(
     dst: str | os.PathLike[str],
     kernels: Sequence[Kernel],
     options: FilterOptions,
-    *,
-    dtype: str | None = None,
-    gray: bool = False,
-    page: int | None = None,
-    overwrite: bool = False,
-    protect: tuple[str | os.PathLike[str], ...] = (),
-    memory_limit: int | None = None,
-    strict_limit: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-    stage: Callable[[str], None] | None = None,
-    scheduler: str | None = None,
-    quality: int | None = None,
-    auto_orient: bool = True,
-    strip: bool = False,
+    files: FileOptions = NO_FILE_OPTIONS,
+    hooks: RunHooks = NO_HOOKS,
 ) -> FileRecord:
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
 
-    With ``memory_limit`` (bytes), an image whose working set would exceed it is
+    With ``files.memory_limit`` (bytes), an image whose working set would exceed it is
     filtered in bands with its output streamed (:mod:`imgconv.bands`), when its
-    format allows; ``progress(done, total)`` then follows the bands; for a whole image
-    ``stage(name)`` is called as it reads, filters and writes.  ``strict_limit``
-    False (the default limit, not one the user set) reads what cannot be banded (a
-    multi-page TIFF) whole rather than refusing it.  With
-    ``scheduler`` (a Dask address) the bands are computed on that cluster.
+    format allows; ``hooks.progress(done, total)`` then follows the bands; for a whole
+    image ``hooks.stage(name)`` is called as it reads, filters and writes.
+    ``files.strict_limit`` False (the default limit, not one the user set) reads what
+    cannot be banded (a multi-page TIFF) whole rather than refusing it.  With
+    ``hooks.scheduler`` (a Dask address) the bands are computed on that cluster.
 
     Every page of a multi-page TIFF and every frame of an animated GIF or WebP is
     filtered, into a format that holds them all (the table's ``frames``; an animation's
-    durations and loop kept), unless ``page`` picks one.  ``quality`` (1..100) goes to a
-    JPEG or WebP writer; any other output format notes that it does not take one.  An EXIF
-    orientation turns the pixels upright first unless ``auto_orient`` is False; the ICC
-    profile, dpi and EXIF go to the output as far as its format carries them (a note names
-    what it cannot), none with ``strip`` (docs/semantics.md §7).  Returns its
-    :class:`FileRecord`.  Every error names the file.
+    durations and loop kept), unless ``files.page`` picks one.  ``files.quality``
+    (1..100) goes to a JPEG or WebP writer; any other output format notes that it does
+    not take one.  An EXIF orientation turns the pixels upright first unless
+    ``files.auto_orient`` is False; the ICC profile, dpi and EXIF go to the output as far
+    as its format carries them (a note names what it cannot), none with ``files.strip``
+    (docs/semantics.md §7).  Returns its :class:`FileRecord`.  Every error names the file.
     """
     try:
-        check_quality(quality)
-        rec = _process(src, dst, kernels, options, dtype=dtype, gray=gray, page=page,
-                       overwrite=overwrite, protect=protect, memory_limit=memory_limit,
-                       strict_limit=strict_limit, progress=progress, stage=stage,
-                       scheduler=scheduler, quality=quality, auto_orient=auto_orient,
-                       strip=strip)
+        rec = _process(src, dst, kernels, options, files, hooks)
     except ImgconvError as exc:
         raise _naming(exc, src, dst) from exc.__cause__
-    if quality is not None and not output_format(dst).quality:
-        rec.notes.append(f"quality={quality} applies to JPEG and WebP outputs only: "
+    if files.quality is not None and not output_format(dst).quality:
+        rec.notes.append(f"quality={files.quality} applies to JPEG and WebP outputs only: "
                          f"{Path(dst).suffix} written as always")
     return rec
 
@@ -105,73 +116,88 @@ def _naming(exc: ImgconvError, src: str | os.PathLike[str],
     return exc.about(dst if text.startswith(str(dst)) else src)
 
 
-def _process(
-    src: str | os.PathLike[str],
-    dst: str | os.PathLike[str],
-    kernels: Sequence[Kernel],
-    options: FilterOptions,
-    *,
-    dtype: str | None,
-    gray: bool,
-    page: int | None,
-    overwrite: bool,
-    protect: tuple[str | os.PathLike[str], ...],
-    memory_limit: int | None,
-    strict_limit: bool,
-    progress: Callable[[int, int], None] | None,
-    stage: Callable[[str], None] | None,
-    scheduler: str | None,
-    quality: int | None,
-    auto_orient: bool,
-    strip: bool,
-) -> FileRecord:
-    if dtype is not None:
-        options = options.replace(dtype=dtype)
-    for inp in (src, *protect):
+def _process(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+             kernels: Sequence[Kernel], options: FilterOptions, files: FileOptions,
+             hooks: RunHooks) -> FileRecord:
+    for inp in (src, *files.protect):
         if same_file(inp, dst):
             raise OutputError(f"{dst}: is an input; refusing to overwrite it (choose another "
                               "output)")
+    scheduler, memory_limit = hooks.scheduler, files.memory_limit
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
-        if _banded(Path(src), Path(dst), options, limit, page, gray, force=scheduler is not None,
-                   strict=strict_limit, auto_orient=auto_orient):
+        if _banded(Path(src), Path(dst), options, files, limit=limit,
+                   force=scheduler is not None):
             from imgconv.bands import process_file_tiled
             from imgconv.bands.cluster import connect
 
-            meta, notes = _carried(file_meta(src, page), dst, strip)
-            args = (Path(src), Path(dst), kernels, options)
-            kw = {"limit": limit, "page": page, "overwrite": overwrite, "progress": progress,
-                  "meta": meta}
+            meta, notes = _carried(file_meta(src, files.page), dst, files.strip)
+            args = (Path(src), Path(dst), kernels, options,
+                    files.replace(memory_limit=limit))
             if scheduler is None:
-                rec = process_file_tiled(*args, **kw)  # type: ignore[arg-type]
+                rec = process_file_tiled(*args, progress=hooks.progress, meta=meta)
             else:
                 with connect(scheduler) as client:
-                    rec = process_file_tiled(*args, **kw, client=client)  # type: ignore[arg-type]
+                    rec = process_file_tiled(*args, progress=hooks.progress, meta=meta,
+                                             client=client)
             rec.notes += notes
             if scheduler is None and memory_limit is not None:
                 rec.notes.append(f"filtered in bands to keep the working set under "
                                  f"memory_limit={limit / 1e6:.0f}MB (memory_limit=none reads it "
                                  "whole)")
             return rec
-    return _whole(src, dst, kernels, options, gray=gray, page=page, overwrite=overwrite,
-                  protect=protect, quality=quality, auto_orient=auto_orient, strip=strip,
-                  stage=stage or _quiet)
+    return _whole(src, dst, kernels, options, files, hooks.stage or _quiet)
 
 
 def _quiet(name: str) -> None:
     """No one follows the stages."""
 
 
+@dataclass
+class Frame:
+    """One page of an image as it is filtered: ``pixels`` (a float luma copy under
+    ``gray``), whether its last channel is alpha, and the file's own pixel type."""
+
+    pixels: npt.NDArray[np.generic]
+    has_alpha: bool
+    dtype: np.dtype[np.generic]
+
+
+@dataclass
+class Read:
+    """An image read for filtering (:func:`read_step`): the :class:`Image` as the file
+    holds it (pages, metadata, notes) and its pages as they are filtered."""
+
+    image: Image
+    gray: bool
+
+    def frames(self) -> Iterator[Frame]:
+        """Each page in turn, converted to luma under ``gray`` one at a time."""
+        for arr in frames_of(self.image.array, self.image.pages):
+            dtype, has_alpha = arr.dtype, self.image.has_alpha
+            if self.gray:
+                arr, has_alpha = to_gray(arr, has_alpha)
+            yield Frame(arr, has_alpha, dtype)
+
+
+def read_step(src: str | os.PathLike[str], files: FileOptions,
+              keep: tuple[str, ...] = ()) -> Read:
+    """The read step of every whole-image run (``apply``, ``batch``, ``diff``): ``src``
+    read by ``files.page`` and ``files.auto_orient``, colour spaces in ``keep`` kept (the
+    output's), its pages luma under ``files.gray``."""
+    img = read_image(src, page=files.page, auto_orient=files.auto_orient, keep=keep)
+    return Read(img, files.gray)
+
+
 def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Sequence[Kernel],
-           options: FilterOptions, *, gray: bool, page: int | None, overwrite: bool,
-           protect: tuple[str | os.PathLike[str], ...], quality: int | None, auto_orient: bool,
-           strip: bool, stage: Callable[[str], None]) -> FileRecord:
+           options: FilterOptions, files: FileOptions,
+           stage: Callable[[str], None]) -> FileRecord:
     """The image read whole, every page through the chain, written at once."""
     t0 = time.perf_counter()
     stage("read")
     out_fmt = output_format(dst)
-    img = read_image(src, page=page, auto_orient=auto_orient,
-                     keep=() if gray else out_fmt.spaces)
+    read = read_step(src, files, keep=() if files.gray else out_fmt.spaces)
+    img, gray = read.image, files.gray
     pages = img.pages
     frames = frames_of(img.array, pages)
     for dt in dict.fromkeys(options.dtype or str(a.dtype) for a in frames):
@@ -191,40 +217,42 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     methods: list[str] = []
     notes: list[str] = list(img.notes)
     stage("filter")
-    for arr in frames:
-        in_dtype = arr.dtype
-        out_dtype = options.dtype or str(in_dtype)
-        has_alpha = img.has_alpha
-        if gray:
-            arr, has_alpha = to_gray(arr, has_alpha)
-        quick = fused(arr, kernels, options, has_alpha=has_alpha, out_dtype=out_dtype)
-        if quick is not None:  # filter, round and cast in one call, no float copy
-            finals.append(quick[0])
-            methods.append(quick[1])
-            continue
-        res = run_filters(arr, kernels, options, has_alpha=has_alpha,
-                          alpha_max=dtype_max(in_dtype))
-        notes += res.notes
-        finals.append(finish(res.values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
-                             offset=options.offset, rescale=options.rescale,
-                             keep_last=has_alpha and arr.ndim == 3, notes=notes,
-                             finite_source=res.finite_source, gain=res.gain))
-        methods += res.methods
+    for frame in read.frames():
+        final, used = _filtered(frame, kernels, options, notes)
+        finals.append(final)
+        methods += used
     final = stack_pages(finals) if pages > 1 else finals[0]
     meta = dict(img.meta)
     if gray and len(core) == 3:
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
-    meta, lost = _carried(meta, dst, strip)
+    meta, lost = _carried(meta, dst, files.strip)
     notes += lost
     stage("write")
-    write_image(dst, final, overwrite=overwrite, protect=(src, *protect), meta=meta,
-                pages=pages, options=_writer_options(img.timing, quality, img.space))
+    write_image(dst, final, overwrite=files.overwrite, protect=(src, *files.protect),
+                meta=meta, pages=pages,
+                options=_writer_options(img.timing, files.quality, img.space))
     shape = list(final.shape) if not ragged(final) else [pages, *finals[0].shape]
     dtypes = "+".join(dict.fromkeys(str(a.dtype) for a in finals))
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
                       "+".join(dict.fromkeys(methods)), options.boundary, shape,
                       dtypes, round(time.perf_counter() - t0, 4),
                       list(dict.fromkeys(notes)))
+
+
+def _filtered(frame: Frame, kernels: Sequence[Kernel], options: FilterOptions,
+              notes: list[str]) -> tuple[npt.NDArray[np.generic], list[str]]:
+    """One page through the chain and :func:`~imgconv.chain.finish`: ``(pixels, methods)``."""
+    arr, has_alpha = frame.pixels, frame.has_alpha
+    out_dtype = options.dtype or str(frame.dtype)
+    quick = fused(arr, kernels, options, has_alpha=has_alpha, out_dtype=out_dtype)
+    if quick is not None:  # filter, round and cast in one call, no float copy
+        return quick[0], [quick[1]]
+    res = run_filters(arr, kernels, options, has_alpha=has_alpha,
+                      alpha_max=dtype_max(frame.dtype))
+    notes += res.notes
+    return finish(res.values, options, in_dtype=frame.dtype,
+                  keep_last=has_alpha and arr.ndim == 3, notes=notes,
+                  finite_source=res.finite_source, gain=res.gain), res.methods
 
 
 def _writer_options(timing: Meta, quality: int | None, space: str = "") -> dict[str, object]:
@@ -241,14 +269,16 @@ def _carried(meta: Meta, dst: str | os.PathLike[str], strip: bool) -> tuple[Meta
     return carried(meta, fmt.metadata, str(dst), fmt.name, strip=strip)
 
 
-def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int | None,
-            gray: bool, force: bool = False, strict: bool = True,
-            auto_orient: bool = True) -> bool:
-    """Should this file be filtered in bands?  Refuses what cannot be streamed, under a
-    ``strict`` limit (one the user set); under the default limit such a file is read whole.
+def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *, limit: int,
+            force: bool = False) -> bool:
+    """Should this file be filtered in bands (its working set over ``limit``)?  Refuses
+    what cannot be streamed under a strict limit (``files.strict_limit``: one the user
+    set); under the default limit such a file is read whole.
 
     ``force`` (bands on a Dask cluster) bands any streamable image."""
     from imgconv.bands import header_shape, needs_tiling
+
+    page, gray, strict = files.page, files.gray, files.strict_limit
 
     if not _format_of(src).streams or (_format_of(src).name == "TIFF"
                                          and not plain_tiff(src, page)):
@@ -277,7 +307,7 @@ def _banded(src: Path, dst: Path, options: FilterOptions, limit: int, page: int 
     if gray:
         raise ImageError(f"{src}: gray=True is not available for images over memory_limit=",
                          param=("gray", "memory_limit"))
-    turned = orientation(file_meta(src, page)) if auto_orient else 1
+    turned = orientation(file_meta(src, page)) if files.auto_orient else 1
     if turned != 1:
         if not strict:
             return False  # the default limit: read whole, turned upright

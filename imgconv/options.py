@@ -1,7 +1,9 @@
-"""What is computed, as one value: :class:`FilterOptions`, validated once.
+"""What is computed, as one value: :class:`FilterOptions`, validated once; how a file is
+read and written, as another: :class:`FileOptions`.
 
 The API (``filter_image``), ``apply``, ``batch``, ``diff`` variants and the banded
-path all take a ``FilterOptions``; nothing downstream re-validates a name.  The
+path all take a ``FilterOptions`` (files also a ``FileOptions``); nothing downstream
+re-validates a name.  The
 choices are ``Literal`` types, so the tuples below, the CLI's help and mypy read
 one definition.  Library errors name parameters (``size='valid'``); the CLI
 translates them to its flags (see :mod:`imgconv.cli.common`).
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -47,6 +50,18 @@ def choice(param: str, value: object, valid: tuple[str, ...]) -> str:
         raise ImgconvError(f"{param}={value!r} is not valid: use one of {', '.join(valid)}",
                            param=param)
     return v
+
+
+def format_extension(fmt: str) -> str:
+    """``fmt`` (``jpg``, ``.TIF``) as the extension of a format imgconv writes (``jpg``,
+    ``tif``); anything else is refused, quoting it as given."""
+    from imgconv.formats.table import FORMATS  # the table's (it never imports us)
+
+    ext = fmt.strip().lower().lstrip(".")
+    if "." + ext not in FORMATS:
+        raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
+                           f"{', '.join(e.lstrip('.') for e in FORMATS)}", param="fmt")
+    return ext
 
 
 def finite(param: str, value: object) -> float:
@@ -102,3 +117,58 @@ class FilterOptions:
         """The keywords of :func:`imgconv.engine.filter_array` (what one filter pass needs)."""
         return {"mode": self.mode, "method": self.method, "boundary": self.boundary,
                 "cval": self.cval, "size": self.size, "precision": self.precision}
+
+
+Existing = Literal["fail", "skip", "overwrite"]
+#: what to do with an output that exists: refuse it, leave it (batch), replace it
+EXISTING: tuple[str, ...] = get_args(Existing)
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """How a file is read and written, beside what is computed (:class:`FilterOptions`,
+    whose ``dtype`` is the output's pixel type: the one home of ``dtype``).
+
+    ``page`` picks one page or frame (None: every one); ``gray`` filters the luma;
+    ``auto_orient`` turns an EXIF-rotated image upright first; ``strip`` carries no
+    metadata to the output; ``quality`` (1..100) goes to a JPEG or WebP writer; ``fmt`` is
+    the output format of default names (an extension: ``jpg``; None: the input's);
+    ``memory_limit`` (bytes; None: none) bands an image whose working set exceeds it,
+    refusing what cannot be banded when ``strict_limit`` (a limit the user set) and
+    reading it whole otherwise; ``existing`` says what becomes of an output that exists
+    (``fail``, ``skip``: left as it is by a batch, ``overwrite``); ``protect`` names
+    files never written (the run's other inputs).  Validated once, on construction, by
+    the format table's checks; a bad value is an
+    :class:`~imgconv.errors.ImgconvError` naming the parameter.
+    """
+
+    page: int | None = None
+    gray: bool = False
+    auto_orient: bool = True
+    strip: bool = False
+    quality: int | None = None
+    fmt: str | None = None
+    memory_limit: int | None = None
+    strict_limit: bool = True
+    existing: Existing = "fail"
+    protect: tuple[str | os.PathLike[str], ...] = ()
+
+    def __post_init__(self) -> None:
+        from imgconv.formats.table import check_quality  # the table's (it never imports us)
+
+        check_quality(self.quality)
+        if self.fmt is not None:
+            object.__setattr__(self, "fmt", format_extension(self.fmt))
+        object.__setattr__(self, "existing", choice("existing", self.existing, EXISTING))
+        for name in ("gray", "auto_orient", "strip", "strict_limit"):
+            object.__setattr__(self, name, bool(getattr(self, name)))
+        object.__setattr__(self, "protect", tuple(self.protect))
+
+    @property
+    def overwrite(self) -> bool:
+        """May an existing output be replaced?"""
+        return self.existing == "overwrite"
+
+    def replace(self, **changes: Any) -> FileOptions:
+        """A copy with ``changes`` (validated like the constructor)."""
+        return dataclasses.replace(self, **changes)

@@ -42,6 +42,7 @@ from imgconv.formats import (
     page_count,
     written_as,
 )
+from imgconv.options import FileOptions, FilterOptions, format_extension
 from imgconv.temporaries import Temporary, folder_of, name_max
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ __all__ = [
     "check_target",
     "check_writable",
     "default_name",
+    "format_extension",
     "plan_targets",
     "safe_name",
     "same_file",
@@ -68,21 +70,13 @@ __all__ = [
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
+NO_FILTER_OPTIONS = FilterOptions()
+NO_FILE_OPTIONS = FileOptions()
 
 
 def _holds_pages(path: Path) -> bool:
     fmt = FORMATS.get(path.suffix.lower())
     return fmt is not None and fmt.frames
-
-
-def format_extension(fmt: str) -> str:
-    """``fmt`` (``jpg``, ``.TIF``) as the extension of a format imgconv writes (``jpg``,
-    ``tif``); anything else is refused, quoting it as given."""
-    ext = fmt.strip().lower().lstrip(".")
-    if "." + ext not in FORMATS:
-        raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
-                           f"{', '.join(e.lstrip('.') for e in FORMATS)}", param="fmt")
-    return ext
 
 
 def safe_name(text: str) -> str:
@@ -130,15 +124,12 @@ def default_name(src: Path, chain: str, mode: str, limit: int = 255) -> str:
 
 def plan_targets(
     inputs: Sequence[Path],
-    *,
     chain: str,
-    mode: str,
+    options: FilterOptions = NO_FILTER_OPTIONS,
+    files: FileOptions = NO_FILE_OPTIONS,
+    *,
     output: Path | None = None,
-    overwrite: bool = False,
-    page: int | None = None,
-    dtype: str | None = None,
     in_cwd: Collection[Path] = (),
-    fmt: str | None = None,
 ) -> list[Path]:
     """The output of each input, every output checked (:func:`check_target`) before any work.
 
@@ -146,23 +137,23 @@ def plan_targets(
     ----------
     inputs : sequence of Path
         Existing image files.
-    chain, mode : str
-        The filter chain's name (:func:`chain_name`) and the mode, for default names.
+    chain : str
+        The filter chain's name (:func:`chain_name`), for default names.
+    options : FilterOptions
+        Its ``mode`` goes into default names; its ``dtype`` is checked against each
+        output's format.
+    files : FileOptions
+        ``overwrite``: replace existing outputs (never an input); ``page``: the one page
+        read of each input (None: every page, so a multi-page input needs a multi-page
+        output format); ``fmt``: the extension of default names (``jpg``; None: each
+        input's).
     output : Path, optional
         One input: the output file, or an existing folder for its default name.
         Several inputs: an existing folder.  None: default names beside each input.
-    overwrite : bool
-        Replace existing outputs (never an input).
-    page : int, optional
-        The one page read of each input; None: every page (a multi-page input then
-        needs a multi-page output format).
-    dtype : str, optional
-        The output dtype, checked against each output's format.
     in_cwd : collection of Path
         Inputs whose default output goes to the current folder, not beside them.
-    fmt : str, optional
-        The extension of default names (``jpg``); None: each input's.
     """
+    mode, dtype, page, fmt = options.mode, options.dtype, files.page, files.fmt
     if output is not None:
         check_name(output)
     pages = {p: page_count(p) if page is None else 1 for p in inputs}
@@ -182,7 +173,7 @@ def plan_targets(
             t = (Path.cwd() if p in in_cwd else p.parent) / default
         targets.append(t)
     for i, (p, t) in enumerate(zip(inputs, targets, strict=True)):
-        check_target(t, inputs, overwrite=overwrite, dtype=dtype, pages=(p, pages[p]),
+        check_target(t, inputs, overwrite=files.overwrite, dtype=dtype, pages=(p, pages[p]),
                      earlier=targets[:i])
     return targets
 

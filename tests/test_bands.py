@@ -19,7 +19,7 @@ from imgconv.boundary import CVAL_INDEX, boundary_mode
 from imgconv.errors import ImgconvError
 from imgconv.files import process_file
 from imgconv.kernels import Kernel
-from imgconv.options import FilterOptions
+from imgconv.options import FileOptions, FilterOptions
 
 BOUNDARIES = ["reflect", "mirror", "nearest", "wrap", "constant"]
 
@@ -73,7 +73,7 @@ def check_tiled(tmp_path: Path, h: int, w: int, channels: int, kh: int, kw: int,
     whole, tiled = tmp_path / f"{name}_w.npy", tmp_path / f"{name}_t.npy"
     process_file(src, whole, [k], opts)
     limit = bytes_per_row(w + kw, max(channels, 1), 2, 8) * (kh - 1 + rows_per_band)
-    process_file_tiled(src, tiled, [k], opts, limit=limit)
+    process_file_tiled(src, tiled, [k], opts, FileOptions(memory_limit=limit))
     a, b = np.load(whole), np.load(tiled)
     assert a.shape == b.shape
     assert np.abs(a - b).max(initial=0) <= 1e-9 * np.abs(k.array).sum() * 65535
@@ -88,7 +88,8 @@ def test_chain_and_uint_output_through_tiff(tmp_path: Path, boundary: str) -> No
     opts = FilterOptions(mode="convolve", boundary=boundary, cval=100.0, abs=True, offset=7.0)
     process_file(src, tmp_path / "whole.tif", ks, opts)
     limit = bytes_per_row(45 + 6, 3, 2, 4) * (4 + 5)
-    rec = process_file_tiled(src, tmp_path / "tiled.tif", ks, opts, limit=limit)
+    rec = process_file_tiled(src, tmp_path / "tiled.tif", ks, opts,
+                             FileOptions(memory_limit=limit))
     a = tifffile.imread(tmp_path / "whole.tif")
     b = tifffile.imread(tmp_path / "tiled.tif")
     assert rec.tiled is True and b.dtype == np.uint16 and b.shape == a.shape
@@ -104,7 +105,7 @@ def test_rescale_uses_global_range(tmp_path: Path) -> None:
     opts = FilterOptions(rescale=True)
     process_file(src, tmp_path / "w.npy", [k], opts)
     process_file_tiled(src, tmp_path / "t.npy", [k], opts,
-                       limit=bytes_per_row(22, 1, 1, 4) * 6)
+                       FileOptions(memory_limit=bytes_per_row(22, 1, 1, 4) * 6))
     assert np.abs(np.load(tmp_path / "w.npy").astype(int) - np.load(tmp_path / "t.npy")).max() <= 1
 
 
@@ -141,7 +142,8 @@ def test_abs_with_rescale_in_bands(tmp_path: Path) -> None:
     k = Kernel(np.array([[1.0, 0.0, -1.0]]), name="dx")
     opts = FilterOptions(abs=True, rescale=True)
     process_file(src, tmp_path / "w.npy", [k], opts)
-    process_file_tiled(src, tmp_path / "t.npy", [k], opts, limit=bytes_per_row(33, 1, 1, 4) * 6)
+    process_file_tiled(src, tmp_path / "t.npy", [k], opts,
+                       FileOptions(memory_limit=bytes_per_row(33, 1, 1, 4) * 6))
     a, b = np.load(tmp_path / "w.npy").astype(int), np.load(tmp_path / "t.npy").astype(int)
     assert np.abs(a - b).max() <= 1
 
@@ -152,8 +154,8 @@ def test_banded_path_never_overwrites_its_input(tmp_path: Path) -> None:
     src = write_source(tmp_path / "in", np.zeros((50, 40), np.uint8), "npy")
     before = src.read_bytes()
     with pytest.raises(OutputError, match="is an input"):
-        process_file(src, src, [Kernel(np.ones((3, 3)))], FilterOptions(), overwrite=True,
-                     memory_limit=10**7)
+        process_file(src, src, [Kernel(np.ones((3, 3)))], FilterOptions(),
+                     FileOptions(existing="overwrite", memory_limit=10**7))
     assert src.read_bytes() == before
 
 
@@ -172,7 +174,7 @@ def test_alpha_in_bands_as_in_whole_images(tmp_path: Path, alpha: str, channels:
     k = Kernel(np.ones((5, 5)) / 25, name="box5")
     opts = FilterOptions(alpha=alpha, dtype="float32")
     process_file_tiled(src, tmp_path / "t.npy", [k], opts,
-                       limit=bytes_per_row(55, channels, 2, 4) * 12)
+                       FileOptions(memory_limit=bytes_per_row(55, channels, 2, 4) * 12))
     got = np.load(tmp_path / "t.npy")
     for c in range(channels):
         want = ndi.correlate(img[..., c].astype(np.float64), k.array, mode="reflect")
@@ -187,7 +189,8 @@ def test_rescale_with_offset_in_bands_rounds_like_the_whole_image(tmp_path: Path
     k = Kernel(np.array([[1.0, -2.0, 1.0]]) / 3, name="d2")
     opts = FilterOptions(rescale=True, offset=0.1234567, abs=True)
     process_file(src, tmp_path / "w.npy", [k], opts)
-    process_file_tiled(src, tmp_path / "t.npy", [k], opts, limit=bytes_per_row(36, 1, 1, 4) * 5)
+    process_file_tiled(src, tmp_path / "t.npy", [k], opts,
+                       FileOptions(memory_limit=bytes_per_row(36, 1, 1, 4) * 5))
     assert np.array_equal(np.load(tmp_path / "w.npy"), np.load(tmp_path / "t.npy"))
 
 
@@ -201,9 +204,9 @@ def test_a_float_image_with_nan_in_bands_as_whole(tmp_path: Path) -> None:
     src = tmp_path / "nan.tif"
     tifffile.imwrite(src, img)
     k = Kernel(np.ones((5, 5)) / 25, name="box5")
-    process_file(src, tmp_path / "w.tif", [k], FilterOptions(), memory_limit=None)
+    process_file(src, tmp_path / "w.tif", [k], FilterOptions(), FileOptions(memory_limit=None))
     process_file_tiled(src, tmp_path / "t.tif", [k], FilterOptions(),
-                       limit=bytes_per_row(305, 1, 4, 4) * 40)
+                       FileOptions(memory_limit=bytes_per_row(305, 1, 4, 4) * 40))
     a, b = tifffile.imread(tmp_path / "w.tif"), tifffile.imread(tmp_path / "t.tif")
     np.testing.assert_array_equal(~np.isfinite(a), ~np.isfinite(b))
     ok = np.isfinite(a)

@@ -21,7 +21,7 @@ from imgconv import batch
 from imgconv.batch import BatchInterrupted, Work, discover, run
 from imgconv.errors import ImgconvError
 from imgconv.kernels import load_filter
-from imgconv.options import FilterOptions
+from imgconv.options import FileOptions, FilterOptions
 
 IMAGES = ["gray.png", "photo.jpg", "sub dir/deeper/deep16.png", "sub dir/with alpha.png",
           "text.png", "truncated.png"]  # sorted; notes.txt is not an image extension
@@ -101,12 +101,13 @@ def test_run_leaves_existing_outputs(tmp_path: Path, existing: str, status: str)
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(src / "a.png")
     (out / "a.png").write_bytes(b"precious")
     jobs, _ = discover(src, out)
-    work = Work(kernels=(load_filter("box3"),), options=FilterOptions(), existing=existing)
+    work = Work(kernels=(load_filter("box3"),), options=FilterOptions(),
+                files=FileOptions(existing=existing))
     [outcome] = run(jobs, work, workers=1)
     assert outcome.status == status
     assert (out / "a.png").read_bytes() == b"precious"
     overwrite = Work(kernels=(load_filter("box3"),), options=FilterOptions(),
-                     existing="overwrite")
+                     files=FileOptions(existing="overwrite"))
     [outcome] = run(jobs, overwrite, workers=1)
     assert outcome.status == "written"
     np.testing.assert_array_equal(np.asarray(Image.open(out / "a.png")), 0)
@@ -130,7 +131,8 @@ def test_no_output_replaces_a_file_of_the_input_tree(tmp_path: Path, existing: s
     assert (why.input, why.status) == (str(photos / "x.png"), "failed")
     assert str(photos / "2023" / "x.png") in (why.error or "")
     assert "overwrite" in why.params  # spelled --overwrite on the command line
-    work = Work(kernels=(load_filter("box3"),), options=FilterOptions(), existing=existing)
+    work = Work(kernels=(load_filter("box3"),), options=FilterOptions(),
+                files=FileOptions(existing=existing))
     assert run(jobs, work, workers=1) == []
     assert (photos / "2023" / "x.png").read_bytes() == original
 
@@ -147,7 +149,7 @@ def test_no_output_replaces_an_input_through_a_link(tmp_path: Path) -> None:
     assert (src / "a.png").read_bytes() == original
     kept, _ = discover(src, out, existing="skip")  # left as they are, like any existing one
     outcomes = run(kept, Work(kernels=(load_filter("box3"),), options=FilterOptions(),
-                              existing="skip"), workers=1)
+                              files=FileOptions(existing="skip")), workers=1)
     assert [o.status for o in outcomes] == ["skipped", "skipped"]
     assert (src / "a.png").read_bytes() == original
 
@@ -226,7 +228,7 @@ def test_plan_is_what_a_run_would_do_and_writes_nothing(tmp_path: Path) -> None:
                              ("overwrite", ("write", None))):
         steps = [(Path(o.input).name, Path(o.output).name, o.planned())
                  for o in batch.plan(jobs, refused, Work((), FilterOptions(),
-                                                         existing=existing))]
+                                                         FileOptions(existing=existing)))]
         assert steps == [("a.png", "a.jpg", ("write", None)),
                          ("a.tif", "a.jpg", ("failed", "collision")),
                          ("b.png", "b.jpg", b_step),
@@ -239,7 +241,7 @@ def test_settled_is_the_check_run_job_makes(tmp_path: Path) -> None:
     dst = tmp_path / "x.png"
     dst.write_bytes(b"old")
     job = batch.Job(tmp_path / "missing.png", dst)
-    work = Work((load_filter("box3"),), FilterOptions(), existing="skip")
+    work = Work((load_filter("box3"),), FilterOptions(), FileOptions(existing="skip"))
     assert batch.run_job(job, work) == batch.settled(job, "skip")
     assert batch.settled(job, "skip").status == "skipped"  # type: ignore[union-attr]
     assert batch.settled(job, "overwrite") is None

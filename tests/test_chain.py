@@ -16,6 +16,8 @@ from imgconv.chain import filter_image, finish, normalized, run_filters, to_gray
 from imgconv.kernels import as_kernel
 from imgconv.options import FilterOptions
 
+U8 = FilterOptions(dtype="uint8")
+
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -109,13 +111,13 @@ def test_clipping_16bit_never_wraps() -> None:
 
 def test_finish_order_of_operations_api() -> None:
     v = np.array([[-200.0, -2.5, 3.5, 100.0]])
-    np.testing.assert_array_equal(finish(v, "uint8", abs_=True, offset=128.0),
+    np.testing.assert_array_equal(finish(v, FilterOptions(dtype="uint8", abs=True, offset=128.0)),
                                   [[255, 130, 132, 228]])  # 130.5 -> 130, 131.5 -> 132
-    np.testing.assert_array_equal(finish(v, "uint8", offset=128.0),
+    np.testing.assert_array_equal(finish(v, FilterOptions(dtype="uint8", offset=128.0)),
                                   [[0, 126, 132, 228]])  # 125.5 -> 126, 131.5 -> 132
-    np.testing.assert_array_equal(finish(v, "uint8", rescale=True),
+    np.testing.assert_array_equal(finish(v, FilterOptions(dtype="uint8", rescale=True)),
                                   [[0, 168, 173, 255]])  # (x + 200) * 0.85: 167.875, 172.975
-    f = finish(v, "float32", abs_=True)
+    f = finish(v, FilterOptions(dtype="float32", abs=True))
     assert f.dtype == np.float32
     np.testing.assert_array_equal(f, np.abs(v))
 
@@ -157,25 +159,25 @@ def test_clipping_note_suggests_normalize_for_an_unnormalised_kernel() -> None:
     img = np.full((8, 8), 200, np.uint8)
     res = run_filters(img, ["1 2 1; 2 4 2; 1 2 1"])
     notes: list[str] = []
-    finish(res.values, "uint8", in_dtype=img.dtype, notes=notes, gain=res.gain)
+    finish(res.values, U8, in_dtype=img.dtype, notes=notes, gain=res.gain)
     assert res.gain == 16
     assert len(notes) == 1 and "sum to 16: normalize=True" in notes[0]
     notes = []
     res = run_filters(img + 50, ["box3"])  # sums to 1: clipping needs no normalize hint
-    finish(res.values + 10, "uint8", in_dtype=img.dtype, notes=notes, gain=res.gain)
+    finish(res.values + 10, U8, in_dtype=img.dtype, notes=notes, gain=res.gain)
     assert notes and "normalize" not in notes[0]
 
 
 def test_float_0_1_cast_to_uint8_gets_a_note_naming_rescale() -> None:
     values = np.random.default_rng(3).random((6, 6)).astype(np.float32)
     notes: list[str] = []
-    out = finish(values, "uint8", in_dtype=np.float32, notes=notes)
+    out = finish(values, U8, in_dtype=np.float32, notes=notes)
     assert set(np.unique(out)) <= {0, 1}
     assert len(notes) == 1 and "rescale=True" in notes[0]
     notes = []
-    finish(values, "uint8", in_dtype=np.float32, notes=notes, rescale=True)
+    finish(values, FilterOptions(dtype="uint8", rescale=True), in_dtype=np.float32, notes=notes)
     assert notes == []
-    finish(values * 200, "uint8", in_dtype=np.float32, notes=notes)  # a 0..255 float image
+    finish(values * 200, U8, in_dtype=np.float32, notes=notes)  # a 0..255 float image
     assert notes == []
 
 
@@ -190,7 +192,7 @@ def test_clipping_advice_follows_what_the_kernel_is(kernel: list[list[int]],
     img = np.random.default_rng(4).integers(0, 256, (40, 40), dtype=np.uint8)
     res = run_filters(img, [np.array(kernel, float)])
     notes: list[str] = []
-    finish(res.values, "uint8", in_dtype=np.uint8, notes=notes, gain=res.gain)
+    finish(res.values, U8, in_dtype=np.uint8, notes=notes, gain=res.gain)
     assert "negative" in notes[0] and advice in notes[0]
 
 

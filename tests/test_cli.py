@@ -445,9 +445,10 @@ def test_default_name_and_chain_name() -> None:
 def test_plan_targets_places_and_refuses(gray_png: Path, rgb_png: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from imgconv.errors import ImageError, OutputError
+    from imgconv.options import FileOptions, FilterOptions
     from imgconv.outputs import plan_targets
 
-    kw = {"chain": "box3", "mode": "convolve"}
+    kw = {"chain": "box3"}
     assert plan_targets([gray_png], **kw) == [tmp_path / "gray.box3.convolve.png"]
     out = tmp_path / "out"
     out.mkdir()
@@ -459,7 +460,8 @@ def test_plan_targets_places_and_refuses(gray_png: Path, rgb_png: Path, tmp_path
     with pytest.raises(OutputError, match="has no extension") as e1:
         plan_targets([gray_png], output=tmp_path / "noext", **kw)
     with pytest.raises(OutputError, match="is an input") as e2:
-        plan_targets([gray_png], output=tmp_path / "." / "gray.png", overwrite=True, **kw)
+        plan_targets([gray_png], output=tmp_path / "." / "gray.png",
+                     files=FileOptions(existing="overwrite"), **kw)
     with pytest.raises(OutputError, match=r"overwrite=True") as e3:
         plan_targets([gray_png], output=rgb_png, **kw)
     twin = tmp_path / "sub" / "gray.png"
@@ -468,7 +470,8 @@ def test_plan_targets_places_and_refuses(gray_png: Path, rgb_png: Path, tmp_path
     with pytest.raises(OutputError, match="two inputs would be written to the same output"):
         plan_targets([gray_png, twin], output=out, **kw)
     with pytest.raises(OutputError, match="float32"):
-        plan_targets([gray_png], output=tmp_path / "f.png", dtype="float32", **kw)
+        plan_targets([gray_png], output=tmp_path / "f.png", options=FilterOptions(dtype="float32"),
+                     **kw)
     assert (e1.value.param, e2.value.param, e3.value.param) == (None, "output", "overwrite")
     assert str(e2.value).endswith("(choose another output with output=...)")
     assert str(e3.value).endswith("already exists (use overwrite=True to replace it)")
@@ -479,7 +482,8 @@ def test_plan_targets_places_and_refuses(gray_png: Path, rgb_png: Path, tmp_path
     with pytest.raises(ImageError, match="page=N") as e4:
         plan_targets([stack], output=tmp_path / "s.png", **kw)
     assert e4.value.param == "page"
-    assert plan_targets([stack], output=tmp_path / "s.png", page=1, **kw) == [tmp_path / "s.png"]
+    assert plan_targets([stack], output=tmp_path / "s.png", files=FileOptions(page=1),
+                        **kw) == [tmp_path / "s.png"]
 
 
 def test_b_is_boundary_in_every_command_and_help_lists_choices(tmp_path: Path) -> None:

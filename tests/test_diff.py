@@ -23,7 +23,7 @@ BASE = Variant()
 
 def diff(img: np.ndarray, k: Kernel, a: str, b: str, dtype: str = "uint8") -> dict:
     va, vb = parse_variant(a, BASE), parse_variant(b, BASE)
-    return run_diff(img, [k], va, vb, base=FilterOptions(), out_dtype=dtype).report
+    return run_diff(img, [k], va, vb, base=FilterOptions(dtype=dtype)).report.as_dict()
 
 
 def test_symmetric_kernel_identical_and_predicted() -> None:
@@ -200,7 +200,7 @@ def test_variant_filter_chain_vs_composed(tmp_path, boundary: str, size: str,
     va = parse_variant(f"mode=convolve,filter=sobel-x+{tmp_path / 'g.npy'}", base)
     vb = parse_variant(f"filter={composed}", base)
     img = (rng.random((30, 26)) * 255).astype(np.uint8)
-    r = run_diff(img, [], va, vb, base=FilterOptions(), out_dtype="float64").report
+    r = run_diff(img, [], va, vb, base=FilterOptions(dtype="float64")).report.as_dict()
     assert r["prediction"] == expected and r["prediction_held"], r["reason"]
     if expected == "border only":
         assert r["border"]["max_abs_diff"] > 0
@@ -213,7 +213,8 @@ def test_even_symmetric_kernel_is_equal_without_an_anchor(size: str) -> None:
     k = Kernel(np.ones((2, 2)), name="box2")
     base = Variant(FilterOptions(size=size))
     va, vb = parse_variant("mode=correlate", base), parse_variant("mode=convolve", base)
-    r = run_diff(PHOTO, [k], va, vb, base=FilterOptions(size=size), out_dtype="uint8").report
+    r = run_diff(PHOTO, [k], va, vb,
+                 base=FilterOptions(size=size, dtype="uint8")).report.as_dict()
     assert r["prediction"] == "equal" and r["prediction_held"] and r["identical"]
     valid = Variant(FilterOptions(size="valid"))
     vr, vw = parse_variant("boundary=reflect", valid), parse_variant("boundary=wrap", valid)
@@ -224,5 +225,6 @@ def test_normalize_applies_to_a_variant_chain() -> None:
     k = Kernel(np.array([[1.0, 2.0, 1.0]]), name="121")
     va = parse_variant("filter=1 2 1", BASE)
     vb = parse_variant("mode=convolve", BASE)
-    r = run_diff(PHOTO, [k], va, vb, base=FilterOptions(normalize=True), out_dtype="float64").report
+    r = run_diff(PHOTO, [k], va, vb,
+                 base=FilterOptions(normalize=True, dtype="float64")).report.as_dict()
     assert r["prediction"] == "equal" and r["max_abs_diff"] <= r["tolerance"]

@@ -73,8 +73,8 @@ def test_it_is_the_float_path_on_a_photo_sized_image() -> None:
     got = fused(img, [k], opts)
     assert got is not None and got[1] == "separable"
     res = run_filters(img, [k], opts)
-    slow = finish(res.values, "uint8", in_dtype=np.uint8, abs_=False, offset=0.0,
-                  rescale=False, keep_last=False, finite_source=True)
+    slow = finish(res.values, FilterOptions(dtype="uint8"), in_dtype=np.uint8, keep_last=False,
+                  finite_source=True)
     diff = np.abs(got[0].astype(int) - slow.astype(int))
     assert diff.max() <= 1 and (diff == 0).mean() >= 0.9999
 

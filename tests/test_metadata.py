@@ -22,7 +22,7 @@ from imgconv.files import process_file
 from imgconv.formats import read_image
 from imgconv.formats.png import write_png
 from imgconv.kernels import load_filter
-from imgconv.options import FilterOptions
+from imgconv.options import FileOptions, FilterOptions
 
 RNG = np.random.default_rng(20261129)
 IDENTITY = [load_filter("identity")]
@@ -103,7 +103,7 @@ def test_phone_jpeg_comes_out_upright_with_its_exif(tmp_path: Path) -> None:
 def test_no_auto_orient_keeps_the_stored_order_and_the_tag(tmp_path: Path) -> None:
     src = _phone_jpeg(tmp_path / "phone.jpg")
     dst = tmp_path / "out.png"
-    process_file(src, dst, IDENTITY, FilterOptions(), auto_orient=False)
+    process_file(src, dst, IDENTITY, FilterOptions(), FileOptions(auto_orient=False))
     with Image.open(src) as im:
         stored = np.asarray(im)
     with Image.open(dst) as out:
@@ -143,7 +143,7 @@ def test_16bit_tiff_keeps_icc_and_dpi_in_bands(tmp_path: Path) -> None:
     src, _, icc = _tiff16(tmp_path / "big.tif", 1200, 2000)
     dst = tmp_path / "out.tif"
     rec = process_file(src, dst, [load_filter("box3")], FilterOptions(),
-                       memory_limit=16_000_000)
+                       FileOptions(memory_limit=16_000_000))
     assert rec.tiled
     tags = _tiff_tags(dst)
     assert tags[34675] == icc
@@ -178,13 +178,13 @@ def test_webp_keeps_icc_and_exif(tmp_path: Path) -> None:
 def test_strip_drops_everything(tmp_path: Path) -> None:
     src = _phone_jpeg(tmp_path / "phone.jpg")
     dst = tmp_path / "out.jpg"
-    rec = process_file(src, dst, IDENTITY, FilterOptions(), strip=True)
+    rec = process_file(src, dst, IDENTITY, FilterOptions(), FileOptions(strip=True))
     with Image.open(dst) as out:
         assert out.size == (48, 64)  # still turned upright
         assert len(out.getexif()) == 0 and "icc_profile" not in out.info
     assert rec.notes == []
     tif, _, _ = _tiff16(tmp_path / "scan.tif")
-    process_file(tif, tmp_path / "out.tif", IDENTITY, FilterOptions(), strip=True)
+    process_file(tif, tmp_path / "out.tif", IDENTITY, FilterOptions(), FileOptions(strip=True))
     tags = _tiff_tags(tmp_path / "out.tif")
     assert 34675 not in tags and tags[296] == 1  # tifffile's own: no unit
 
@@ -200,7 +200,7 @@ def test_a_note_names_what_cannot_be_carried(tmp_path: Path, ext: str, lost: str
         f"{dst}: a {'NumPy' if ext == '.npy' else 'BMP'} file cannot hold the input's {lost}: "
         "not carried (strip=True drops all metadata without this note)"]
     assert process_file(src, tmp_path / f"strip{ext}", IDENTITY, FilterOptions(),
-                        strip=True).notes == []
+                        FileOptions(strip=True)).notes == []
 
 
 def test_exif_into_bmp_is_a_note(tmp_path: Path) -> None:
@@ -237,14 +237,15 @@ def test_orientation_on_the_banded_path(tmp_path: Path) -> None:
     src = tmp_path / "side.tif"
     tifffile.imwrite(src, arr, photometric="rgb", extratags=[(274, "H", 1, 6, True)])
     with pytest.raises(ImageError, match=r"EXIF orientation \(6\)"):
-        process_file(src, tmp_path / "a.tif", IDENTITY, FilterOptions(), memory_limit=10**7)
-    rec = process_file(src, tmp_path / "b.tif", IDENTITY, FilterOptions(), memory_limit=10**7,
-                       strict_limit=False)
+        process_file(src, tmp_path / "a.tif", IDENTITY, FilterOptions(),
+                     FileOptions(memory_limit=10**7))
+    rec = process_file(src, tmp_path / "b.tif", IDENTITY, FilterOptions(),
+                       FileOptions(memory_limit=10**7, strict_limit=False))
     assert not rec.tiled
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "b.tif"), np.rot90(arr, -1))
     assert _tiff_tags(tmp_path / "b.tif")[274] == 1
-    rec = process_file(src, tmp_path / "c.tif", IDENTITY, FilterOptions(), memory_limit=10**7,
-                       auto_orient=False)
+    rec = process_file(src, tmp_path / "c.tif", IDENTITY, FilterOptions(),
+                       FileOptions(memory_limit=10**7, auto_orient=False))
     assert rec.tiled
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "c.tif"), arr)
     assert _tiff_tags(tmp_path / "c.tif")[274] == 6

@@ -175,7 +175,7 @@ def test_disk_full_in_a_banded_chain(tmp_path: Path, monkeypatch: pytest.MonkeyP
     from imgconv.bands import process_file_tiled
     from imgconv.bands.sinks import NpySink
     from imgconv.kernels import load_filter
-    from imgconv.options import FilterOptions
+    from imgconv.options import FileOptions, FilterOptions
 
     src, out = tmp_path / "in.npy", tmp_path / "out"
     out.mkdir()
@@ -187,7 +187,7 @@ def test_disk_full_in_a_banded_chain(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(NpySink, "write", full)  # the step file of the first pass
     with pytest.raises(WorkError, match=f"^disk full while writing {re.escape(str(out))}"):
         process_file_tiled(src, out / "r.npy", [load_filter("box3"), load_filter("box5")],
-                           FilterOptions(), limit=10**5)
+                           FilterOptions(), FileOptions(memory_limit=10**5))
     assert names(out) == []
 
 
@@ -229,7 +229,7 @@ def test_names_over_the_limit_are_refused_before_any_work(tmp_path: Path) -> Non
     src = tmp_path / "in.png"
     Image.fromarray(ZEROS).save(src)
     with pytest.raises(ImgconvError, match="over the file system's limit"):
-        plan_targets([src], chain="box3", mode="convolve", output=tmp_path / long)
+        plan_targets([src], chain="box3", output=tmp_path / long)
     assert names(tmp_path) == ["in.png"]
 
 

@@ -37,14 +37,14 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
 def make_report(image: np.ndarray, kernel: Kernel, a: str = "mode=correlate",
                 b: str = "mode=convolve", dtype: str = "uint8") -> dict[str, Any]:
     va, vb = parse_variant(a, Variant()), parse_variant(b, Variant())
-    out = run_diff(image, [kernel], va, vb, base=FilterOptions(), out_dtype=dtype)
-    rep = out.report
-    rep["image"] = "photo.png"
+    out = run_diff(image, [kernel], va, vb, base=FilterOptions(dtype=dtype))
+    out.report.image = "photo.png"
+    rep = out.report.as_dict()
     return {
         "report": rep,
         "input_image": image,
-        "a_out": finish(out.a.values, dtype, in_dtype=image.dtype),
-        "b_out": finish(out.b.values, dtype, in_dtype=image.dtype),
+        "a_out": finish(out.a.values, FilterOptions(dtype=dtype), in_dtype=image.dtype),
+        "b_out": finish(out.b.values, FilterOptions(dtype=dtype), in_dtype=image.dtype),
         "a_float": out.a.values,
         "b_float": out.b.values,
         "kernel": kernel,
@@ -62,9 +62,10 @@ def sobel_case() -> dict[str, Any]:
 def write(folder: Path, case: dict[str, Any], **kw: Any) -> list[Path]:
     """The report folder with its full-size images (``full_resolution``) unless told."""
     kw.setdefault("full_resolution", True)
-    return report.write_report(folder, case["report"], input_image=case["input_image"],
+    return report.write_report(folder, case["report"], report.ReportImages(
+                               input_image=case["input_image"],
                                a_out=case["a_out"], b_out=case["b_out"],
-                               a_float=case["a_float"], b_float=case["b_float"],
+                               a_float=case["a_float"], b_float=case["b_float"]),
                                kernel=case["kernel"], **kw)
 
 
@@ -441,9 +442,10 @@ def test_a_camera_size_report_page_stays_small(tmp_path: Path) -> None:
     b = a + rng.normal(0, 2, a.shape).astype(np.float32)
     rep = {"image": "big.png", "max_abs_diff": float(np.abs(a - b).max()),
            "a": {"mode": "correlate"}, "b": {"mode": "convolve"}}
-    written = report.write_report(tmp_path / "big", rep, input_image=img, a_out=img,
+    written = report.write_report(tmp_path / "big", rep, report.ReportImages(
+                                  input_image=img, a_out=img,
                                   a_float=a, b_out=np.clip(np.rint(b), 0, 255).astype(np.uint8),
-                                  b_float=b)
+                                  b_float=b))
     page = (tmp_path / "big" / "report.html").read_text()
     assert [p.name for p in written] == ["report.json", "report.html"]
     assert len(page) < 5_000_000

@@ -26,13 +26,13 @@ from imgconv.bands.memory import band_rows, whole_image_bytes
 from imgconv.bands.sinks import TILE, NpySink, rebanded, write_stream
 from imgconv.bands.sources import NpySource, RowSource, TiffSource, gather, open_source
 from imgconv.boundary import boundary_mode
-from imgconv.chain import apply_kernel, finish, normalized
+from imgconv.chain import apply_kernel, finish, float_stage, normalized
 from imgconv.engine import filter_band, working_dtype
 from imgconv.engine.geometry import output_geometry
 from imgconv.errors import ImgconvError, OutputError
 from imgconv.formats import STREAMING, Meta, check_output_dtype
 from imgconv.kernels import Kernel
-from imgconv.options import FilterOptions
+from imgconv.options import FileOptions, FilterOptions
 from imgconv.outputs import FileRecord, atomic_write, write_error
 from imgconv.temporaries import Temporary
 
@@ -51,21 +51,38 @@ class BandJob:
     methods: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Passes:
+    """What every pass of one banded file shares: the options, the memory limit, whether
+    the last channel is alpha, who follows the bands, the methods used, the cluster."""
+
+    options: FilterOptions
+    limit: int
+    alpha: bool
+    progress: Progress | None
+    client: Any
+    methods: list[str] = field(default_factory=list)
+
+    def pieces(self, source: RowSource, k: Kernel) -> Iterator[npt.NDArray[np.floating]]:
+        return band_pieces(source, k, self.options, self.limit, self.alpha, self.progress,
+                           self.methods, self.client)
+
+
 def process_file_tiled(
     src: Path,
     dst: Path,
     kernels: Sequence[Kernel],
     options: FilterOptions,
+    files: FileOptions,
     *,
-    limit: int,
-    page: int | None = None,
-    overwrite: bool = False,
     progress: Progress | None = None,
     client: Any = None,
     meta: Meta | None = None,
 ) -> FileRecord:
-    """``apply`` for one image too large for memory: band by band, output streamed;
-    ``meta`` (what the output carries: ICC profile, dpi, EXIF) goes into a TIFF output."""
+    """``apply`` for one image too large for memory: band by band (bands within
+    ``files.memory_limit``; None: no limit), output streamed; ``files.page`` picks a page,
+    ``files.overwrite`` may replace the output; ``meta`` (what the output carries: ICC
+    profile, dpi, EXIF) goes into a TIFF output."""
     t0 = time.perf_counter()
     ext = dst.suffix.lower()
     if ext not in STREAMING:
@@ -75,34 +92,34 @@ def process_file_tiled(
         raise ImgconvError("alpha='premultiply' is not available for images filtered in bands: "
                            "raise memory_limit= or use alpha='keep' or alpha='filter'",
                            param=("alpha", "memory_limit"))
-    source = open_source(src, page)
+    limit = files.memory_limit if files.memory_limit is not None else 2**62
+    source = open_source(src, files.page)
     out_dtype = np.dtype(options.dtype or str(source.dtype))
     if client is not None:  # bands small enough that the cluster's workers share the image
         whole = whole_image_bytes(source.shape, source.dtype.itemsize,
                                   np.dtype(_float(source, options)).itemsize)
         limit = min(limit, max(10**7, whole // 8))
     check_output_dtype(dst, str(out_dtype))
-    alpha = isinstance(source, TiffSource) and source.has_alpha
+    run = _Passes(options, limit, isinstance(source, TiffSource) and source.has_alpha,
+                  progress, client)
     ks = [normalized(k) if options.normalize else k for k in kernels]
-    methods: list[str] = []
     opened: list[RowSource] = [source]
     temps: list[Temporary] = []
     try:
         current = source
         for i, k in enumerate(ks if options.rescale else ks[:-1]):
-            current = _pass_to_npy(current, k, options, limit, alpha, progress, methods, client,
-                                   _temp_step(dst, i, temps), dst)
+            current = _pass_to_npy(run, current, k, _temp_step(dst, i, temps), dst)
             opened.append(current)
         last = None if options.rescale else ks[-1]
-        shape = _write_final(dst, current, last, options, limit, alpha, progress, methods,
-                             client, source.dtype, out_dtype, overwrite, meta or {})
+        shape = _write_final(run, dst, current, last, (source.dtype, out_dtype),
+                             files.overwrite, meta or {})
     finally:
         for s in opened:
             s.close()
         for t in temps:
             t.close()
     return FileRecord(str(src), str(dst), [k.name for k in kernels], options.mode,
-                      "+".join(dict.fromkeys(methods)), options.boundary, list(shape),
+                      "+".join(dict.fromkeys(run.methods)), options.boundary, list(shape),
                       str(out_dtype), round(time.perf_counter() - t0, 4), tiled=True)
 
 
@@ -117,17 +134,16 @@ def _temp_step(dst: Path, i: int, temps: list[Temporary]) -> str:
     return step.path
 
 
-def _pass_to_npy(current: RowSource, k: Kernel, options: FilterOptions, limit: int,
-                 alpha: bool, progress: Progress | None, methods: list[str], client: Any,
-                 tmp: str, dst: Path) -> RowSource:
+def _pass_to_npy(run: _Passes, current: RowSource, k: Kernel, tmp: str,
+                 dst: Path) -> RowSource:
     """One filter of a chain, its float result streamed into ``tmp`` (a step of ``dst``)."""
+    options = run.options
     shape = _out_shape(current.shape, _applied(k, options), options)
     try:
         sink = NpySink(tmp, shape, np.dtype(_float(current, options)))
         try:
             y = 0
-            for rows in band_pieces(current, k, options, limit, alpha, progress, methods,
-                                    client):
+            for rows in run.pieces(current, k):
                 sink.write(y, rows)
                 y += rows.shape[0]
         finally:
@@ -137,26 +153,27 @@ def _pass_to_npy(current: RowSource, k: Kernel, options: FilterOptions, limit: i
     return NpySource(Path(tmp))
 
 
-def _write_final(dst: Path, current: RowSource, last: Kernel | None, options: FilterOptions,
-                 limit: int, alpha: bool, progress: Progress | None, methods: list[str],
-                 client: Any, in_dtype: np.dtype[Any], out_dtype: np.dtype[Any],
-                 overwrite: bool, meta: Meta) -> tuple[int, ...]:
+def _write_final(run: _Passes, dst: Path, current: RowSource, last: Kernel | None,
+                 dtypes: tuple[np.dtype[Any], np.dtype[Any]], overwrite: bool,
+                 meta: Meta) -> tuple[int, ...]:
     """The last filter (or, under ``rescale``, the last pass read back), finished and
-    streamed into ``dst`` atomically; returns the output's shape."""
+    streamed into ``dst`` atomically; ``dtypes`` are the input's and the output's;
+    returns the output's shape."""
+    options, alpha = run.options, run.alpha
+    in_dtype, out_dtype = dtypes
     value_range = None
     if options.rescale:
-        value_range = _min_max(current, limit, alpha, options.abs, options.offset)
+        value_range = _min_max(current, run.limit, alpha, options)
 
     def done(values: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
         # a float source may hold NaN/inf, kept local (each band's engine pass has already
         # refused an overflow from finite values)
-        return finish(values, out_dtype, in_dtype=in_dtype, abs_=options.abs,
-                      offset=options.offset, rescale=options.rescale, keep_last=alpha,
+        return finish(values, options, in_dtype=in_dtype, keep_last=alpha,
                       value_range=value_range, finite_source=in_dtype.kind != "f")
 
     if last is not None:
         shape = _out_shape(current.shape, _applied(last, options), options)
-        pieces = band_pieces(current, last, options, limit, alpha, progress, methods, client)
+        pieces = run.pieces(current, last)
     else:
         shape = current.shape
         pieces = (current.read(y, min(shape[0], y + TILE)) for y in range(0, shape[0], TILE))
@@ -256,10 +273,11 @@ def _on_cluster(client: Any, source: RowSource, job: BandJob,
         yield pending.pop(0).result()
 
 
-def _min_max(source: RowSource, limit: int, keep_alpha: bool, absolute: bool,
-             offset: float) -> tuple[float, float]:
-    """The finite range of the colour after abs and offset, as :func:`~imgconv.chain.finish`
-    computes it for a whole image (in the same precision, so both round alike)."""
+def _min_max(source: RowSource, limit: int, keep_alpha: bool,
+             options: FilterOptions) -> tuple[float, float]:
+    """The finite range of the colour after abs and offset (the chain's
+    :func:`~imgconv.chain.float_stage`), as :func:`~imgconv.chain.finish` computes it for a
+    whole image (in the same precision, so both round alike)."""
     lo, hi = math.inf, -math.inf
     row = max(1, int(np.prod(source.shape[1:])) * source.dtype.itemsize)
     step = max(1, limit // (row * 4))
@@ -267,10 +285,9 @@ def _min_max(source: RowSource, limit: int, keep_alpha: bool, absolute: bool,
         rows = source.read(y0, min(source.shape[0], y0 + step))
         if keep_alpha:
             rows = rows[..., :-1]
-        if absolute:
-            rows = np.abs(rows)
-        if offset:
-            rows = rows + rows.dtype.type(offset)
+        if options.abs or options.offset:
+            rows = np.array(rows)  # a copy: the stage works in place
+            float_stage(rows, options)
         finite = rows[np.isfinite(rows)]
         if finite.size:
             lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from imgconv.kernels import Kernel
-    from imgconv.options import FilterOptions
+    from imgconv.options import FileOptions, FilterOptions
     from imgconv.outputs import FileRecord
 
 QualityOpt = Annotated[int | None, typer.Option(
@@ -39,15 +39,9 @@ class Plan:
     targets: list[Path]
     kernels: list[Kernel]
     options: FilterOptions
-    gray: bool = False
-    page: int | None = None
-    overwrite: bool = False
-    limit: int | None = None
-    strict_limit: bool = True  # the user set --memory-limit
+    files: FileOptions
     scheduler: str | None = None
     reports: dict[Path, Path] = field(default_factory=dict)
-    quality: int | None = None
-    metadata: dict[str, bool] = field(default_factory=dict)  # auto_orient, strip
     to_stdout: bool = False  # -o -: the image goes to standard output, messages to stderr
 
 
@@ -88,10 +82,9 @@ def apply(
         raise ImgconvError("no image given: name one or more images, or use --sample")
     opts = given.options()
     with standard_streams(inputs, output, fmt, json_) as streams:
-        plan = _plan(streams.inputs, filters, opts, given, output=streams.output,
-                     scheduler=scheduler, sample=sample, report_dir=report_dir,
-                     overwrite=overwrite, fmt=_format(fmt, streams.output, quality))
-        plan.quality = quality
+        files = _file_options(given, fmt, quality, streams.output, overwrite)
+        plan = _plan(streams.inputs, filters, opts, files, output=streams.output,
+                     scheduler=scheduler, sample=sample, report_dir=report_dir)
         plan.to_stdout = streams.to_stdout is not None
         records = _run(plan, talk=not quiet and not json_)
         streams.flush()
@@ -99,15 +92,27 @@ def apply(
         common.print_json({"outputs": [r.to_json() for r in records]})
 
 
-def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
-          given: common.FilterArgs, *, output: Path | None, scheduler: str | None,
-          sample: bool, report_dir: Path | None, overwrite: bool,
-          fmt: str | None = None) -> Plan:
+def _file_options(given: common.FilterArgs, fmt: str | None, quality: int | None,
+                  output: Path | None, overwrite: bool) -> FileOptions:
+    """How each file is read and written, checked before any work: ``--quality``,
+    ``--format`` (and ``-o`` of another format), ``--memory-limit``."""
+    from imgconv.options import FileOptions
+
+    files = FileOptions(page=given.page, gray=given.gray, quality=quality, fmt=fmt,
+                        existing="overwrite" if overwrite else "fail",
+                        auto_orient=given.auto_orient, strip=given.strip)
+    _format(files.fmt, output)
+    return files.replace(memory_limit=common.memory_bytes(given.memory_limit),
+                         strict_limit=given.memory_limit is not None)
+
+
+def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions, files: FileOptions, *,
+          output: Path | None, scheduler: str | None, sample: bool,
+          report_dir: Path | None) -> Plan:
     """Every check before any work: filters load, inputs exist, outputs are new and not inputs."""
     from imgconv.kernels import load_filter
     from imgconv.outputs import chain_name, plan_targets
 
-    limit = common.memory_bytes(given.memory_limit)
     if scheduler is not None:
         from imgconv.bands.cluster import check_scheduler
 
@@ -115,14 +120,10 @@ def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions,
     kernels = [load_filter(f) for f in filters]
     for p in inputs:
         _existing_input(p)
-    targets = plan_targets(inputs, chain=chain_name(kernels), mode=opts.mode, output=output,
-                           overwrite=overwrite, page=given.page, dtype=opts.dtype,
-                           in_cwd=(sample_path(),) if sample else (), fmt=fmt)
-    reports = _report_folders(report_dir, inputs, overwrite)
-    return Plan(inputs, targets, kernels, opts, gray=given.gray, page=given.page,
-                overwrite=overwrite, limit=limit,
-                strict_limit=given.memory_limit is not None, scheduler=scheduler,
-                reports=reports, metadata=given.metadata())
+    targets = plan_targets(inputs, chain_name(kernels), opts, files, output=output,
+                           in_cwd=(sample_path(),) if sample else ())
+    reports = _report_folders(report_dir, inputs, files.overwrite)
+    return Plan(inputs, targets, kernels, opts, files, scheduler=scheduler, reports=reports)
 
 
 def expand_globs(args: list[Path]) -> list[Path]:
@@ -157,21 +158,15 @@ def _present(path: Path) -> bool:
         return True
 
 
-def _format(fmt: str | None, output: Path | None, quality: int | None) -> str | None:
-    """``--format`` as an extension (``jpg``), refused before any work when imgconv does
-    not write it or ``-o`` names a file of another format; ``--quality`` checked."""
-    from imgconv.formats import FORMATS, check_quality
-    from imgconv.outputs import format_extension
+def _format(ext: str | None, output: Path | None) -> None:
+    """``--format`` (an extension, checked by :class:`~imgconv.options.FileOptions`) refused
+    before any work when ``-o`` names a file of another format."""
+    from imgconv.formats import FORMATS
 
-    check_quality(quality)
-    if fmt is None:
-        return None
-    ext = format_extension(fmt)
-    if output is not None and output.suffix and not output.is_dir() and \
+    if ext is not None and output is not None and output.suffix and not output.is_dir() and \
             FORMATS.get(output.suffix.lower()) is not FORMATS["." + ext]:
         raise ImgconvError(f"output={output} is not a .{ext} file, but fmt={ext!r}: drop one, "
                            f"or name the output {output.stem}.{ext}", param=("output", "fmt"))
-    return ext
 
 
 def _existing_input(path: Path) -> None:
@@ -187,59 +182,32 @@ def _existing_input(path: Path) -> None:
 
 
 def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
-    """Filter each input into its target; an error after the first output is exit 1, an
-    interruption (SIGINT, SIGTERM) says which outputs are complete."""
+    """Filter each input into its target (:func:`imgconv.applying.run_many`), the bar and
+    the lines of each file on the way."""
     import sys
 
+    from imgconv.applying import run_many
+    from imgconv.files import RunHooks
+
     common.clean_folders({t.parent for t in plan.targets}, quiet=not talk)
-    records: list[FileRecord] = []
     # the bar where the messages go: standard error when standard output holds the image
     stream, console = ((sys.stderr, common.stderr) if plan.to_stdout
                        else (sys.stdout, common.stdout))
     bar = _BandProgress(console() if talk and stream.isatty() else None)
-    try:
-        for p, t in zip(plan.inputs, plan.targets, strict=True):
-            with bar.for_file(p):
-                records.append(_one(p, t, plan, bar, records))
-            if talk:
-                _render(records[-1], plan)
-            if p in plan.reports:
-                records[-1].report = str(_apply_report(p, plan.reports[p], plan))
-                if talk:
-                    common.echo("report (correlate vs convolve) written to "
-                                f"{records[-1].report}")
-    except KeyboardInterrupt as exc:
-        from imgconv.interrupts import Interrupted
 
-        stop = exc if isinstance(exc, Interrupted) else Interrupted()
-        done = "".join(f"; wrote {r.output}" for r in records)
-        raise stop.saying(f"interrupted by {stop.name}: {len(records)} of {len(plan.inputs)} "
-                          f"output(s) written{done}; no partial file left",
-                          {"outputs": [r.to_json() for r in records]}) from None
-    return records
+    def written(rec: FileRecord) -> None:
+        rec.notes = [common.spell_flags(n, NOTE_FLAGS) for n in rec.notes]
+        if talk:
+            _render(rec, plan)
 
+    def reported(rec: FileRecord) -> None:
+        if talk:
+            common.echo(f"report (correlate vs convolve) written to {rec.report}")
 
-def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
-         records: list[FileRecord]) -> FileRecord:
-    """One input into its target."""
-    from imgconv.files import process_file
-
-    try:
-        rec = process_file(p, t, plan.kernels, plan.options, dtype=plan.options.dtype,
-                           gray=plan.gray, page=plan.page, overwrite=plan.overwrite,
-                           protect=tuple(plan.inputs), memory_limit=plan.limit,
-                           strict_limit=plan.strict_limit,
-                           progress=bar.update, stage=bar.stage, scheduler=plan.scheduler,
-                           quality=plan.quality, **plan.metadata)
-    except ImgconvError as exc:
-        if not records:
-            raise
-        from imgconv.errors import WorkError  # work had started: exit 1, not 2
-
-        raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
-                        f"{', '.join(r.output for r in records)})", param=exc.params) from None
-    rec.notes = [common.spell_flags(n, NOTE_FLAGS) for n in rec.notes]
-    return rec
+    hooks = RunHooks(progress=bar.update, stage=bar.stage, scheduler=plan.scheduler,
+                     each=bar.for_file, written=written, reported=reported)
+    return run_many(list(zip(plan.inputs, plan.targets, strict=True)), plan.kernels,
+                    plan.options, plan.files, hooks, reports=plan.reports)
 
 
 def _render(rec: FileRecord, plan: Plan) -> None:
@@ -358,17 +326,3 @@ def _report_folders(report_dir: Path | None, inputs: list[Path],
     for f in folders.values():
         report.check_folder(f, overwrite=overwrite)
     return folders
-
-
-def _apply_report(image: Path, folder: Path, plan: Plan) -> Path:
-    """The ``diff`` report of correlate vs convolve for the same run of ``apply``."""
-    from imgconv.cli.diff import DiffRun, write_report
-    from imgconv.diffing import Variant, parse_variant
-
-    opts = plan.options
-    base = Variant(opts)
-    run = DiffRun.compute(image, plan.kernels, parse_variant("mode=correlate", base),
-                          parse_variant("mode=convolve", base), opts, gray=plan.gray,
-                          page=plan.page)
-    write_report(folder, run, plan.kernels, overwrite=plan.overwrite)
-    return folder / "report.html"

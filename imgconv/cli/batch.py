@@ -16,7 +16,7 @@ from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
     from imgconv.batch import Job, Outcome, Work
-    from imgconv.options import FilterOptions
+    from imgconv.options import Existing, FileOptions, FilterOptions
 
 STATUSES = ("written", "skipped", "failed")
 
@@ -58,11 +58,18 @@ def batch(
     A file that fails is named in the summary and the others go on (exit 1 if any
     failed). Example: imgconv batch photos/ -o blurred/ -f gaussian5 -r
     """
+    from imgconv.options import FileOptions
+
     existing = _existing(filters, skip_existing, overwrite, workers)
     opts = given.options()
-    jobs, refused, work = _plan(in_dir, output, filters, opts, given, recursive=recursive,
-                                glob=glob, fmt=fmt, existing=existing, quality=quality,
-                                share=1 if scheduler else _cores(workers))
+    files = FileOptions(page=given.page, gray=given.gray, quality=quality, fmt=fmt,
+                        existing=existing,
+                        memory_limit=common.memory_bytes(given.memory_limit,
+                                                         1 if scheduler else _cores(workers)),
+                        strict_limit=given.memory_limit is not None,
+                        auto_orient=given.auto_orient, strip=given.strip)
+    jobs, refused, work = _plan(in_dir, output, filters, opts, files, recursive=recursive,
+                                glob=glob)
     if dry_run:
         _dry_run(jobs, refused, work, json_=json_, quiet=quiet)
         return
@@ -108,7 +115,7 @@ def _failure(outcomes: Sequence[Outcome], counts: dict[str, int]) -> dict[str, o
 
 
 def _existing(filters: list[str], skip_existing: bool, overwrite: bool,
-              workers: int | None) -> str:
+              workers: int | None) -> Existing:
     """What to do with existing outputs (``fail``, ``skip``, ``overwrite``), once the
     arguments that contradict each other are refused."""
     if not filters:
@@ -127,19 +134,16 @@ def _cores(workers: int | None) -> int:
 
 
 def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
-          given: common.FilterArgs, *, recursive: bool, glob: str | None, fmt: str | None,
-          existing: str, quality: int | None, share: int
+          files: FileOptions, *, recursive: bool, glob: str | None
           ) -> tuple[list[Job], list[Outcome], Work]:
     """The jobs, the files refused up front, and what every worker needs; checked before
     any work (an output dtype is checked once per output format)."""
     from imgconv import batch as batchmod
-    from imgconv.formats import check_quality
     from imgconv.kernels import load_filter
 
-    check_quality(quality)
     kernels = tuple(load_filter(f) for f in filters)
     jobs, refused = batchmod.discover(in_dir, output, recursive=recursive, pattern=glob,
-                                      fmt=fmt, existing=existing)
+                                      fmt=files.fmt, existing=files.existing)
     if opts.dtype is not None:
         from imgconv.formats import check_output_dtype
 
@@ -150,12 +154,7 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
             except ImgconvError as exc:
                 raise ImgconvError(f"{exc} (with batch: --format tif or npy)",
                                    param=exc.param) from None
-    work = batchmod.Work(kernels, opts, dtype=opts.dtype, gray=given.gray, page=given.page,
-                         existing=existing,
-                         memory_limit=common.memory_bytes(given.memory_limit, share),
-                         strict_limit=given.memory_limit is not None, quality=quality,
-                         **given.metadata())
-    return jobs, refused, work
+    return jobs, refused, batchmod.Work(kernels, opts, files)
 
 
 def _dry_run(jobs: Sequence[Job], refused: Sequence[Outcome], work: Work, *, json_: bool,

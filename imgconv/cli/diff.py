@@ -1,13 +1,13 @@
 """``imgconv diff``: filter an image two ways and report the differences.
 
-:class:`DiffRun` and :func:`write_report` also serve ``apply --report``.
+The run is :class:`imgconv.diffing.DiffRun` and its folder
+:func:`imgconv.report.write_diff` (both also serve ``apply --report``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,74 +15,9 @@ import imgconv.cli.common as common
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from imgconv.diffing import DiffOutcome, Variant
+    from imgconv.diffing import DiffReport, Variant
     from imgconv.kernels import Kernel
     from imgconv.options import FilterOptions
-
-
-@dataclass
-class DiffRun:
-    """One image filtered two ways: what was read, the options, and the outcome."""
-
-    array: Any  # the image as filtered (a --gray copy)
-    has_alpha: bool
-    in_dtype: Any  # the file's own dtype
-    out_dtype: str
-    options: FilterOptions
-    outcome: DiffOutcome
-
-    @classmethod
-    def compute(cls, image: Path, kernels: Sequence[Kernel], a: Variant, b: Variant,
-                opts: FilterOptions, *, gray: bool, page: int | None,
-                auto_orient: bool = True) -> DiffRun:
-        """Read ``image`` (one page; ``gray``) and filter it as variants ``a`` and ``b``."""
-        from imgconv.diffing import run_diff
-        from imgconv.dtypes import dtype_max
-
-        arr, has_alpha, in_dtype = load_image(image, gray, page, auto_orient)
-        out_dtype = opts.dtype or str(in_dtype)
-        try:
-            outcome = run_diff(arr, kernels, a, b, base=opts, out_dtype=out_dtype,
-                               has_alpha=has_alpha, alpha_max=dtype_max(in_dtype),
-                               file_dtype=in_dtype)
-        except ImgconvError as exc:  # every error names the file
-            raise exc.about(image) from exc.__cause__
-        outcome.report["image"] = str(image)
-        return cls(arr, has_alpha, in_dtype, out_dtype, opts, outcome)
-
-
-def load_image(path: Path, gray: bool, page: int | None,
-               auto_orient: bool = True) -> tuple[Any, bool, Any]:
-    """Read one image (one page); with ``--gray`` convert it: (array, has_alpha, file dtype)."""
-    from imgconv.chain import to_gray
-    from imgconv.formats import read_image
-
-    img = read_image(path, page=page, auto_orient=auto_orient)
-    if img.pages > 1:
-        raise ImgconvError(f"{path}: has {img.pages} pages or frames: diff compares one: pick "
-                           "it with page=N", param="page")
-    arr, has_alpha = img.array, img.has_alpha
-    if gray:
-        arr, has_alpha = to_gray(arr, has_alpha)
-    return arr, has_alpha, img.array.dtype
-
-
-def write_report(folder: Path, run: DiffRun, kernels: Sequence[Kernel], *,
-                 overwrite: bool, full_resolution: bool = False) -> list[Path]:
-    """Both outputs as the run would write them, then the report folder (full-size images
-    only with ``full_resolution``)."""
-    from imgconv import report
-
-    outcome = run.outcome
-    finals = outcome.outputs()
-    written: list[Path] = report.write_report(
-        folder, outcome.report, input_image=run.array, a_out=finals[0], b_out=finals[1],
-        a_float=outcome.a_values, b_float=outcome.b_values,
-        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite,
-        full_resolution=full_resolution)
-    return written
 
 
 @common.handle_errors
@@ -123,6 +58,8 @@ def diff(
     Example: imgconv diff photo.png -f sobel-x -o report/
     """
     from imgconv import report
+    from imgconv.diffing import DiffRun
+    from imgconv.options import FileOptions
 
     _check_tolerance(tolerance, fail_on_diff)
     boundary = str(given.values.get("boundary", ""))
@@ -133,23 +70,23 @@ def diff(
     kernels, va, vb, ka = _variants(filters, a, b, opts)
     if output is not None:
         report.check_folder(output, overwrite=overwrite)
-    run = DiffRun.compute(image, kernels, va, vb, opts, gray=given.gray, page=given.page,
-                          auto_orient=given.auto_orient)
+    files = FileOptions(page=given.page, gray=given.gray, auto_orient=given.auto_orient)
+    run = DiffRun.compute(image, kernels, va, vb, opts, files)
     rep = run.outcome.report
     failed = _verdict(rep, tolerance) if fail_on_diff else False
     if output is not None:
-        rep["written"] = [str(p) for p in write_report(output, run, ka, overwrite=overwrite,
-                                                       full_resolution=full_resolution)]
+        rep.written = [str(p) for p in report.write_diff(output, run, ka, overwrite=overwrite,
+                                                         full_resolution=full_resolution)]
     if json_:
-        common.print_json(rep)
+        common.print_json(rep.as_dict())
     elif not quiet:
-        report.print_report(rep, common.stdout())
+        report.print_report(rep.as_dict(), common.stdout())
         if output is not None:
             common.echo(f"report written to {output / 'report.html'}")
-    if fail_on_diff:
+    if fail_on_diff and rep.fail_on_diff is not None:
         if not json_ and not quiet:
             verdict = "[red]fail (exit 3)[/]" if failed else "[green]pass[/]"
-            common.stdout().print(f"--fail-on-diff: {verdict}: {rep['fail_on_diff']['why']}")
+            common.stdout().print(f"--fail-on-diff: {verdict}: {rep.fail_on_diff.why}")
         if failed:
             raise typer.Exit(3)
 
@@ -181,14 +118,16 @@ def _variants(filters: list[str], a: str | None, b: str | None,
     return kernels, va, vb, ka
 
 
-def _verdict(rep: dict[str, Any], tolerance: float | None) -> bool:
+def _verdict(rep: DiffReport, tolerance: float | None) -> bool:
     """``--fail-on-diff``: did the run fail?  Recorded in the report with why."""
+    from imgconv.diffing import FailOnDiff
+
+    top, differing = rep.stats["max_abs_diff"], rep.stats["differing_pixels"]
     if tolerance is not None:
-        failed = bool(rep["max_abs_diff"] > tolerance)
-        why = (f"max |A-B| {rep['max_abs_diff']:.4g} {'>' if failed else '<='} "
-               f"--tolerance {tolerance:g}")
+        failed = bool(top > tolerance)
+        why = f"max |A-B| {top:.4g} {'>' if failed else '<='} --tolerance {tolerance:g}"
     else:
-        failed = rep["differing_pixels"] > 0
-        why = f"{rep['differing_pixels']} pixel(s) differ after rounding"
-    rep["fail_on_diff"] = {"tolerance": tolerance, "failed": failed, "why": why}
+        failed = differing > 0
+        why = f"{differing} pixel(s) differ after rounding"
+    rep.fail_on_diff = FailOnDiff(tolerance, failed, why)
     return failed

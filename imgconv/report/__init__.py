@@ -10,6 +10,7 @@ package only renders them:
   every image a base64 ``data:`` URI, no network);
 - :mod:`~imgconv.report.folder`: :func:`write_report` (``a.png``/``b.png``, ``.tif`` for
   float outputs, ``heatmap.png``, ``signed.png``, ``report.json``, ``report.html``),
+  :func:`write_diff` (the folder of a :class:`~imgconv.diffing.DiffRun`),
   :func:`check_folder`, :func:`heatmap` and :func:`signed_image`;
 - :mod:`~imgconv.report.display`: how images are shown (:func:`display_image`);
 - :mod:`~imgconv.report.numbers`: the statistics as text, for the table and the page.
@@ -22,7 +23,15 @@ Colour maps, legends and kernel pictures live in :mod:`imgconv.viz` (re-exported
 from __future__ import annotations
 
 from imgconv.report.display import display_image, display_range
-from imgconv.report.folder import REPORT_FILES, check_folder, heatmap, signed_image, write_report
+from imgconv.report.folder import (
+    REPORT_FILES,
+    ReportImages,
+    check_folder,
+    heatmap,
+    signed_image,
+    write_diff,
+    write_report,
+)
 from imgconv.report.html import render_html
 from imgconv.report.numbers import stat_sections, variant_rows
 from imgconv.report.terminal import print_report
@@ -32,6 +41,7 @@ __all__ = [
     "DIVERGING",
     "INFERNO",
     "REPORT_FILES",
+    "ReportImages",
     "check_folder",
     "colorize_abs",
     "colorize_signed",
@@ -44,5 +54,6 @@ __all__ = [
     "srgb_to_lab",
     "stat_sections",
     "variant_rows",
+    "write_diff",
     "write_report",
 ]

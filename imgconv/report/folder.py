@@ -9,6 +9,8 @@ with a colour bar and its scale below (Pillow's default font).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +24,11 @@ from imgconv.report.html import render_html
 from imgconv.report.numbers import report_json
 
 if TYPE_CHECKING:
+    from imgconv.diffing import DiffRun
     from imgconv.kernels import Kernel
 
-__all__ = ["REPORT_FILES", "check_folder", "heatmap", "signed_image", "write_report"]
+__all__ = ["REPORT_FILES", "ReportImages", "check_folder", "heatmap", "signed_image",
+           "write_diff", "write_report"]
 
 #: Every file a report folder may contain (``a``/``b`` are ``.tif`` for float outputs).
 REPORT_FILES: tuple[str, ...] = (
@@ -110,15 +114,23 @@ def _image_name(stem: str, a: npt.NDArray[Any]) -> str:
     return f"{stem}.png" if a.dtype in (np.uint8, np.uint16) else f"{stem}.tif"
 
 
+@dataclass
+class ReportImages:
+    """The images of a report: the input as filtered, both outputs as written (quantised)
+    and both float results before rounding."""
+
+    input_image: npt.NDArray[Any]
+    a_out: npt.NDArray[Any]
+    b_out: npt.NDArray[Any]
+    a_float: npt.NDArray[Any]
+    b_float: npt.NDArray[Any]
+
+
 def write_report(
     folder: str | os.PathLike[str],
     report: dict[str, Any],
+    images: ReportImages,
     *,
-    input_image: npt.NDArray[Any],
-    a_out: npt.NDArray[Any],
-    b_out: npt.NDArray[Any],
-    a_float: npt.NDArray[Any],
-    b_float: npt.NDArray[Any],
     kernel: Kernel | None = None,
     overwrite: bool = False,
     full_resolution: bool = False,
@@ -129,35 +141,49 @@ def write_report(
     the images as previews of at most :data:`~imgconv.report.display.DISPLAY_LIMIT` pixels
     a side (the close-up at full resolution).  With ``full_resolution`` also, at full size:
     ``a.png``/``b.png`` (``.tif`` when the output dtype is float), the quantised outputs
-    ``a_out``/``b_out``; ``heatmap.png`` and ``signed.png``, ``a_float - b_float`` (before
-    rounding) with their colour bars.  Existing report files are refused before anything
-    is written unless ``overwrite``; every file is written atomically (temporary file,
-    then rename).
+    ``images.a_out``/``b_out``; ``heatmap.png`` and ``signed.png``, ``a_float - b_float``
+    (before rounding) with their colour bars.  Existing report files are refused before
+    anything is written unless ``overwrite``; every file is written atomically (temporary
+    file, then rename).
     """
     from imgconv.outputs import write_image, write_text
 
     target = Path(folder)
     check_folder(target, overwrite=overwrite)
-    qa, qb = np.asarray(a_out), np.asarray(b_out)
-    images: list[tuple[str, npt.NDArray[Any]]] = []
+    qa, qb = np.asarray(images.a_out), np.asarray(images.b_out)
+    a_float, b_float = images.a_float, images.b_float
+    full: list[tuple[str, npt.NDArray[Any]]] = []
     if full_resolution:
         dabs, dsig = differences(a_float, b_float)
-        images = [(_image_name("a", qa), qa), (_image_name("b", qb), qb),
-                  ("heatmap.png", heatmap(dabs)), ("signed.png", signed_image(dsig))]
-    names = [n for n, _ in images] + ["report.json", "report.html"]
+        full = [(_image_name("a", qa), qa), (_image_name("b", qb), qb),
+                ("heatmap.png", heatmap(dabs)), ("signed.png", signed_image(dsig))]
+    names = [n for n, _ in full] + ["report.json", "report.html"]
     text = report_json(report) + "\n"
-    page = render_html(report, input_image=input_image, a_out=qa, b_out=qb, a_float=a_float,
-                       b_float=b_float, kernel=kernel, files=names)
+    page = render_html(report, input_image=images.input_image, a_out=qa, b_out=qb,
+                       a_float=a_float, b_float=b_float, kernel=kernel, files=names)
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{target}: cannot create the report folder "
                           f"({exc.strerror or exc})") from exc
     written: list[Path] = []
-    for name, arr in images:
+    for name, arr in full:
         write_image(target / name, arr, overwrite=overwrite)
         written.append(target / name)
     for name, content in (("report.json", text), ("report.html", page)):
         write_text(target / name, content, overwrite=overwrite)
         written.append(target / name)
     return written
+
+
+def write_diff(folder: str | os.PathLike[str], run: DiffRun, kernels: Sequence[Kernel], *,
+               overwrite: bool = False, full_resolution: bool = False) -> list[Path]:
+    """The report folder of a ``diff`` run (also ``apply --report``): both outputs as the
+    run would write them, then :func:`write_report` (full-size images only with
+    ``full_resolution``)."""
+    outcome = run.outcome
+    a_out, b_out = outcome.outputs()
+    images = ReportImages(run.array, a_out, b_out, outcome.a_values, outcome.b_values)
+    return write_report(folder, outcome.report.as_dict(), images,
+                        kernel=kernels[0] if len(kernels) == 1 else None, overwrite=overwrite,
+                        full_resolution=full_resolution)
