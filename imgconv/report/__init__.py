@@ -21,12 +21,14 @@ Colour maps, legends and kernel pictures live in :mod:`imgconv.viz` (re-exported
 
 from __future__ import annotations
 
+from typing import Any
+
 from imgconv.report.display import display_image, display_range
 from imgconv.report.folder import REPORT_FILES, check_folder, heatmap, signed_image, write_report
 from imgconv.report.html import render_html
 from imgconv.report.numbers import stat_sections, variant_rows
 from imgconv.report.terminal import print_report
-from imgconv.viz import DIVERGING, INFERNO, colorize_abs, colorize_signed, srgb_to_lab
+from imgconv.viz import DIVERGING, colorize_abs, colorize_signed, srgb_to_lab
 
 __all__ = [
     "DIVERGING",
@@ -46,3 +48,12 @@ __all__ = [
     "variant_rows",
     "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """:data:`INFERNO` from :mod:`imgconv.viz` on first use: OpenCV is imported then."""
+    if name == "INFERNO":
+        from imgconv import viz
+
+        return viz.inferno()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
