@@ -158,12 +158,12 @@ def boundary_mode(name: str | BoundaryMode) -> BoundaryMode:
     try:
         return _LOOKUP[key]
     except KeyError:
-        import difflib
+        from imgconv.spelling import closest
 
         valid = ", ".join(MODE_NAMES)
         aliases = ", ".join(sorted(a for m in MODES for a in m.aliases))
-        close = difflib.get_close_matches(key, list(_LOOKUP), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        close = closest(key, _LOOKUP)
+        hint = f"did you mean {close!r}? " if close else ""
         raise ImgconvError(
             f"unknown boundary mode {name!r}: {hint}use one of {valid} (aliases: {aliases})",
             param="boundary",

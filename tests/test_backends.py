@@ -17,14 +17,12 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 import scipy.signal as ss
+from reference import CVAL, PRECISION, tolerance
 
 from imgconv import engine
 from imgconv.boundary import MODES, BoundaryMode
 from imgconv.engine import backends
 from imgconv.kernels import Kernel
-
-EPS = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
-CVAL = 0.7
 
 
 def make(shape: tuple[int, ...], kshape: tuple[int, int], dtype: Any, rank_one: bool,
@@ -49,8 +47,7 @@ def check(got: np.ndarray, expected: np.ndarray, kernel: Kernel, image: np.ndarr
           cval: float = 0.0) -> None:
     assert got.shape == expected.shape
     assert got.dtype == image.dtype
-    scale = max(float(np.abs(image).max()), abs(cval))
-    t = EPS[image.dtype] * float(np.abs(kernel.array).sum()) * scale
+    t = tolerance(kernel.array, image, cval, PRECISION[image.dtype])
     assert float(np.max(np.abs(got.astype(np.float64) - expected))) <= t
 
 

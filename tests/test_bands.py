@@ -13,6 +13,7 @@ import pytest
 import tifffile
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from reference import BOUNDARIES
 
 from imgconv.bands import bytes_per_row, parse_size, process_file_tiled
 from imgconv.boundary import CVAL_INDEX, boundary_mode
@@ -20,8 +21,6 @@ from imgconv.errors import ImgconvError
 from imgconv.files import process_file
 from imgconv.kernels import Kernel
 from imgconv.options import FileOptions, FilterOptions
-
-BOUNDARIES = ["reflect", "mirror", "nearest", "wrap", "constant"]
 
 
 def write_source(path: Path, img: np.ndarray, layout: str) -> Path:

@@ -13,26 +13,12 @@ import pytest
 import scipy.ndimage as ndi
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import BOUNDARIES, TABLE
 
 from imgconv import boundary as bd
 from imgconv.errors import ImgconvError
 
-# docs/semantics.md §1 table, transcribed:
-# name -> (extension row, scipy, OpenCV, numpy.pad, aliases)
-TABLE = {
-    "reflect": ("d c b a [a b c d] d c b a", "reflect", "BORDER_REFLECT", "symmetric",
-                ("symmetric",)),
-    "mirror": ("d c b [a b c d] c b a", "mirror", "BORDER_REFLECT_101", "reflect",
-               ("reflect101", "reflect_101")),
-    "nearest": ("a a a [a b c d] d d d", "nearest", "BORDER_REPLICATE", "edge",
-                ("edge", "replicate", "clamp")),
-    "wrap": ("b c d [a b c d] a b c", "wrap", "BORDER_WRAP", "wrap",
-             ("periodic", "circular", "tile")),
-    "constant": ("k k k [a b c d] k k k", "constant", "BORDER_CONSTANT", "constant",
-                 ("zero", "fill")),
-}
-BOUNDARIES = tuple(TABLE)
-ALL_ALIASES = [(a, name) for name, row in TABLE.items() for a in row[4]]
+ALL_ALIASES = [(a, name) for name, row in TABLE.items() for a in row["aliases"]]
 K = 7.5  # the cval used for constant
 
 
@@ -44,7 +30,8 @@ def test_table_has_the_five_modes_in_order():
 @pytest.mark.parametrize("name", BOUNDARIES)
 def test_table_row_matches_spec(name):
     row = next(m for m in bd.MODES if m.name == name)
-    extension, scipy_mode, opencv, numpy_mode, aliases = TABLE[name]
+    extension, scipy_mode, opencv, numpy_mode, aliases = (
+        TABLE[name][key] for key in ("extension", "scipy", "opencv", "numpy", "aliases"))
     assert row.scipy == scipy_mode
     assert row.numpy == numpy_mode
     assert set(aliases) <= set(row.aliases)
@@ -61,7 +48,7 @@ def test_opencv_constant_is_one_filter2d_accepts(name):
     """``opencv`` is None exactly for the border filter2D refuses (BORDER_WRAP)."""
     row = bd.boundary_mode(name)
     image = np.arange(20.0, dtype=np.float32).reshape(4, 5)
-    border = getattr(cv2, TABLE[name][2])
+    border = getattr(cv2, TABLE[name]["opencv"])
     if row.opencv is None:
         with pytest.raises(cv2.error):
             cv2.filter2D(image, -1, np.ones((3, 3), np.float32), borderType=border)
@@ -87,7 +74,7 @@ def test_index_is_what_numpy_pad_does(name, n):
     """numpy.pad of ``0..n-1`` (the cval: -1) is the source index of each position."""
     before, after = 4 * n + 3, 5 * n + 2
     kwargs = {"constant_values": -1} if name == "constant" else {}
-    expected = np.pad(np.arange(n), (before, after), mode=TABLE[name][3], **kwargs)
+    expected = np.pad(np.arange(n), (before, after), mode=TABLE[name]["numpy"], **kwargs)
     got = bd.boundary_mode(name).index(np.arange(-before, n + after), n)
     np.testing.assert_array_equal(got, expected)
 
@@ -183,7 +170,7 @@ def scipy_extend_axis(a: np.ndarray, before: int, after: int, mode: str, cval: f
 @pytest.mark.parametrize("name", BOUNDARIES)
 def test_pad_matches_numpy_pad(name, shape, widths):
     image = make_image(shape)
-    np_mode = TABLE[name][3]
+    np_mode = TABLE[name]["numpy"]
     kwargs = {"constant_values": K} if name == "constant" else {}
     expected = np.pad(image, widths, mode=np_mode, **kwargs)
     np.testing.assert_array_equal(bd.pad(image, widths, name, cval=K), expected)
@@ -195,7 +182,7 @@ def test_pad_matches_numpy_pad(name, shape, widths):
 def test_pad_matches_scipy_ndimage_extension(name, shape, widths):
     image = make_image(shape)
     (t, b), (left, r) = widths
-    mode = TABLE[name][1]
+    mode = TABLE[name]["scipy"]
     expected = scipy_extend_axis(image, t, b, mode, K, axis=0)
     expected = scipy_extend_axis(expected, left, r, mode, K, axis=1)
     np.testing.assert_array_equal(bd.pad(image, widths, name, cval=K), expected)
@@ -244,7 +231,7 @@ def test_pad_equals_numpy_pad_everywhere(name, h, w, channels, widths, single, s
     t, b, left, r = widths
     full = [(t, b), (left, r)] + [(0, 0)] * (image.ndim - 2)
     kwargs = {"constant_values": K} if name == "constant" else {}
-    expected = np.pad(image, full, mode=TABLE[name][3], **kwargs)
+    expected = np.pad(image, full, mode=TABLE[name]["numpy"], **kwargs)
     got = bd.pad(image, ((t, b), (left, r)), name, cval=K)
     assert got.dtype == image.dtype
     np.testing.assert_array_equal(got, expected)

@@ -19,22 +19,17 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 import scipy.signal as ss
+from reference import BOUNDARIES, CVAL, OPS, TABLE
+from reference import tolerance as tol
 
 from imgconv.engine import convolve, correlate, filter_array
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel
 
-BOUNDARIES = ("reflect", "mirror", "nearest", "wrap", "constant")
-SCIPY_MODE = {"reflect": "reflect", "mirror": "mirror", "nearest": "nearest",
-              "wrap": "wrap", "constant": "constant"}
-OPENCV_BORDER = {"reflect": "BORDER_REFLECT", "mirror": "BORDER_REFLECT_101",
-                 "nearest": "BORDER_REPLICATE", "wrap": "BORDER_WRAP",
-                 "constant": "BORDER_CONSTANT"}
-OPS = ("correlate", "convolve")
+SCIPY_MODE = {name: row["scipy"] for name, row in TABLE.items()}
+OPENCV_BORDER = {name: row["opencv"] for name, row in TABLE.items()}
 METHODS = ("direct", "fft", "auto", "separable")
 API = {"correlate": correlate, "convolve": convolve}
-EPS = {"single": 1e-4, "double": 1e-10}
-CVAL = 0.7
 
 # (id, image shape (H, W), kernel shape (kh, kw))
 CASES = [
@@ -48,13 +43,6 @@ CASES = [
 SMALL_KERNEL_CASES = [c for c in CASES if c[2][0] <= c[1][0] and c[2][1] <= c[1][1]]
 CASE_IDS = [c[0] for c in CASES]
 SMALL_IDS = [c[0] for c in SMALL_KERNEL_CASES]
-
-
-def tol(kernel: np.ndarray, image: np.ndarray, cval: float = 0.0,
-        precision: str = "double") -> float:
-    """docs/semantics.md §1: ``T = eps * sum|F| * max(max|I|, |cval|)``."""
-    scale = max(float(np.abs(np.asarray(image, dtype=np.float64)).max()), abs(cval))
-    return EPS[precision] * float(np.abs(kernel).sum()) * scale
 
 
 def check(actual: np.ndarray, expected: np.ndarray, t: float) -> None:
@@ -409,7 +397,7 @@ def test_alias_gives_same_result(alias, canonical):
 
 
 @pytest.mark.parametrize("keyword,valid", [
-    ("boundary", ("reflect", "mirror", "nearest", "wrap", "constant")),
+    ("boundary", BOUNDARIES),
     ("method", ("auto", "direct", "separable", "fft")),
     ("size", ("same", "valid", "full")),
     ("precision", ("auto", "single", "double")),

@@ -23,6 +23,7 @@ import scipy.ndimage as ndi
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from reference import BOUNDARIES
 
 from imgconv.errors import FilterError
 from imgconv.kernels import (
@@ -529,7 +530,7 @@ def test_kernel_to_yaml_round_trip_examples() -> None:
 
 
 @pytest.mark.parametrize("sigma", [0.5, 0.625, 1.0, 1.5, 2.3])
-@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+@pytest.mark.parametrize("mode", BOUNDARIES)
 def test_gaussian_matches_scipy_gaussian_filter(sigma: float, mode: str) -> None:
     k = load_filter(f"gaussian:sigma={sigma}")
     expected = ndi.gaussian_filter(IMG, sigma, mode=mode)

@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import BOUNDARIES
 
 from imgconv.engine import correlate, filter_array
 from imgconv.errors import ImgconvError
 from imgconv.kernels import Kernel, load_filter
-
-BOUNDARIES = ["reflect", "mirror", "nearest", "wrap", "constant"]
 
 
 def low_rank_kernel(rank: int, side: int, seed: int) -> np.ndarray:

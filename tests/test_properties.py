@@ -14,25 +14,16 @@ import scipy.ndimage as ndi
 import scipy.signal as ss
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from reference import BOUNDARIES, OPS
+from reference import tolerance as tol
 
 from imgconv.boundary import boundary_mode
 from imgconv.engine import convolve, correlate, filter_array, filter_band
 from imgconv.kernels import Kernel
 
-BOUNDARIES = ("reflect", "mirror", "nearest", "wrap", "constant")
-OPS = ("correlate", "convolve")
 API = {"correlate": correlate, "convolve": convolve}
-EPS = {"single": 1e-4, "double": 1e-10}
 FEW = settings(max_examples=100, deadline=None)
 SOME = settings(max_examples=60, deadline=None)
-
-
-def tol(kernel: np.ndarray, image: np.ndarray, cval: float = 0.0,
-        precision: str = "double", factor: float = 1.0) -> float:
-    """docs/semantics.md §1 ``T = eps * sum|F| * max(max|I|, |cval|)`` (times ``factor``
-    for sums of results)."""
-    scale = max(float(np.abs(image).max()), abs(cval))
-    return factor * EPS[precision] * float(np.abs(kernel).sum()) * scale + 1e-300
 
 
 def close(a: np.ndarray, b: np.ndarray, t: float) -> None:

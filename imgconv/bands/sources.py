@@ -19,6 +19,7 @@ from imgconv.boundary import index_runs
 from imgconv.errors import ImageError, ImgconvError
 from imgconv.formats import guard, input_format, pages_of, probe
 from imgconv.formats.libs import using_tifffile
+from imgconv.npyfile import read_header
 
 
 class RowSource(Protocol):
@@ -55,18 +56,19 @@ class NpySource:
 
     def __init__(self, path: Path):
         self.fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
-        version = np.lib.format.read_magic(self.fh)
-        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                  else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = reader(self.fh)
-        if fortran or dtype.hasobject or len(shape) not in (2, 3):
+        try:
+            head = read_header(self.fh)
+        except BaseException:
+            self.fh.close()
+            raise
+        if head.fortran or head.dtype.hasobject or len(head.shape) not in (2, 3):
             self.fh.close()
             raise ImageError(f"{path}: a .npy image must be a C-ordered H×W or H×W×C array")
-        self.offset = self.fh.tell()
+        self.offset = head.offset
         self.path = path
-        self.shape = tuple(shape)
-        self.dtype = dtype
-        self.row = int(np.prod(shape[1:])) * dtype.itemsize
+        self.shape = head.shape
+        self.dtype = head.dtype
+        self.row = math.prod(head.shape[1:]) * head.dtype.itemsize
 
     def read(self, y0: int, y1: int) -> npt.NDArray[Any]:
         self.fh.seek(self.offset + y0 * self.row)

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import ImageError, SettingError
+from imgconv.npyfile import read_header
 
 Meta = dict[str, object]
 Options = Mapping[str, Any]  # what a writer is told besides the pixels: {"quality": 80}
@@ -169,18 +170,13 @@ def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype[Any], int, bool]:
     alone; a header promising more data than the file holds is refused before anything
     is read."""
     with open(p, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read(fh, max_header_size=10_000)
-        offset = fh.tell()
-    if dtype.hasobject:
+        head = read_header(fh)
+    if head.dtype.hasobject:
         raise ImageError(f"{p}: holds Python objects (a pickle), which imgconv never loads: "
                          "save a numeric array with np.save")
-    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if offset + need > os.path.getsize(p):
+    if head.end > os.path.getsize(p):
         raise ImageError(f"{p}: truncated: the header promises more data than the file holds")
-    return tuple(shape), dtype, offset, bool(fortran)
+    return head.shape, head.dtype, head.offset, head.fortran
 
 
 def _reason(exc: BaseException) -> str:

@@ -10,7 +10,6 @@ read, and only those, so a small slice of a huge file reads the slice.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 from pathlib import Path
@@ -25,6 +24,7 @@ from imgconv.kernels.kernel import Kernel, check_size
 from imgconv.kernels.paths import open_filter, read_text
 from imgconv.kernels.txt import txt_matrix
 from imgconv.kernels.words import stem
+from imgconv.npyfile import read_header
 
 _Index = tuple[int | slice | EllipsisType, ...]
 _INT_RE = re.compile(r"[+-]?[0-9]{1,18}")
@@ -69,20 +69,18 @@ def _slice(item: str, text: str, source: str) -> slice:
 def _npy_layout(fh: BinaryIO, source: str) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
     """(shape, dtype, Fortran order, data offset) from a ``.npy`` header alone: never a
     pickle, real numbers only, and every promised byte in the file."""
-    head = fh.read(6)
+    magic = fh.read(6)
     fh.seek(0)
-    if head.startswith(b"PK"):
+    if magic.startswith(b"PK"):
         raise FilterError("not a .npy array (an .npz archive?): save one array with np.save",
                           source)
-    if head.startswith(b"\x80"):  # a pickle (protocol 2 and later), not a .npy file
+    if magic.startswith(b"\x80"):  # a pickle (protocol 2 and later), not a .npy file
         raise FilterError(_PICKLE, source)
     try:
-        version = np.lib.format.read_magic(fh)
-        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read(fh, max_header_size=10_000)
+        head = read_header(fh)
     except (ValueError, OSError, EOFError) as exc:
         raise FilterError(f"cannot read as a .npy array: {exc}", source) from None
+    dtype = head.dtype
     if dtype.hasobject:
         raise FilterError(_PICKLE, source)
     if dtype.kind == "c":
@@ -90,11 +88,10 @@ def _npy_layout(fh: BinaryIO, source: str) -> tuple[tuple[int, ...], np.dtype[An
                           "(save the real part or the magnitude)", source)
     if dtype.kind not in "biuf":
         raise FilterError(f"the array has dtype {dtype}: a kernel must be real numbers", source)
-    offset = fh.tell()
-    if offset + math.prod(shape) * dtype.itemsize > os.fstat(fh.fileno()).st_size:
+    if head.end > os.fstat(fh.fileno()).st_size:
         raise FilterError(f"truncated: the header promises a {dtype} array of shape "
-                          f"{tuple(shape)}, the file holds less", source)
-    return tuple(shape), dtype, fortran, offset
+                          f"{head.shape}, the file holds less", source)
+    return head.shape, dtype, head.fortran, head.offset
 
 
 _PICKLE = ("holds Python objects (a pickle), which imgconv never loads: save a numeric array "

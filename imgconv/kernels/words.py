@@ -1,22 +1,13 @@
-"""Wording shared by the kernel parsers: did-you-mean hints, counts, names from files."""
+"""Wording shared by the kernel parsers: did-you-mean hints (the rule is in
+imgconv.spelling), counts, names from files."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
 from pathlib import Path
 
+from imgconv.spelling import closest, did_you_mean
 
-def closest(word: str, candidates: Sequence[str]) -> str | None:
-    """The candidate closest to ``word``, if any is close enough."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def did_you_mean(word: str, candidates: Sequence[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest candidate, else the empty string."""
-    close = closest(word.lower(), candidates)
-    return f" (did you mean {close!r}?)" if close else ""
+__all__ = ["closest", "did_you_mean", "stem", "values"]
 
 
 def values(n: int) -> str:

@@ -22,6 +22,8 @@ Colour maps, legends and kernel pictures live in :mod:`imgconv.viz` (re-exported
 
 from __future__ import annotations
 
+from typing import Any
+
 from imgconv.report.display import display_image, display_range
 from imgconv.report.folder import (
     REPORT_FILES,
@@ -35,7 +37,7 @@ from imgconv.report.folder import (
 from imgconv.report.html import render_html
 from imgconv.report.numbers import stat_sections, variant_rows
 from imgconv.report.terminal import print_report
-from imgconv.viz import DIVERGING, INFERNO, colorize_abs, colorize_signed, srgb_to_lab
+from imgconv.viz import DIVERGING, colorize_abs, colorize_signed, srgb_to_lab
 
 __all__ = [
     "DIVERGING",
@@ -57,3 +59,12 @@ __all__ = [
     "write_diff",
     "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """:data:`INFERNO` from :mod:`imgconv.viz` on first use: OpenCV is imported then."""
+    if name == "INFERNO":
+        from imgconv import viz
+
+        return viz.inferno()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

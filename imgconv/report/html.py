@@ -43,12 +43,13 @@ from imgconv.report.numbers import (
 from imgconv.report.style import CSS
 from imgconv.viz import (
     DIVERGING,
-    INFERNO,
     collapse_abs,
     collapse_signed,
     colorize_abs,
     colorize_signed,
+    inferno,
     kernel_picture,
+    response_panel,
     srgb_to_lab,
     tick_label,
     widen_sparse,
@@ -172,12 +173,12 @@ def _difference_figures(small_abs: npt.NDArray[Any], small_sig: npt.NDArray[Any]
     if width > 1:
         small += (" · " if small else "") + f"each difference widened to {width} px to be seen"
     if top > 0:
-        heat_leg = _legend_html(INFERNO, [tick_label(0), tick_label(top / 2), tick_label(top)],
+        heat_leg = _legend_html(inferno(), [tick_label(0), tick_label(top / 2), tick_label(top)],
                                 None)
         sig_leg = _legend_html(DIVERGING, [tick_label(-top).replace("-", "−", 1), "0",
                                            tick_label(top, True)], None)
     else:
-        heat_leg = _legend_html(INFERNO, (), "identical: |A − B| = 0 everywhere")
+        heat_leg = _legend_html(inferno(), (), "identical: |A − B| = 0 everywhere")
         sig_leg = _legend_html(DIVERGING, (), "identical: A − B = 0 everywhere")
     return [_figure(heat, "|A − B|", [f"before rounding{chans} · 0 … max", small],
                     legend=heat_leg, photo=True),
@@ -404,11 +405,21 @@ def _info_props(info: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _kernel_figure(kernel: Kernel, modes: set[str]) -> str:
-    pic = kernel_picture(kernel, "convolve" if "convolve" in modes else "correlate")
-    return (f'<figure style="margin:14px 0 0"><img alt="the kernel and its frequency '
-            f'response" style="max-width:100%" src="{data_uri(pic)}">'
-            '<figcaption class="cap">The weights (blue negative, red positive), the '
-            "kernel as convolve applies it, and the magnitude of its frequency response "
+    """The frequency response; the weights drawn too only when they are too many for the
+    tables (the page shows the kernel once)."""
+    if max(kernel.shape) <= TABLE_SIDE:
+        pic = response_panel(kernel.array)
+        alt, what = "the kernel's frequency response", "The magnitude of its"
+    else:
+        mode = "convolve" if "convolve" in modes else "correlate"
+        pic = kernel_picture(kernel, mode)
+        alt = "the kernel and its frequency response"
+        rotated = mode == "convolve" and not kernel.correlate_equals_convolve
+        what = ("The weights (blue negative, red positive), "
+                + ("the kernel as convolve applies it, " if rotated else "")
+                + "and the magnitude of its")
+    return (f'<figure style="margin:14px 0 0"><img alt="{alt}" style="max-width:100%" '
+            f'src="{data_uri(pic)}"><figcaption class="cap">{what} frequency response '
             "in dB — the same for correlate and convolve, since the 180° rotation only "
             "changes the phase (the convolution theorem).</figcaption></figure>")
 

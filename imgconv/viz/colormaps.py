@@ -1,14 +1,17 @@
 """Colour maps for differences and kernels (no matplotlib).
 
-- :data:`INFERNO`, for ``|A - B|``: matplotlib's *inferno* (Smith & van der Walt,
-  CC0), 256 sRGB entries rounded to 8 bits and stored below as hex, black at 0 and pale
-  yellow at the maximum, lightness increasing monotonically.  It is the table OpenCV
-  ships as ``COLORMAP_INFERNO`` (the tests check that, entry by entry).
+- :data:`INFERNO` (:func:`inferno`), for ``|A - B|``: matplotlib's *inferno* (Smith &
+  van der Walt, CC0), 256 sRGB entries rounded to 8 bits, black at 0 and pale yellow at
+  the maximum, lightness increasing monotonically.  It is taken from OpenCV
+  (``cv2.applyColorMap`` of a 0..255 ramp with ``COLORMAP_INFERNO``; checked equal to
+  matplotlib's table, entry by entry, when it replaced a copy typed in here), and OpenCV
+  is imported at its first use, not with this module.
 - :data:`DIVERGING`, for ``A - B`` and kernel weights: blue - white - red, 257 entries,
   index 128 (zero) the neutral centre: ColorBrewer's *RdBu* (Brewer, Apache-2.0)
   anchors, reversed so that negative is blue, interpolated linearly in CIELAB (so
   lightness changes evenly and symmetrically: dark blue at ``-max``, near-white
-  ``#f7f7f7`` at 0, dark red at ``+max``).
+  ``#f7f7f7`` at 0, dark red at ``+max``).  OpenCV has no such map (its maps are
+  sequential or cyclic), so the 11 anchors are written here.
 
 :func:`colorize_abs` and :func:`colorize_signed` map an H x W (or H x W x C) array
 through them; NaN shows as :data:`NAN_COLOUR`.
@@ -16,6 +19,7 @@ through them; NaN shows as :data:`NAN_COLOUR`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -25,38 +29,20 @@ from imgconv.errors import ImgconvError
 
 __all__ = [
     "DIVERGING",
-    "INFERNO",
     "NAN_COLOUR",
     "collapse_abs",
     "collapse_signed",
     "colorize_abs",
     "colorize_signed",
     "finite_max",
+    "inferno",
+    "sequential",
     "srgb_to_lab",
 ]
 
 #: The colour of NaN in the difference maps (a neutral grey neither map contains).
 NAN_COLOUR = (128, 128, 128)
 
-# matplotlib's inferno, 256 entries x RRGGBB (CC0; == OpenCV's COLORMAP_INFERNO)
-_INFERNO_HEX = (
-    "00000401000501010601010802010a02020c02020e03021004031204031405041706041907051b08051d09061f0a0722"
-    "0b07240c08260d08290e092b10092d110a30120a32140b34150b37160b39180c3c190c3e1b0c411c0c431e0c451f0c48"
-    "210c4a230c4c240c4f260c51280b53290b552b0b572d0b592f0a5b310a5c320a5e340a5f3609613809623909633b0964"
-    "3d09653e0966400a67420a68440a68450a69470b6a490b6a4a0c6b4c0c6b4d0d6c4f0d6c510e6c520e6d540f6d550f6d"
-    "57106e59106e5a116e5c126e5d126e5f136e61136e62146e64156e65156e67166e69166e6a176e6c186e6d186e6f196e"
-    "71196e721a6e741a6e751b6e771c6d781c6d7a1d6d7c1d6d7d1e6d7f1e6c801f6c82206c84206b85216b87216b88226a"
-    "8a226a8c23698d23698f24699025689225689326679526679727669827669a28659b29649d29649f2a63a02a63a22b62"
-    "a32c61a52c60a62d60a82e5fa92e5eab2f5ead305dae305cb0315bb1325ab3325ab43359b63458b73557b93556ba3655"
-    "bc3754bd3853bf3952c03a51c13a50c33b4fc43c4ec63d4dc73e4cc83f4bca404acb4149cc4248ce4347cf4446d04545"
-    "d24644d34743d44842d54a41d74b3fd84c3ed94d3dda4e3cdb503bdd513ade5238df5337e05536e15635e25734e35933"
-    "e45a31e55c30e65d2fe75e2ee8602de9612bea632aeb6429eb6628ec6726ed6925ee6a24ef6c23ef6e21f06f20f1711f"
-    "f1731df2741cf3761bf37819f47918f57b17f57d15f67e14f68013f78212f78410f8850ff8870ef8890cf98b0bf98c0a"
-    "f98e09fa9008fa9207fa9407fb9606fb9706fb9906fb9b06fb9d07fc9f07fca108fca309fca50afca60cfca80dfcaa0f"
-    "fcac11fcae12fcb014fcb216fcb418fbb61afbb81dfbba1ffbbc21fbbe23fac026fac228fac42afac62df9c72ff9c932"
-    "f9cb35f8cd37f8cf3af7d13df7d340f6d543f6d746f5d949f5db4cf4dd4ff4df53f4e156f3e35af3e55df2e661f2e865"
-    "f2ea69f1ec6df1ed71f1ef75f1f179f2f27df2f482f3f586f3f68af4f88ef5f992f6fa96f8fb9af9fc9dfafda1fcffa4"
-)
 # ColorBrewer RdBu (11 classes), from -max (dark blue) through white to +max (dark red)
 _RDBU_ANCHORS = (
     "053061", "2166ac", "4393c3", "92c5de", "d1e5f0", "f7f7f7",
@@ -111,10 +97,38 @@ def _diverging_table(n: int = 257) -> npt.NDArray[np.uint8]:
     return table
 
 
-#: |A - B| colour map: 256 x RGB uint8, index 0 = no difference, 255 = the maximum.
-INFERNO: npt.NDArray[np.uint8] = _hex_table("".join(_INFERNO_HEX))
+@functools.cache
+def inferno() -> npt.NDArray[np.uint8]:
+    """The ``|A - B|`` colour map: 256 x RGB uint8 (read-only), index 0 = no difference,
+    255 = the maximum: OpenCV's ``COLORMAP_INFERNO`` (imported here, at the first call)."""
+    import cv2
+
+    ramp = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    bgr = cv2.applyColorMap(ramp, cv2.COLORMAP_INFERNO)
+    table = np.ascontiguousarray(bgr[0, :, ::-1], dtype=np.uint8)
+    table.flags.writeable = False
+    return table
+
+
+def __getattr__(name: str) -> Any:
+    """:data:`INFERNO`, made on first use (PEP 562), so that importing this module does
+    not import OpenCV."""
+    if name == "INFERNO":
+        return inferno()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 #: A - B colour map: 257 x RGB uint8, index 0 = -max (blue), 128 = 0, 256 = +max (red).
 DIVERGING: npt.NDArray[np.uint8] = _diverging_table()
+
+
+def sequential(sign: int) -> npt.NDArray[np.uint8]:
+    """The one-sided half of :data:`DIVERGING` for values of one sign (129 x RGB uint8):
+    ``sign > 0`` from 0 (near-white) to ``+max`` (dark red), ``sign < 0`` from ``-max``
+    (dark blue) to 0.  A colour bar of an all-positive (or all-negative) kernel shows
+    this half, in the same colours as the cells."""
+    half = (len(DIVERGING) - 1) // 2
+    return DIVERGING[half:] if sign > 0 else DIVERGING[:half + 1]
 
 
 # -- mapping arrays through them -----------------------------------------------------------
@@ -195,7 +209,7 @@ def widen_sparse(d: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], i
 
 
 def colorize_abs(diff_abs: npt.ArrayLike, vmax: float | None = None) -> npt.NDArray[np.uint8]:
-    """``|diff_abs|`` (H x W or H x W x C, max over channels) through :data:`INFERNO`.
+    """``|diff_abs|`` (H x W or H x W x C, max over channels) through :func:`inferno`.
 
     ``0`` maps to ``INFERNO[0]`` and ``vmax`` (default: the largest finite value) to
     ``INFERNO[255]``; NaN to :data:`NAN_COLOUR`.  Returns H x W x 3 uint8.
@@ -207,7 +221,7 @@ def colorize_abs(diff_abs: npt.ArrayLike, vmax: float | None = None) -> npt.NDAr
         idx = np.rint(np.clip(np.where(nan, 0.0, d) / top, 0.0, 1.0) * 255.0).astype(np.intp)
     else:
         idx = np.zeros(d.shape, dtype=np.intp)
-    out = INFERNO[idx]
+    out = inferno()[idx]
     out[nan] = NAN_COLOUR
     return out
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["INK", "LEGEND_MIN_WIDTH", "MUTED", "default_font", "tick_label", "with_legend"]
+__all__ = ["INK", "LEGEND_MIN_WIDTH", "MIN_TEXT", "MUTED", "default_font", "legend_font_size",
+           "tick_label", "with_legend", "wrap"]
 
 #: Text colour of titles and ticks.
 INK = (34, 40, 52)
@@ -16,6 +17,8 @@ INK = (34, 40, 52)
 MUTED = (100, 108, 122)
 #: An image with a legend is at least this wide (padded with white on the right).
 LEGEND_MIN_WIDTH = 260
+#: The smallest text drawn in a picture (pixels): captions, ticks, axis labels.
+MIN_TEXT = 15
 
 
 def default_font(size: int) -> Any:
@@ -26,6 +29,25 @@ def default_font(size: int) -> Any:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow without FreeType: the fixed bitmap font
         return ImageFont.load_default()
+
+
+def legend_font_size(width: int) -> int:
+    """The text size of a legend under an image ``width`` pixels wide: 1/40 of it, at
+    least :data:`MIN_TEXT` (readable beside a 256-pixel picture), at most 32."""
+    return int(min(max(round(width / 40), MIN_TEXT), 32))
+
+
+def wrap(text: str, font: Any, width: float) -> list[str]:
+    """``text`` broken at spaces into lines at most ``width`` pixels long in ``font``
+    (a word longer than that stands alone on its line); no line for an empty text."""
+    lines: list[str] = []
+    for word in text.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and font.getlength(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines
 
 
 def tick_label(v: float, signed: bool = False) -> str:
@@ -55,18 +77,20 @@ def with_legend(rgb: npt.NDArray[np.uint8], table: npt.NDArray[np.uint8],
 
     h, w = rgb.shape[:2]
     width = max(w, LEGEND_MIN_WIDTH)
-    size = int(min(max(round(width / 40), 11), 32))
+    size = legend_font_size(width)
     font = default_font(size)
     pad = max(size // 2, 6)
     bar_h = max(size, 10)
     line = size + max(size // 3, 3)
-    legend_h = pad + line + (line if empty else bar_h + 4 + line) + pad
+    lines = wrap(title, font, width - 2 * pad)
+    legend_h = pad + line * len(lines) + (line if empty else bar_h + 4 + line) + pad
     canvas = Image.new("RGB", (width, h + legend_h), (255, 255, 255))
     canvas.paste(Image.fromarray(np.ascontiguousarray(rgb), "RGB"), (0, 0))
     draw = ImageDraw.Draw(canvas)
     y = h + pad
-    draw.text((pad, y), title, fill=INK, font=font)
-    y += line
+    for text in lines:
+        draw.text((pad, y), text, fill=INK, font=font)
+        y += line
     if empty:
         draw.text((pad, y), empty, fill=MUTED, font=font)
         return np.asarray(canvas, dtype=np.uint8)
