@@ -3,8 +3,8 @@
 The API (``filter_image``), ``apply``, ``batch``, ``diff`` variants and the banded
 path all take a ``FilterOptions``; nothing downstream re-validates a name.  The
 choices are ``Literal`` types, so the tuples below, the CLI's help and mypy read
-one definition.  Library errors name parameters (``size='valid'``); the CLI
-translates them to its flags (see :mod:`imgconv.cli.common`).
+one definition.  Library errors name parameters (``size='valid'``) as fields of their
+message; the CLI spells them as its flags (see :mod:`imgconv.cli.common`).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def choice(param: str, value: object, valid: tuple[str, ...]) -> str:
     """``value`` lower-cased if it is one of ``valid``; else an error naming ``param``."""
     v = str(value).strip().lower()
     if v not in valid:
-        raise ImgconvError(f"{param}={value!r} is not valid: use one of {', '.join(valid)}",
-                           param=param)
+        raise ImgconvError(f"{{{param}}} is not valid: use one of {', '.join(valid)}",
+                           values={param: value})
     return v
 
 
@@ -54,9 +54,9 @@ def finite(param: str, value: object) -> float:
     try:
         f = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ImgconvError(f"{param}={value!r} is not a number", param=param) from None
+        raise ImgconvError(f"{{{param}}} is not a number", values={param: value}) from None
     if not math.isfinite(f):
-        raise ImgconvError(f"{param}={value!r} is not a finite number", param=param)
+        raise ImgconvError(f"{{{param}}} is not a finite number", values={param: value})
     return f
 
 

@@ -327,40 +327,80 @@ def test_diff_fail_on_diff_and_tolerance(gray_png: Path) -> None:
     assert code == 2 and "--tolerance" in err
 
 
-# -- library errors name parameters; the CLI spells them as its flags ----------------------
+# -- library errors name parameters as fields; the CLI spells them as its flags -------------
 @pytest.mark.parametrize(
-    ("message", "param", "expected"),
+    ("template", "values", "library", "cli"),
     [
-        ("size='valid' needs a kernel no larger than the image",
-         "size", "--size valid needs a kernel no larger than the image"),
-        ("has 3 pages: pick one with page=N", "page", "has 3 pages: pick one with --page N"),
-        ("o.png: already exists (use overwrite=True to replace it)",
-         "overwrite", "o.png: already exists (use --overwrite to replace it)"),
-        ("is an input (choose another output with output=...)",
-         "output", "is an input (choose another output with -o)"),
-        ("memory_limit='1KB' is too small; raise memory_limit=, or not",
-         "memory_limit", "--memory-limit 1KB is too small; raise --memory-limit, or not"),
-        ("gray=True needs an RGB image", "gray", "--gray needs an RGB image"),
-        ("cval=inf is not a finite number", "cval", "--cval inf is not a finite number"),
-        ("fmt='bmp2' is not a format", "fmt", "--format bmp2 is not a format"),
-        ("filter='1 2; 3' is ragged", "filter", "-f '1 2; 3' is ragged"),
-        # only the error's own parameter; not a longer name that ends like it
-        ("mode='x' with size='valid' and outsize=3", "size",
-         "mode='x' with --size valid and outsize=3"),
+        ("{size} needs a kernel no larger than the image", {"size": "valid"},
+         "size='valid' needs a kernel no larger than the image",
+         "--size valid needs a kernel no larger than the image"),
+        ("has 3 pages: pick one with {page!s}", {"page": "N"},
+         "has 3 pages: pick one with page=N", "has 3 pages: pick one with --page N"),
+        ("o.png: already exists (use {overwrite} to replace it)", {"overwrite": True},
+         "o.png: already exists (use overwrite=True to replace it)",
+         "o.png: already exists (use --overwrite to replace it)"),
+        ("is an input (choose another output with {output!s})", {"output": ...},
+         "is an input (choose another output with output=...)",
+         "is an input (choose another output with -o)"),
+        ("{memory_limit[0]} is too small; raise {memory_limit[1]!s}, or not",
+         {"memory_limit": ("1KB", "")},
+         "memory_limit='1KB' is too small; raise memory_limit=, or not",
+         "--memory-limit 1KB is too small; raise --memory-limit, or not"),
+        ("{gray} needs an RGB image", {"gray": True}, "gray=True needs an RGB image",
+         "--gray needs an RGB image"),
+        ("{cval} is not a finite number", {"cval": float("inf")},
+         "cval=inf is not a finite number", "--cval inf is not a finite number"),
+        ("{fmt} is not a format", {"fmt": "bmp2"}, "fmt='bmp2' is not a format",
+         "--format bmp2 is not a format"),
+        ("{filter} is ragged", {"filter": "1 2; 3"}, "filter='1 2; 3' is ragged",
+         "-f '1 2; 3' is ragged"),
+        ("{offset:g} and {auto_orient}", {"offset": 2.5, "auto_orient": False},
+         "offset=2.5 and auto_orient=False", "--offset 2.5 and --no-auto-orient"),
+        # only the fields of values are mentions: other text, braces included, stays
+        ("mode='x' with {size} and outsize=3 {other}", {"size": "valid"},
+         "mode='x' with size='valid' and outsize=3 {other}",
+         "mode='x' with --size valid and outsize=3 {other}"),
     ],
 )
-def test_translate_spells_the_param_as_its_flag(message: str, param: str, expected: str) -> None:
-    from imgconv.cli.common import translate
+def test_a_mention_is_spelled_as_its_flag(template: str, values: dict[str, object],
+                                          library: str, cli: str) -> None:
+    from imgconv.cli.common import spoken
+    from imgconv.errors import ImgconvError, Message
+
+    exc = ImgconvError(template, values=values)
+    assert str(exc) == library and exc.message == library
+    assert spoken(exc.message) == cli
+    assert exc.params == tuple(values)
+    note = Message(template, values)  # a note: the same, without the error
+    assert isinstance(note, str) and note == library and spoken(note) == cli
+
+
+def test_a_message_without_fields_is_left_as_it_is() -> None:
+    from imgconv.cli.common import spoken
     from imgconv.errors import ImgconvError
 
-    assert translate(ImgconvError(message, param=param)) == expected
+    exc = ImgconvError("size='valid' stays")  # text, not a field: never parsed
+    assert spoken(exc.message) == "size='valid' stays" and exc.params == ()
+    assert spoken("size='valid' stays") == "size='valid' stays"
 
 
-def test_translate_leaves_a_message_without_param() -> None:
-    from imgconv.cli.common import translate
-    from imgconv.errors import ImgconvError
+def test_a_message_keeps_its_fields_across_processes_and_prefixes() -> None:
+    import pickle
 
-    assert translate(ImgconvError("size='valid' stays")) == "size='valid' stays"
+    from imgconv.cli.common import spoken
+    from imgconv.errors import ImageError, Message
+
+    exc = ImageError("{file}: pick one with {page!s}", values={"page": "N"}, file="a.tif")
+    assert str(exc) == "a.tif: pick one with page=N" and exc.file == "a.tif"
+    back = pickle.loads(pickle.dumps(exc))
+    assert spoken(back.message) == "a.tif: pick one with --page N" and back.file == "a.tif"
+    assert exc.about("b.tif") is exc  # it names its file already
+    bare = ImageError("{gray} needs RGB", values={"gray": True})
+    named = bare.about("c.png")
+    assert spoken(named.message) == "c.png: --gray needs RGB" and named.file == "c.png"
+    assert str(named) == "c.png: gray=True needs RGB" and bare.file is None
+    longer = Message.concat(named.message, " (1 output written)")
+    assert spoken(longer) == "c.png: --gray needs RGB (1 output written)"
 
 
 def test_library_error_with_param_is_shown_with_the_flag(
@@ -370,8 +410,8 @@ def test_library_error_with_param_is_shown_with_the_flag(
     from imgconv.errors import ImgconvError
 
     def refuse(*args: object, **kwargs: object) -> None:
-        raise ImgconvError("precision='single' cannot hold this; use precision='double'",
-                           param="precision")
+        raise ImgconvError("{precision[0]} cannot hold this; use {precision[1]}",
+                           values={"precision": ("single", "double")})
 
     monkeypatch.setattr(imgconv.files, "process_file", refuse)
     code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", str(tmp_path / "o.png"))

@@ -23,7 +23,6 @@ QualityOpt = Annotated[int | None, typer.Option(
     "--quality", help="JPEG/WebP quality, 1 (smallest) to 100 (best); JPEG default 95, "
     "WebP default lossless.", show_default=False)]
 GLOB_CHARS = ("*", "?", "[")
-NOTE_FLAGS = (*common.NOTE_PARAMS, "quality")  # the parameters a file's notes may name
 
 
 def sample_path() -> Path:
@@ -140,8 +139,8 @@ def expand_globs(args: list[Path]) -> list[Path]:
             continue
         found = sorted(m for m in glob.glob(text, recursive=True) if Path(m).is_file())
         if not found:
-            raise ImgconvError(f"{text}: no file matches this pattern (check the folder and "
-                               "the pattern; quote it so that imgconv expands it)")
+            raise ImgconvError("{file}: no file matches this pattern (check the folder and "
+                               "the pattern; quote it so that imgconv expands it)", file=text)
         inputs += [Path(m) for m in found]
     unique: dict[str, Path] = {}  # a file named and matched too is one input, once
     for p in inputs:
@@ -169,8 +168,9 @@ def _format(fmt: str | None, output: Path | None, quality: int | None) -> str | 
     ext = format_extension(fmt)
     if output is not None and output.suffix and not output.is_dir() and \
             FORMATS.get(output.suffix.lower()) is not FORMATS["." + ext]:
-        raise ImgconvError(f"output={output} is not a .{ext} file, but fmt={ext!r}: drop one, "
-                           f"or name the output {output.stem}.{ext}", param=("output", "fmt"))
+        raise ImgconvError(f"{{output!s}} is not a .{ext} file, but {{fmt}}: drop one, "
+                           f"or name the output {output.stem}.{ext}",
+                           values={"output": output, "fmt": ext})
     return ext
 
 
@@ -181,9 +181,9 @@ def _existing_input(path: Path) -> None:
 
     check_name(path)
     if not path.exists():
-        raise ImgconvError(f"{path}: no such file (check the path)")
+        raise ImgconvError("{file}: no such file (check the path)", file=path)
     if path.is_dir():
-        raise ImgconvError(f"{path}: is a folder (use 'imgconv batch' for folders)")
+        raise ImgconvError("{file}: is a folder (use 'imgconv batch' for folders)", file=path)
 
 
 def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
@@ -234,11 +234,12 @@ def _one(p: Path, t: Path, plan: Plan, bar: _BandProgress,
     except ImgconvError as exc:
         if not records:
             raise
-        from imgconv.errors import WorkError  # work had started: exit 1, not 2
+        from imgconv.errors import Message, WorkError  # work had started: exit 1, not 2
 
-        raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
-                        f"{', '.join(r.output for r in records)})", param=exc.params) from None
-    rec.notes = [common.spell_flags(n, NOTE_FLAGS) for n in rec.notes]
+        raise WorkError(Message.concat(exc.message, f" ({len(records)} output(s) were written "
+                                       f"before it: {', '.join(r.output for r in records)})"),
+                        file=exc.file, param=exc.params) from None
+    rec.notes = [common.spoken(n) for n in rec.notes]
     return rec
 
 

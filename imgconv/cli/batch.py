@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import imgconv.cli.common as common
-from imgconv.cli.apply import NOTE_FLAGS, QualityOpt
-from imgconv.errors import ImgconvError
+from imgconv.cli.apply import QualityOpt
+from imgconv.errors import ImgconvError, Message
 
 if TYPE_CHECKING:
     from imgconv.batch import Job, Outcome, Work
@@ -89,8 +89,8 @@ def batch(
 def _counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
     """The count of each status, the library's words spelled as flags on the way."""
     for o in outcomes:
-        o.error = o.error and common.spell_flags(o.error, o.params)
-        o.notes = [common.spell_flags(n, NOTE_FLAGS) for n in o.notes]
+        o.error = o.error and common.spoken(o.error)
+        o.notes = [common.spoken(n) for n in o.notes]
     counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
     if any(o.status == "interrupted" for o in outcomes):
         counts["interrupted"] = sum(o.status == "interrupted" for o in outcomes)
@@ -148,8 +148,9 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
             try:
                 check_output_dtype(dst, opts.dtype)
             except ImgconvError as exc:
-                raise ImgconvError(f"{exc} (with batch: --format tif or npy)",
-                                   param=exc.param) from None
+                raise ImgconvError(Message.concat(exc.message,
+                                                  " (with batch: --format tif or npy)"),
+                                   file=exc.file) from None
     work = batchmod.Work(kernels, opts, dtype=opts.dtype, gray=given.gray, page=given.page,
                          existing=existing,
                          memory_limit=common.memory_bytes(given.memory_limit, share),

@@ -1,9 +1,10 @@
 """What every command shares: the option annotations, consoles, errors → one line + exit code.
 
-The library names *parameters* in its messages (``size='valid'``, ``page=N``,
-``overwrite=True``) and sets :attr:`~imgconv.errors.ImgconvError.param`;
-:func:`translate` rewrites them to this command line's flags (``--size valid``,
-``--page N``, ``--overwrite``) using one table, :data:`FLAGS`.
+The library's messages and notes mention *parameters* as fields
+(:class:`~imgconv.errors.Message`: ``size='valid'``, ``page=N``, ``overwrite=True``);
+:func:`spoken` renders each mention as this command line's flag (``--size valid``,
+``--page N``, ``--overwrite``) using one table, :data:`FLAGS`.  Nothing here reads a
+message's text.
 
 Only typer, :mod:`imgconv.errors` and :mod:`imgconv.boundary` are imported at module
 level: rich, numpy and the rest are imported by the functions that use them, so
@@ -26,7 +27,7 @@ import typer
 
 from imgconv.boundary import MODE_NAMES, boundary_mode
 from imgconv.boundary import MODES as BOUNDARY_MODES
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, Mention, Message
 from imgconv.options import ALPHA_MODES, DTYPES, METHODS, MODES, PRECISIONS, SIZES
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ def _tagged(tag: str, style: str, text: str) -> None:
 
 def note(text: str) -> None:
     """Print ``note: text`` on stderr, ``text`` literally (never read as rich markup)."""
-    _tagged("note:", "yellow", spell_flags(text))
+    _tagged("note:", "yellow", spoken(text))
 
 
 def clean_folders(folders: Iterable[Path], *, quiet: bool = False) -> None:
@@ -216,7 +217,6 @@ FLAGS: dict[str, str] = {
     "pattern": "--glob",
     "auto_orient": "--no-auto-orient",  # auto_orient=False, the one spelling a note uses
 }
-_VALUE = r"""(?:'[^']*'|"[^"]*"|\.\.\.|[^\s,;()]*[^\s,;():.])?"""
 
 
 def flag(param: str) -> str:
@@ -224,44 +224,24 @@ def flag(param: str) -> str:
     return FLAGS.get(param, "--" + param.replace("_", "-"))
 
 
-#: the parameters the library's notes may advise (clipping, normalize)
-NOTE_PARAMS: tuple[str, ...] = ("abs", "offset", "dtype", "rescale", "normalize", "memory_limit",
-                                 "strip", "auto_orient")
+def spell(mention: Mention) -> str:
+    """A mention of a parameter as its flag: ``size='valid'`` → ``--size valid``.
 
-
-def translate(exc: ImgconvError) -> str:
-    """The message of ``exc`` with its parameters spelled as their flags (:func:`spell_flag`)."""
-    return spell_flags(str(exc), exc.params)
-
-
-def spell_flags(message: str, params: tuple[str, ...] = NOTE_PARAMS) -> str:
-    """``message`` with each of ``params`` spelled as its flag (default: a note's)."""
-    for param in params:
-        message = spell_flag(message, param)
-    return message
-
-
-def spell_flag(message: str, param: str | None) -> str:
-    """``message`` with every ``PARAM=VALUE`` of ``param`` as ``--flag VALUE``.
-
-    ``size='valid'`` → ``--size valid``; ``page=N`` → ``--page N``; ``overwrite=True``,
-    ``output=...`` and ``memory_limit=`` → the bare flag (``--overwrite``, ``-o``,
-    ``--memory-limit``).  A quoted value that holds spaces keeps its quotes.  Other
-    parameters' spellings are left as they are.
+    ``page=N`` → ``--page N``; ``overwrite=True``, ``output=...``, ``memory_limit=`` and
+    ``auto_orient=False`` → the bare flag (``--overwrite``, ``-o``, ``--memory-limit``,
+    ``--no-auto-orient``).  A quoted value that holds spaces keeps its quotes.
     """
-    if not param:
-        return message
-    name = flag(param)
+    name, raw = flag(mention.param), mention.text
+    value = raw[1:-1] if raw[:1] in ("'", '"') and len(raw) > 1 else raw
+    if value in ("", "...", "True") or (value == "False" and name.startswith("--no-")):
+        return name
+    return f"{name} {raw if any(c.isspace() for c in value) else value}"
 
-    def spell(m: re.Match[str]) -> str:
-        raw = m.group(1) or ""
-        value = raw[1:-1] if raw[:1] in ("'", '"') else raw
-        if value in ("", "...", "True") or (value == "False" and name.startswith("--no-")):
-            return name
-        return f"{name} {raw if not value or any(c.isspace() for c in value) else value}"
 
-    pattern = re.compile(rf"(?<![\w.-]){re.escape(param)}=({_VALUE})")
-    return pattern.sub(spell, message)
+def spoken(text: str) -> str:
+    """A library message or note as this command line says it: the parameters a
+    :class:`~imgconv.errors.Message` mentions spelled as flags; other text as it is."""
+    return text.render(spell) if isinstance(text, Message) else text
 
 
 def fail(message: str, code: int = 2, *, json_: bool = False, file: str | None = None,
@@ -278,26 +258,13 @@ def fail(message: str, code: int = 2, *, json_: bool = False, file: str | None =
 
 
 def culprit(exc: BaseException) -> str | None:
-    """The file an error is about: its ``file`` (or a filter's ``source``), else — for the
-    command line's own errors — the ``PATH: ...`` that starts its message when that names
-    a file."""
-    import os
-
-    for attr in ("file", "source"):
+    """The file an error is about, from its fields: an imgconv error's ``file`` (or a
+    filter's ``source``), an ``OSError``'s ``filename``; None when it has none."""
+    for attr in ("file", "source", "filename"):
         value = getattr(exc, attr, None)
         if value:
-            return str(value)
-    text = str(exc)
-    m = re.match(r"(.+?)(?::\s|$)", text, re.DOTALL)
-    head = m.group(1) if m else ""
-    if not head or head == text or head.startswith("-") or "=" in head:
-        return None  # not a file: a flag or a parameter
-    if os.path.lexists(head) or os.sep in head or _FILE.search(head):
-        return head
+            return os.fsdecode(value) if isinstance(value, bytes) else str(value)
     return None
-
-
-_FILE = re.compile(r"\.(png|jpe?g|tiff?|bmp|gif|webp|npy|ya?ml|txt|csv|json|html)$", re.I)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -322,7 +289,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
                     import traceback
 
                     traceback.print_exc()
-                raise fail(translate(exc), exc.exit_code, json_=as_json,
+                raise fail(spoken(exc.message), exc.exit_code, json_=as_json,
                            file=culprit(exc)) from None
             except KeyboardInterrupt as exc:
                 stop = exc if isinstance(exc, interrupts.Interrupted) else interrupts.Interrupted()

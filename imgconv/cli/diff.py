@@ -61,8 +61,8 @@ def load_image(path: Path, gray: bool, page: int | None,
 
     img = read_image(path, page=page, auto_orient=auto_orient)
     if img.pages > 1:
-        raise ImgconvError(f"{path}: has {img.pages} pages or frames: diff compares one: pick "
-                           "it with page=N", param="page")
+        raise ImgconvError(f"{{file}}: has {img.pages} pages or frames: diff compares one: pick "
+                           "it with {page!s}", values={"page": "N"}, file=path)
     arr, has_alpha = img.array, img.has_alpha
     if gray:
         arr, has_alpha = to_gray(arr, has_alpha)

@@ -178,7 +178,7 @@ def _write_png(png: Path, k: Kernel, mode: str, *, overwrite: bool, say: bool) -
     from imgconv.viz import kernel_picture
 
     if png.suffix.lower() != ".png":
-        raise ImgconvError(f"{png}: --png writes a PNG: use a .png name")
+        raise ImgconvError("{file}: --png writes a PNG: use a .png name", file=png)
     check_writable(png)
     write_image(png, kernel_picture(k, mode), overwrite=overwrite)
     if say:
@@ -324,8 +324,8 @@ def compose(
     if len(kernels) < 2:
         raise ImgconvError("compose needs two or more filters (F G [H ...])")
     if output is not None and output.suffix.lower() not in (".yaml", ".yml"):
-        raise ImgconvError(f"{output}: the composed kernel is written as YAML: use a .yaml "
-                           "name")
+        raise ImgconvError("{file}: the composed kernel is written as YAML: use a .yaml "
+                           "name", file=output)
     k = algebra.compose(kernels, name=safe_name(name) if name else None)
     text = kernel_to_yaml(k)
     if output is not None:

@@ -77,7 +77,7 @@ def as_working(image: npt.ArrayLike, precision: str = "auto") -> Array:
         finite = arr[np.isfinite(arr)]
         if finite.size and float(np.abs(finite).max()) > float(np.finfo(dt).max):
             raise ImgconvError("the image has values beyond the range of single precision: "
-                               "use precision='double'", param="precision")
+                               "use {precision}", values={"precision": "double"})
     return np.ascontiguousarray(arr, dtype=dt)
 
 
@@ -170,15 +170,16 @@ def _resolve(method: str, kernel: Kernel, dtype: type[np.floating]) -> str:
         rank = kernel.rank_at(dtype)
         if method == "separable" and rank != 1:
             raise ImgconvError(
-                f"method='separable' needs a rank-1 kernel; {kernel.name!r} has rank {rank} "
-                f"in {_precision(dtype)} precision (use method='auto', method='direct' or "
-                "method='fft')", param="method")
+                f"{{method[0]}} needs a rank-1 kernel; {kernel.name!r} has rank {rank} "
+                f"in {_precision(dtype)} precision (use {{method[1]}}, {{method[2]}} or "
+                "{method[3]})", values={"method": ("separable", "auto", "direct", "fft")})
         if method == "lowrank" and not _choose.lowrank_applies(rank, kernel.shape):
             raise ImgconvError(
-                f"method='lowrank' needs a kernel of rank 2 to {_choose.MAX_TERMS} with "
+                f"{{method[0]}} needs a kernel of rank 2 to {_choose.MAX_TERMS} with "
                 f"rank·(kh + kw) < kh·kw; {kernel.name!r} ({kernel.shape[0]}x"
                 f"{kernel.shape[1]}) has rank {rank} in {_precision(dtype)} precision (use "
-                "method='auto', method='direct' or method='fft')", param="method")
+                "{method[1]}, {method[2]} or {method[3]})",
+                values={"method": ("lowrank", "auto", "direct", "fft")})
     return method
 
 
@@ -309,8 +310,8 @@ def _one_pass(image: npt.ArrayLike, kernel: Kernel | npt.ArrayLike, *, band: boo
             if method == "fft":
                 raise ImgconvError(
                     f"the image has {bad:,} NaN or infinite pixel value(s), which "
-                    "method='fft' would spread over the whole image: use method='direct' "
-                    "(or method='auto')", param="method")
+                    "{method[0]} would spread over the whole image: use {method[1]} "
+                    "(or {method[2]})", values={"method": ("fft", "direct", "auto")})
             p = plan_of(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
     with np.errstate(over="ignore", invalid="ignore"):
         out = _execute(img, k, p, bmode, cval)
@@ -355,7 +356,7 @@ def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False,
         return ImgconvError(f"the {what} of kernel {k.name!r} overflowed to inf or NaN even in "
                             "double precision: scale the kernel down")
     return ImgconvError(f"the {what} of kernel {k.name!r} overflowed to inf or NaN in single "
-                        "precision: use precision='double'", param="precision")
+                        "precision: use {precision}", values={"precision": "double"})
 
 
 def _plan_band(shape: tuple[int, ...], kernel: Kernel, mode: BoundaryMode, method: str,
