@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -553,3 +554,46 @@ def test_shell_completion_of_choice_values() -> None:
     script = Path(sys.executable).parent / "imgconv"  # the console script pip installed
     run = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=30)
     assert run.stdout.split() == ["mirror"]
+
+
+# -- options: Annotated aliases declared once, listed by each command --------------------------
+def test_help_imports_no_heavy_library() -> None:
+    """`imgconv --help` and each command's --help load neither numpy, scipy, OpenCV nor
+    Pillow (nor rich's tables): start-up of a one-file run in a script matters."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport imgconv.cli as c\n"
+            "for argv in ([], ['apply'], ['batch'], ['diff'], ['show'], ['filters'], "
+            "['match'], ['compose']):\n"
+            "    try:\n        c.app([*argv, '--help'])\n    except SystemExit:\n        pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'numpy', 'scipy', 'cv2', 'PIL'}))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_commands_list_the_common_options_with_the_library_defaults() -> None:
+    """Each of apply, batch and diff declares the shared options itself (no signature is
+    built at run time), with FilterOptions' defaults; diff leaves out what it has no use
+    for."""
+    import inspect
+
+    import imgconv.cli as cli
+    from imgconv.cli import flags
+    from imgconv.options import FilterOptions
+
+    defaults = {f.name: f.default for f in dataclasses.fields(FilterOptions)}
+    for command, omitted in ((cli._apply.apply, ()), (cli._batch.batch, ()),
+                             (cli._diff.diff, ("rescale", "memory_limit", "strip"))):
+        params = inspect.signature(command).parameters
+        names = [n for n in params if n in flags.COMMON]
+        assert names == [n for n in flags.COMMON if n not in omitted]
+        for name in names:
+            if name in defaults:
+                assert params[name].default == defaults[name], (command, name)
+    sources = Path(cli.__file__).parent.glob("*.py")
+    assert not [p.name for p in sources if "__signature__" in p.read_text()]

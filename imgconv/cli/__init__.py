@@ -2,8 +2,9 @@
 
 One module per command group: :mod:`~imgconv.cli.apply`, :mod:`~imgconv.cli.batch`,
 :mod:`~imgconv.cli.diff` and :mod:`~imgconv.cli.kernels` (``filters``, ``show``,
-``compose``); :mod:`~imgconv.cli.common` holds the options they share and the
-translation of library errors to flags.  Heavy modules (numpy, scipy, imageio,
+``compose``); :mod:`~imgconv.cli.flags` declares the options they share (``Annotated``
+aliases each command lists) and :mod:`~imgconv.cli.common` renders the library's messages
+with flags.  Heavy modules (numpy, scipy, imageio,
 OpenCV, rich) are imported inside the commands that need them, so ``imgconv --help``
 stays fast.
 """

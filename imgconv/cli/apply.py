@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import imgconv.cli.common as common
+from imgconv.cli import flags
+from imgconv.cli.flags import DEFAULTS
 from imgconv.cli.pipes import standard_streams
 from imgconv.errors import ImgconvError
 
@@ -19,9 +21,6 @@ if TYPE_CHECKING:
     from imgconv.options import FilterOptions
     from imgconv.outputs import FileRecord
 
-QualityOpt = Annotated[int | None, typer.Option(
-    "--quality", help="JPEG/WebP quality, 1 (smallest) to 100 (best); JPEG default 95, "
-    "WebP default lossless.", show_default=False)]
 GLOB_CHARS = ("*", "?", "[")
 
 
@@ -51,35 +50,51 @@ class Plan:
 
 
 @common.handle_errors
-@common.filter_args()
 def apply(
     images: Annotated[list[Path] | None, typer.Argument(
         help="Image files (PNG, JPEG, TIFF, BMP, GIF, WebP, .npy).", show_default=False)] = None,
-    filters: common.FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    filters: flags.Filters = [],  # noqa: B006 - typer needs a literal default
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Output file (one image) or existing folder (several). "
         "Default: STEM.FILTER.MODE.EXT beside each input.")] = None,
     fmt: Annotated[str | None, typer.Option(
         "--format", help="Output format (png, jpg, tif, webp, npy, ...), also of default "
         "names; default: the input's.", show_default=False)] = None,
-    quality: QualityOpt = None,
-    given: common.FilterArgs = common.DEFAULT_ARGS,
-    scheduler: common.SchedulerOpt = None,
+    quality: flags.Quality = None,
+    mode: flags.Mode = DEFAULTS.mode,
+    method: flags.Method = DEFAULTS.method,
+    boundary: flags.Boundary = DEFAULTS.boundary,
+    cval: flags.Cval = DEFAULTS.cval,
+    size: flags.Size = DEFAULTS.size,
+    dtype: flags.Dtype = DEFAULTS.dtype,
+    precision: flags.Precision = DEFAULTS.precision,
+    abs: flags.Abs = DEFAULTS.abs,
+    offset: flags.Offset = DEFAULTS.offset,
+    rescale: flags.Rescale = DEFAULTS.rescale,
+    normalize: flags.Normalize = DEFAULTS.normalize,
+    alpha: flags.Alpha = DEFAULTS.alpha,
+    gray: flags.Gray = False,
+    page: flags.Page = None,
+    memory_limit: flags.MemoryLimit = None,
+    auto_orient: flags.AutoOrient = True,
+    strip: flags.Strip = False,
+    scheduler: flags.Scheduler = None,
     sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
                                          "(outputs go to the current folder).")] = False,
-    overwrite: common.OverwriteOpt = False,
+    overwrite: flags.Overwrite = False,
     report_dir: Annotated[Path | None, typer.Option(
         "--report", help="Also write the diff report of correlate vs convolve for this run "
         "into this folder (one sub-folder per image when there are several).",
         show_default=False)] = None,
-    json_: common.JsonOpt = False,
-    verbose: common.VerboseOpt = False,
-    quiet: common.QuietOpt = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """Filter one or more images with one or more kernels (applied in sequence).
 
     Example: imgconv apply photo.png -f sobel-x --mode correlate -o edges.png
     """
+    given = common.FilterArgs.taken(locals())  # the common options, as typed
     if not filters:
         raise ImgconvError(common.NO_FILTER)
     inputs = ([sample_path()] if sample else []) + expand_globs(images or [])

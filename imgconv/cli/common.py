@@ -1,4 +1,5 @@
-"""What every command shares: the option annotations, consoles, errors → one line + exit code.
+"""What every command shares: the common options as one value, consoles, errors → one line
++ exit code.
 
 The library's messages and notes mention *parameters* as fields
 (:class:`~imgconv.errors.Message`: ``size='valid'``, ``page=N``, ``overwrite=True``);
@@ -21,14 +22,13 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from imgconv.boundary import MODE_NAMES, boundary_mode
 from imgconv.boundary import MODES as BOUNDARY_MODES
+from imgconv.boundary import boundary_mode
 from imgconv.errors import ImgconvError, Mention, Message
-from imgconv.options import ALPHA_MODES, DTYPES, METHODS, MODES, PRECISIONS, SIZES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,91 +38,6 @@ if TYPE_CHECKING:
 NO_FILTER = "no filter given: add -f FILTER (see 'imgconv filters')"
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_BOUNDARY_HELP = "Boundary mode: " + "; ".join(
-    f"{m.name} ({m.extension}{', alias ' + '/'.join(m.aliases) if m.aliases else ''})"
-    for m in BOUNDARY_MODES
-)
-
-# -- the common options, one definition each -----------------------------------------------
-FilterOpt = Annotated[
-    list[str],
-    typer.Option("-f", "--filter", help="Filter: a .yaml/.txt/.npy/.csv file, a shipped name "
-                 "(see 'imgconv filters'), an inline matrix \"1 2 1; 2 4 2; 1 2 1\" or a "
-                 "generator like gaussian:sigma=2. Repeat to apply several in sequence."),
-]
-def _choices(values: tuple[str, ...]) -> str:
-    """The metavar listing an option's choices: ``[correlate|convolve]``."""
-    return "[" + "|".join(values) + "]"
-
-
-def _choice(values: tuple[str, ...]) -> dict[str, Any]:
-    """An option's choices: listed in ``--help`` and completed by the shell."""
-    def complete(incomplete: str) -> list[str]:
-        return [v for v in values if v.startswith(incomplete.lower())]
-
-    return {"metavar": _choices(values), "autocompletion": complete}
-
-
-ModeOpt = Annotated[str, typer.Option("--mode", **_choice(MODES), help="correlate or "
-                                      "convolve (kernel rotated by 180°).")]
-MethodOpt = Annotated[str, typer.Option("--method", **_choice(METHODS), help="How it is "
-                                        "computed (never what): auto, direct, separable "
-                                        "(rank-1 kernels), lowrank (rank 2-8: r separable "
-                                        "passes) or fft.")]
-BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", **_choice(MODE_NAMES),
-                                          help=_BOUNDARY_HELP)]
-CvalOpt = Annotated[float, typer.Option("--cval", help="Value beyond the edges for "
-                                        "--boundary constant (pixel units).")]
-SizeOpt = Annotated[str, typer.Option("--size", **_choice(SIZES), help="Output size: "
-                                      "same, valid (kernel "
-                                      "wholly inside) or full (every overlap).")]
-DtypeOpt = Annotated[str | None, typer.Option("--dtype", **_choice(DTYPES),
-                                              help="Output pixel type: uint8, "
-                                              "uint16, float32 or float64 (default: the "
-                                              "input's).")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", **_choice(PRECISIONS),
-                                           help="auto (float64 for float64 "
-                                           "images, else float32), single or double.")]
-AbsOpt = Annotated[bool, typer.Option("--abs", help="Take the absolute value of the result.")]
-OffsetOpt = Annotated[float, typer.Option("--offset", help="Add this to the result (pixel "
-                                          "units), after any filter-file offset.")]
-RescaleOpt = Annotated[bool, typer.Option("--rescale", help="Stretch the result's min..max "
-                                          "onto the output range.")]
-NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide each kernel by its "
-                                            "sum (zero-sum kernels are left as they are).")]
-AlphaOpt = Annotated[str, typer.Option("--alpha", **_choice(ALPHA_MODES),
-                                       help="Alpha channel: keep (untouched), "
-                                       "filter (like colour) or premultiply.")]
-GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to gray "
-                                       "(luma 0.299 R + 0.587 G + 0.114 B) first.")]
-MemoryOpt = Annotated[str | None, typer.Option(
-    "--memory-limit", help="Working memory for one image (256MB, 2GB: decimal; 512MiB, 2GiB: "
-    "binary; none: no limit). A larger TIFF or .npy is filtered in bands and streamed to a "
-    ".tif/.npy output. Default: 256MB (what cannot be banded is then read whole).",
-    show_default=False)]
-PageOpt = Annotated[int | None, typer.Option(
-    "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
-    "default every page or frame is filtered, into a format that holds them (.tif, .gif, "
-    ".webp).", show_default=False)]
-SchedulerOpt = Annotated[str | None, typer.Option(
-    "--scheduler", help="Run on the Dask cluster at this address (tcp://host:8786): batch "
-    "sends it whole files, apply the bands of one TIFF/.npy image; workers must see the same "
-    "files.", show_default=False)]
-AutoOrientOpt = Annotated[bool, typer.Option(
-    "--auto-orient/--no-auto-orient", help="Turn the image upright by its EXIF orientation "
-    "before filtering (as a viewer shows it; the output says orientation 1). "
-    "--no-auto-orient filters the stored pixel order and copies the tag.")]
-StripOpt = Annotated[bool, typer.Option("--strip", help="Write no metadata: by default the "
-                                        "ICC profile, resolution (dpi) and EXIF go to the "
-                                        "output where its format holds them.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", "--force", help="Replace existing "
-                                            "output files (never an input).")]
-VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="More detail; Python "
-                                          "tracebacks for unexpected errors.")]
-QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")]
-
 
 def stderr() -> Console:
     """A rich console on stderr (notes, errors)."""
@@ -309,15 +224,6 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 # -- the filter options shared by apply, batch and diff ---------------------------------------
-#: the common options in the order of ``--help``: the fields of FilterOptions (defaults
-#: taken from it), then those of FilterArgs
-_COMMON: dict[str, Any] = {
-    "mode": ModeOpt, "method": MethodOpt, "boundary": BoundaryOpt, "cval": CvalOpt,
-    "size": SizeOpt, "dtype": DtypeOpt, "precision": PrecisionOpt, "abs": AbsOpt,
-    "offset": OffsetOpt, "rescale": RescaleOpt, "normalize": NormalizeOpt, "alpha": AlphaOpt,
-    "gray": GrayOpt, "page": PageOpt, "memory_limit": MemoryOpt, "auto_orient": AutoOrientOpt,
-    "strip": StripOpt,
-}
 #: the common options that are not FilterOptions fields (FilterArgs' own)
 _EXTRAS = ("gray", "page", "memory_limit", "auto_orient", "strip")
 
@@ -338,6 +244,15 @@ class FilterArgs:
     auto_orient: bool = True
     strip: bool = False
 
+    @classmethod
+    def taken(cls, params: dict[str, Any]) -> FilterArgs:
+        """The common options (:data:`~imgconv.cli.flags.COMMON`) among a command's
+        parameters, ``locals()`` on entry: those it declares."""
+        from imgconv.cli.flags import COMMON
+
+        given = {name: params[name] for name in COMMON if name in params}
+        return cls(given, **{name: given.pop(name) for name in _EXTRAS if name in given})
+
     def metadata(self) -> dict[str, bool]:
         """``auto_orient`` and ``strip`` as keywords of :func:`imgconv.files.process_file`."""
         return {"auto_orient": self.auto_orient, "strip": self.strip}
@@ -356,45 +271,6 @@ class FilterArgs:
             note(f"--cval {opts.cval:g} has no effect with --boundary {opts.boundary} (it is "
                  f"the value beyond the edges for {users})")
         return opts
-
-
-DEFAULT_ARGS = FilterArgs()
-
-
-def filter_args(*, omit: tuple[str, ...] = ()) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Give a command the common options in place of its parameter ``given: FilterArgs``.
-
-    Typer sees the options of :data:`_COMMON` (but those in ``omit``) where ``given``
-    stands in the signature; the command receives them as one :class:`FilterArgs`.
-    One meaning per option letter: ``-b`` is ``--boundary`` in every command.
-    """
-    import inspect
-
-    from imgconv.options import FilterOptions
-
-    defaults = {f.name: f.default for f in dataclasses.fields(FilterOptions)}
-    defaults |= {f.name: f.default for f in dataclasses.fields(FilterArgs) if f.name != "values"}
-    block = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                               default=defaults[name], annotation=_COMMON[name])
-             for name in _COMMON if name not in omit]
-    extras = [name for name in _EXTRAS if name not in omit]
-
-    def decorate(func: Callable[..., R]) -> Callable[..., R]:
-        sig = inspect.signature(func, eval_str=True)
-        params = [q for p in sig.parameters.values()
-                  for q in (block if p.name == "given" else [p])]
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> R:
-            taken = {p.name: kwargs.pop(p.name) for p in block}
-            kwargs["given"] = FilterArgs({k: v for k, v in taken.items() if k not in extras},
-                                          **{k: taken[k] for k in extras})
-            return func(*args, **kwargs)
-
-        wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate
 
 
 def memory_bytes(text: str | None, share: int = 1) -> int | None:

@@ -7,11 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from imgconv.cli import flags
 from imgconv.cli.common import (
-    JsonOpt,
-    OverwriteOpt,
-    QuietOpt,
-    VerboseOpt,
     echo,
     handle_errors,
     note,
@@ -33,7 +30,7 @@ if TYPE_CHECKING:
 @handle_errors
 def filters_cmd(
     json_: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
-    verbose: VerboseOpt = False,
+    verbose: flags.Verbose = False,
 ) -> None:
     """List the shipped filter library and the kernel generators, one line each."""
     from rich.markup import escape
@@ -146,9 +143,9 @@ def show(
     png: Annotated[Path | None, typer.Option(
         "--png", help="Also draw the kernel (signed colour map), the kernel as applied and "
         "its frequency response in dB into this PNG.", show_default=False)] = None,
-    overwrite: OverwriteOpt = False,
+    overwrite: flags.Overwrite = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the properties as JSON.")] = False,
-    verbose: VerboseOpt = False,
+    verbose: flags.Verbose = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing (with --png: "
                                         "only write the picture).")] = False,
 ) -> None:
@@ -300,10 +297,10 @@ def compose(
     check: Annotated[bool, typer.Option(
         "--check", help="Show whether composition is associative (three filters) or "
         "commutative (two) for convolution and for correlation of kernels.")] = False,
-    overwrite: OverwriteOpt = False,
-    json_: JsonOpt = False,
-    verbose: VerboseOpt = False,
-    quiet: QuietOpt = False,
+    overwrite: flags.Overwrite = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """One kernel equal to applying F, then G, ...: the full 2-D convolution of the kernels.
 

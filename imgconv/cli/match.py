@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import imgconv.cli.common as common
+from imgconv.cli import flags
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
@@ -104,13 +105,13 @@ def match(
     annotate: Annotated[Path | None, typer.Option(
         "--annotate", help="Write the image with a box drawn around each match. With "
         "several images: an existing folder.", show_default=False)] = None,
-    page: common.PageOpt = None,
-    memory_limit: common.MemoryOpt = None,
-    auto_orient: common.AutoOrientOpt = True,
-    overwrite: common.OverwriteOpt = False,
-    json_: common.JsonOpt = False,
-    verbose: common.VerboseOpt = False,
-    quiet: common.QuietOpt = False,
+    page: flags.Page = None,
+    memory_limit: flags.MemoryLimit = None,
+    auto_orient: flags.AutoOrient = True,
+    overwrite: flags.Overwrite = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """Find a template in images: one line per match, 'x y width height score'.
 
