@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -328,82 +327,7 @@ def test_diff_fail_on_diff_and_tolerance(gray_png: Path) -> None:
     assert code == 2 and "--tolerance" in err
 
 
-# -- library errors name parameters as fields; the CLI spells them as its flags -------------
-@pytest.mark.parametrize(
-    ("template", "values", "library", "cli"),
-    [
-        ("{size} needs a kernel no larger than the image", {"size": "valid"},
-         "size='valid' needs a kernel no larger than the image",
-         "--size valid needs a kernel no larger than the image"),
-        ("has 3 pages: pick one with {page!s}", {"page": "N"},
-         "has 3 pages: pick one with page=N", "has 3 pages: pick one with --page N"),
-        ("o.png: already exists (use {overwrite} to replace it)", {"overwrite": True},
-         "o.png: already exists (use overwrite=True to replace it)",
-         "o.png: already exists (use --overwrite to replace it)"),
-        ("is an input (choose another output with {output!s})", {"output": ...},
-         "is an input (choose another output with output=...)",
-         "is an input (choose another output with -o)"),
-        ("{memory_limit[0]} is too small; raise {memory_limit[1]!s}, or not",
-         {"memory_limit": ("1KB", "")},
-         "memory_limit='1KB' is too small; raise memory_limit=, or not",
-         "--memory-limit 1KB is too small; raise --memory-limit, or not"),
-        ("{gray} needs an RGB image", {"gray": True}, "gray=True needs an RGB image",
-         "--gray needs an RGB image"),
-        ("{cval} is not a finite number", {"cval": float("inf")},
-         "cval=inf is not a finite number", "--cval inf is not a finite number"),
-        ("{fmt} is not a format", {"fmt": "bmp2"}, "fmt='bmp2' is not a format",
-         "--format bmp2 is not a format"),
-        ("{filter} is ragged", {"filter": "1 2; 3"}, "filter='1 2; 3' is ragged",
-         "-f '1 2; 3' is ragged"),
-        ("{offset:g} and {auto_orient}", {"offset": 2.5, "auto_orient": False},
-         "offset=2.5 and auto_orient=False", "--offset 2.5 and --no-auto-orient"),
-        # only the fields of values are mentions: other text, braces included, stays
-        ("mode='x' with {size} and outsize=3 {other}", {"size": "valid"},
-         "mode='x' with size='valid' and outsize=3 {other}",
-         "mode='x' with --size valid and outsize=3 {other}"),
-    ],
-)
-def test_a_mention_is_spelled_as_its_flag(template: str, values: dict[str, object],
-                                          library: str, cli: str) -> None:
-    from imgconv.cli.common import spoken
-    from imgconv.errors import ImgconvError, Message
-
-    exc = ImgconvError(template, values=values)
-    assert str(exc) == library and exc.message == library
-    assert spoken(exc.message) == cli
-    assert exc.params == tuple(values)
-    note = Message(template, values)  # a note: the same, without the error
-    assert isinstance(note, str) and note == library and spoken(note) == cli
-
-
-def test_a_message_without_fields_is_left_as_it_is() -> None:
-    from imgconv.cli.common import spoken
-    from imgconv.errors import ImgconvError
-
-    exc = ImgconvError("size='valid' stays")  # text, not a field: never parsed
-    assert spoken(exc.message) == "size='valid' stays" and exc.params == ()
-    assert spoken("size='valid' stays") == "size='valid' stays"
-
-
-def test_a_message_keeps_its_fields_across_processes_and_prefixes() -> None:
-    import pickle
-
-    from imgconv.cli.common import spoken
-    from imgconv.errors import ImageError, Message
-
-    exc = ImageError("{file}: pick one with {page!s}", values={"page": "N"}, file="a.tif")
-    assert str(exc) == "a.tif: pick one with page=N" and exc.file == "a.tif"
-    back = pickle.loads(pickle.dumps(exc))
-    assert spoken(back.message) == "a.tif: pick one with --page N" and back.file == "a.tif"
-    assert exc.about("b.tif") is exc  # it names its file already
-    bare = ImageError("{gray} needs RGB", values={"gray": True})
-    named = bare.about("c.png")
-    assert spoken(named.message) == "c.png: --gray needs RGB" and named.file == "c.png"
-    assert str(named) == "c.png: gray=True needs RGB" and bare.file is None
-    longer = Message.concat(named.message, " (1 output written)")
-    assert spoken(longer) == "c.png: --gray needs RGB (1 output written)"
-
-
+# -- library errors name parameters as fields (more in test_cli_messages.py) ----------------
 def test_library_error_with_param_is_shown_with_the_flag(
     gray_png: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -555,45 +479,3 @@ def test_shell_completion_of_choice_values() -> None:
     run = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=30)
     assert run.stdout.split() == ["mirror"]
 
-
-# -- options: Annotated aliases declared once, listed by each command --------------------------
-def test_help_imports_no_heavy_library() -> None:
-    """`imgconv --help` and each command's --help load neither numpy, scipy, OpenCV nor
-    Pillow (nor rich's tables): start-up of a one-file run in a script matters."""
-    import subprocess
-    import sys
-
-    code = ("import sys\nimport imgconv.cli as c\n"
-            "for argv in ([], ['apply'], ['batch'], ['diff'], ['show'], ['filters'], "
-            "['match'], ['compose']):\n"
-            "    try:\n        c.app([*argv, '--help'])\n    except SystemExit:\n        pass\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'numpy', 'scipy', 'cv2', 'PIL'}))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == "[]"
-
-
-def test_commands_list_the_common_options_with_the_library_defaults() -> None:
-    """Each of apply, batch and diff declares the shared options itself (no signature is
-    built at run time), with FilterOptions' defaults; diff leaves out what it has no use
-    for."""
-    import inspect
-
-    import imgconv.cli as cli
-    from imgconv.cli import flags
-    from imgconv.options import FilterOptions
-
-    defaults = {f.name: f.default for f in dataclasses.fields(FilterOptions)}
-    for command, omitted in ((cli._apply.apply, ()), (cli._batch.batch, ()),
-                             (cli._diff.diff, ("rescale", "memory_limit", "strip"))):
-        params = inspect.signature(command).parameters
-        names = [n for n in params if n in flags.COMMON]
-        assert names == [n for n in flags.COMMON if n not in omitted]
-        for name in names:
-            if name in defaults:
-                assert params[name].default == defaults[name], (command, name)
-    sources = Path(cli.__file__).parent.glob("*.py")
-    assert not [p.name for p in sources if "__signature__" in p.read_text()]

@@ -257,20 +257,43 @@ class FilterArgs:
         """``auto_orient`` and ``strip`` as keywords of :func:`imgconv.files.process_file`."""
         return {"auto_orient": self.auto_orient, "strip": self.strip}
 
-    def options(self) -> FilterOptions:
+    def options(self, *, cval_note: bool = True) -> FilterOptions:
         """The options as one validated :class:`~imgconv.options.FilterOptions`.
 
         Notes on stderr that ``--cval`` has no effect when the boundary mode does not
-        use it.
+        use it (``cval_note``; ``diff`` says it of its variants: :func:`variant_notes`).
         """
         from imgconv.options import FilterOptions
 
         opts = FilterOptions(**self.values)
-        if opts.cval != 0 and not boundary_mode(opts.boundary).uses_cval:
-            users = " or ".join(f"--boundary {m.name}" for m in BOUNDARY_MODES if m.uses_cval)
-            note(f"--cval {opts.cval:g} has no effect with --boundary {opts.boundary} (it is "
-                 f"the value beyond the edges for {users})")
+        if cval_note:
+            unused_cval(opts.cval, opts.boundary)
         return opts
+
+
+def unused_cval(cval: float, boundary: str, variant: str | None = None) -> bool:
+    """Note (and say True) that ``cval`` has no effect with ``boundary`` when that mode
+    does not use it: spelled as the options (``--cval 3 ... --boundary reflect``), or
+    as the keys of ``diff``'s ``--a``/``--b`` ``variant``."""
+    if cval == 0 or boundary_mode(boundary).uses_cval:
+        return False
+    what, mode = (f"--cval {cval:g}", "--boundary {}") if variant is None else \
+        (f"--{variant} cval={cval:g}", "boundary={}")
+    users = " or ".join(mode.format(m.name) for m in BOUNDARY_MODES if m.uses_cval)
+    note(f"{what} has no effect with {mode.format(boundary)} (it is the value beyond the "
+         f"edges for {users})")
+    return True
+
+
+def variant_notes(base: FilterOptions, variants: dict[str, FilterOptions]) -> None:
+    """``diff``'s notes on ``--cval``, as ``apply``'s: a variant's own ``cval=`` that its
+    boundary does not use; the command's ``--cval`` when no variant that takes it uses it."""
+    inherit = [v for v in variants.values() if v.cval == base.cval]
+    if not any(boundary_mode(v.boundary).uses_cval for v in inherit):
+        unused_cval(base.cval, base.boundary)
+    for name, v in variants.items():
+        if v.cval != base.cval:
+            unused_cval(v.cval, v.boundary, name)
 
 
 def memory_bytes(text: str | None, share: int = 1) -> int | None:

@@ -144,7 +144,7 @@ def diff(
     if "=" in boundary:
         raise ImgconvError(f"--boundary {boundary!r} looks like a variant spec: did you mean "
                            f"--b {boundary}?")
-    opts = given.options()
+    opts = given.options(cval_note=False)  # said of the variants, by _variants
     kernels, va, vb, ka = _variants(filters, a, b, opts)
     if output is not None:
         report.check_folder(output, overwrite=overwrite)
@@ -187,6 +187,7 @@ def _variants(filters: list[str], a: str | None, b: str | None,
     base = diffing.Variant(opts)
     va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "a")
     vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "b")
+    common.variant_notes(opts, {"a": va.options, "b": vb.options})
     ka = diffing.variant_kernels(va, kernels, opts.normalize)
     kb = diffing.variant_kernels(vb, kernels, opts.normalize)
     if not ka or not kb:

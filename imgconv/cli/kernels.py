@@ -49,7 +49,7 @@ def filters_cmd(
     table.add_column("name", style="bold")
     table.add_column("shape")
     table.add_column("corr = conv", justify="center")
-    table.add_column("description")
+    table.add_column("description", overflow="fold")  # wrapped, never cut with "…"
     for k in ks:
         table.add_row(escape(k.name), f"{k.shape[0]}x{k.shape[1]}",
                       "yes" if k.correlate_equals_convolve else "[yellow]no[/]",
@@ -58,8 +58,8 @@ def filters_cmd(
     con.print(table)
     gen = Table(title="Generators (use with -f NAME:key=value,...)", title_justify="left")
     gen.add_column("generator", style="bold")
-    gen.add_column("parameters")
-    gen.add_column("description")
+    gen.add_column("parameters", overflow="fold")
+    gen.add_column("description", overflow="fold")
     for gname, g in GENERATORS.items():
         gen.add_row(gname, g.params_help, g.description)
     con.print(gen)
@@ -80,33 +80,49 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
-def _kernel_table(weights: Any, anchor: tuple[int, int], title: str) -> Table:
+def _kernel_table(texts: list[list[str]], anchor: tuple[int, int], columns: range,
+                  title: str | None) -> Table:
+    """The kernel's ``columns`` (numbers as :func:`_fmt` writes them), the anchor shown."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_header=False, box=None,
                   padding=(0, 1))
-    for _ in range(weights.shape[1]):
-        table.add_column(justify="right")
-    for i, row in enumerate(weights):
-        cells = []
-        for j, v in enumerate(row):
-            s = _fmt(float(v))
-            cells.append(f"[bold reverse]{s}[/]" if (i, j) == anchor else s)
-        table.add_row(*cells)
+    for _ in columns:
+        table.add_column(justify="right", no_wrap=True)
+    for i, row in enumerate(texts):
+        table.add_row(*(f"[bold reverse]{row[j]}[/]" if (i, j) == anchor else row[j]
+                        for j in columns))
     return table
 
 
-def _print_kernel(con: Console, weights: Any, anchor: tuple[int, int], title: str) -> None:
-    """Print a kernel table without truncating numbers, even on a narrow terminal."""
-    from rich.console import Console
+def _blocks(widths: list[int], room: int) -> list[range]:
+    """The columns in runs that fit ``room`` characters (a cell: its width and a space
+    either side), at least one column a run."""
+    runs, start, used = [], 0, 0
+    for j, w in enumerate(widths):
+        if used and used + w + 2 > room:
+            runs.append(range(start, j))
+            start, used = j, 0
+        used += w + 2
+    runs.append(range(start, len(widths)))
+    return runs
 
-    table = _kernel_table(weights, anchor, title)
-    widest = max(len(_fmt(float(v))) for v in weights.ravel())
-    need = (widest + 2) * weights.shape[1] + 2
-    if need <= con.width:
-        con.print(table)
-    else:
-        Console(width=need, highlight=False, soft_wrap=True).print(table)
+
+def _print_kernel(con: Console, weights: Any, anchor: tuple[int, int], title: str) -> None:
+    """Print a kernel, every number in full: a kernel wider than the terminal in blocks of
+    the columns that fit, each headed ``columns 0-5 of 17`` (as Octave prints a wide
+    matrix), never cut and never wrapped mid-row."""
+    texts = [[_fmt(float(v)) for v in row] for row in weights]
+    widths = [max(len(row[j]) for row in texts) for j in range(weights.shape[1])]
+    runs = _blocks(widths, con.width)
+    if len(runs) == 1:
+        con.print(_kernel_table(texts, anchor, runs[0], title))
+        return
+    con.print(title)
+    for cols in runs:
+        head = f"columns {cols[0]}-{cols[-1]}" if len(cols) > 1 else f"column {cols[0]}"
+        con.print(_kernel_table(texts, anchor, cols, f"[dim]{head} of {len(widths)} "
+                                "(0-based)[/]"))
 
 
 def _display_factors(k: Kernel) -> tuple[list[float], list[float]]:
@@ -256,9 +272,22 @@ def _print_properties(con: Console, k: Kernel) -> None:
         con.print(f"            rank {passes}: {passes} separable passes (method lowrank)")
     if k.rank == 1:
         col, row = _display_factors(k)
-        con.print(f"  column    [{' '.join(_fmt(v) for v in col)}]")
-        con.print(f"  row       [{' '.join(_fmt(v) for v in row)}]   "
-                  "(kernel = column x row)")
+        _print_vector(con, "  column    ", col)
+        _print_vector(con, "  row       ", row, "   (kernel = column x row)")
+
+
+def _print_vector(con: Console, label: str, values: list[float], after: str = "") -> None:
+    """``label[v0 v1 ...]after``, wrapped between numbers to the terminal's width, the
+    continuation lines under the first number."""
+    import textwrap
+
+    text = f"[{' '.join(_fmt(v) for v in values)}]{after.replace(' ', chr(0))}"  # kept whole
+    indent = " " * (len(label) + 1)
+    lines = textwrap.wrap(text, width=max(con.width, len(label) + 20), initial_indent=label,
+                          subsequent_indent=indent, break_long_words=False,
+                          break_on_hyphens=False)
+    for line in lines:
+        con.print(line.replace(chr(0), " "))
 
 
 def _passes(k: Kernel) -> int | None:
