@@ -170,11 +170,10 @@ class ImgconvError(ValueError):
     def about(self, file: str | os.PathLike[str]) -> ImgconvError:
         """This error, naming ``file``: as it is when it already names its file (its
         ``file`` is set), else a copy prefixed ``FILE: `` whose ``file`` is ``file``."""
-        import copy
-
         if self.file is not None:
             return self
-        named = copy.copy(self)
+        named = type(self).__new__(type(self))  # not copy.copy: tblib (Dask) makes that
+        named.__dict__.update(self.__dict__)  # share the original's __dict__
         named.file = os.fspath(file)
         named.message = Message.concat(named.file, ": ", self.message)
         named.args = (named.message,)

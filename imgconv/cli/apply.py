@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import imgconv.cli.common as common
-from imgconv.cli import flags
+import imgconv.cli.flags as flags
 from imgconv.cli.flags import DEFAULTS
 from imgconv.cli.pipes import standard_streams
 from imgconv.errors import ImgconvError

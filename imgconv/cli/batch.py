@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import imgconv.cli.common as common
-from imgconv.cli import flags
+import imgconv.cli.flags as flags
 from imgconv.cli.flags import DEFAULTS
 from imgconv.errors import ImgconvError, Message
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from imgconv.cli import flags
+import imgconv.cli.flags as flags
 from imgconv.cli.common import (
     echo,
     handle_errors,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import imgconv.cli.common as common
-from imgconv.cli import flags
+import imgconv.cli.flags as flags
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
