@@ -64,7 +64,7 @@ def compose(kernels: Sequence[Kernel], name: str | None = None) -> Kernel:
             raise ImgconvError(
                 f"{k.source or k.name}: the filter has an offset ({k.offset:g}); offsets are "
                 "added after each filter and do not compose into one kernel: remove the "
-                "offset to compose, and add it with offset= when applying", param="offset"
+                "offset to compose, and add it with {offset!s} when applying", values={"offset": ""}
             )
     weights = kernels[0].weights.astype(np.float64)
     scale = kernels[0].scale

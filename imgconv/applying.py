@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import imgconv.files as files_mod
-from imgconv.errors import ImgconvError, WorkError
+from imgconv.errors import ImgconvError, Message, WorkError
 from imgconv.files import NO_HOOKS, RunHooks
 from imgconv.interrupts import Interrupted
 from imgconv.kernels import Kernel
@@ -74,8 +74,9 @@ def _one(src: Path, dst: Path, kernels: Sequence[Kernel], options: FilterOptions
     except ImgconvError as exc:
         if not records:
             raise
-        raise WorkError(f"{exc} ({len(records)} output(s) were written before it: "
-                        f"{', '.join(r.output for r in records)})", param=exc.params) from None
+        raise WorkError(Message.concat(exc.message, f" ({len(records)} output(s) were written "
+                                       f"before it: {', '.join(r.output for r in records)})"),
+                        file=exc.file, param=exc.params) from None
 
 
 def _report(image: Path, folder: Path, kernels: Sequence[Kernel], options: FilterOptions,

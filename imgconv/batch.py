@@ -26,7 +26,7 @@ from typing import Any
 
 import imgconv.interrupts as interrupts
 from imgconv.bands.cluster import connect
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, Message
 from imgconv.files import process_file
 from imgconv.formats import readable, written_as
 from imgconv.kernels import Kernel
@@ -121,15 +121,16 @@ def discover(
     check_name(in_dir)
     check_name(out_dir)
     if not in_dir.exists():
-        raise ImgconvError(f"{in_dir}: no such folder (check the path)")
+        raise ImgconvError("{file}: no such folder (check the path)", file=in_dir)
     if not in_dir.is_dir():
-        raise ImgconvError(f"{in_dir}: is a file, not a folder (use 'imgconv apply' for files)")
+        raise ImgconvError("{file}: is a file, not a folder (use 'imgconv apply' for files)",
+                           file=in_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ImgconvError(f"{out_dir}: exists and is not a folder: choose a folder for "
-                           "output=", param="output")
+        raise ImgconvError("{file}: exists and is not a folder: choose a folder for "
+                           "{output!s}", values={"output": ""}, file=out_dir)
     if same_file(in_dir, out_dir):
-        raise ImgconvError(f"{out_dir}: is the input folder; choose another output= (inputs "
-                           "are never overwritten)", param="output")
+        raise ImgconvError("{file}: is the input folder; choose another {output!s} (inputs "
+                           "are never overwritten)", values={"output": ""}, file=out_dir)
     check_folder(out_dir)
     if fmt is not None:
         fmt = format_extension(fmt)
@@ -154,7 +155,7 @@ def discover(
             try:
                 check_name(dst)
             except ImgconvError as exc:
-                why = str(exc)
+                why = exc.message
         if why is not None:
             word = "collision" if dst in claimed else ""
             refused.append(Outcome(str(p), str(dst), "failed", why, params=params, why=word))
@@ -190,8 +191,10 @@ def settled(job: Job, existing: str) -> Outcome | None:
     if existing == "skip":
         return Outcome(str(src), str(dst), "skipped", "exists", why="exists")
     return Outcome(str(src), str(dst), "failed",
-                   f"{dst}: already exists (use skip_existing=True to keep it or "
-                   "overwrite=True to replace it)", params=("skip_existing", "overwrite"),
+                   Message(f"{dst}: already exists (use {{skip_existing}} to keep it or "
+                           "{overwrite} to replace it)",
+                           {"skip_existing": True, "overwrite": True}),
+                   params=("skip_existing", "overwrite"),
                    why="exists")
 
 
@@ -220,7 +223,7 @@ def preflight(job: Job, work: Work) -> Outcome | None:
         if header.pages > 1 and page is None and out is not None and not out.frames:
             raise frames_error(job.src, header.pages)
     except ImgconvError as exc:
-        return Outcome(str(job.src), str(job.dst), "failed", str(exc), params=exc.params)
+        return Outcome(str(job.src), str(job.dst), "failed", exc.message, params=exc.params)
     return None
 
 
@@ -239,7 +242,7 @@ def run_job(job: Job, work: Work) -> Outcome:
     try:
         rec = process_file(src, dst, work.kernels, work.options, work.files)
     except ImgconvError as exc:
-        return Outcome(str(src), str(dst), "failed", str(exc), params=exc.params)
+        return Outcome(str(src), str(dst), "failed", exc.message, params=exc.params)
     except MemoryError:
         return Outcome(str(src), str(dst), "failed", f"{src}: out of memory")
     except OSError as exc:
@@ -480,7 +483,7 @@ def run(
     """
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
-        raise ImgconvError(f"workers={n}: use 1 or more", param="workers")
+        raise ImgconvError("{workers}: use 1 or more", values={"workers": n})
     before = {j.dst: _identity(j.dst) for j in jobs}
     outcomes: list[Outcome] = []
     pool = _Pool(work) if not scheduler and n > 1 and len(jobs) > 1 else None

@@ -22,7 +22,7 @@ from imgconv.boundary import boundary_mode
 from imgconv.dtypes import dtype_max, quantize
 from imgconv.engine import all_finite, as_working, filter_array
 from imgconv.engine.backends import quantized
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, Message
 from imgconv.kernels import Kernel, as_kernel, load_filter
 from imgconv.options import FilterOptions
 
@@ -47,10 +47,10 @@ def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
     """The kernel divided by its sum; a zero-sum kernel is left as is (and a note says so)."""
     if kernel.is_zero_sum:
         if notes is not None:
-            notes.append(
-                f"normalize=True left {kernel.name!r} as it is: its weights sum to 0 "
-                "(an edge or Laplacian kernel), so there is nothing to divide by"
-            )
+            notes.append(Message(
+                f"{{normalize}} left {kernel.name!r} as it is: its weights sum to 0 "
+                "(an edge or Laplacian kernel), so there is nothing to divide by",
+                {"normalize": True}))
         return kernel
     return kernel.with_scale(kernel.scale / kernel.sum)
 
@@ -106,7 +106,7 @@ def apply_kernel(
         if int(np.count_nonzero(np.isfinite(colour))) < before:
             raise ImgconvError(f"the offset {kernel.offset:g} of kernel {kernel.called} "
                                "overflowed to inf in the working precision: use "
-                               "precision='double' or a smaller offset", param="precision")
+                               "{precision} or a smaller offset", values={"precision": "double"})
     return colour, alpha, used
 
 
@@ -235,8 +235,8 @@ def to_gray(
     if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 2 and has_alpha):
         return array, has_alpha
     if array.shape[2] not in (3, 4):
-        raise ImgconvError(f"gray=True needs an RGB or RGBA image; this one has "
-                           f"{array.shape[2]} channels", param="gray")
+        raise ImgconvError(f"{{gray}} needs an RGB or RGBA image; this one has "
+                           f"{array.shape[2]} channels", values={"gray": True})
     ft = np.float64 if array.dtype == np.float64 else np.float32
     rgb = array[:, :, :3].astype(ft)
     luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=ft)
@@ -334,15 +334,16 @@ def _check_finite(v: Array, out_dt: np.dtype[Any], finite_source: bool, offset: 
     bad = v.size - int(np.count_nonzero(np.isfinite(v)))
     if finite_source:
         if v.dtype == np.float64:
-            raise ImgconvError(f"the result overflowed to inf or NaN after offset={offset:g} "
-                               "even in double precision: use a smaller offset", param="offset")
-        raise ImgconvError(f"the result overflowed to inf or NaN after offset={offset:g} in "
-                           "single precision: use precision='double' or a smaller offset",
-                           param=("precision", "offset"))
+            raise ImgconvError("the result overflowed to inf or NaN after {offset:g} "
+                               "even in double precision: use a smaller offset",
+                               values={"offset": offset})
+        raise ImgconvError("the result overflowed to inf or NaN after {offset:g} in "
+                           "single precision: use {precision} or a smaller offset",
+                           values={"precision": "double", "offset": offset})
     if out_dt.kind != "f":
         raise ImgconvError(f"{bad:,} result value(s) are NaN or infinite (the image's own "
                            f"non-finite pixels reach them) and a {out_dt} output cannot hold "
-                           "them: write dtype='float32' to a .tif or .npy", param="dtype")
+                           "them: write {dtype} to a .tif or .npy", values={"dtype": "float32"})
 
 
 def cast_notes(body: Array, in_dtype: Any, out_dt: np.dtype[Any], rescale: bool) -> list[str]:
@@ -352,8 +353,9 @@ def cast_notes(body: Array, in_dtype: Any, out_dt: np.dtype[Any], rescale: bool)
     finite = body[np.isfinite(body)]
     if not finite.size or float(np.abs(finite).max()) > 1.0:
         return []
-    return [f"the float pixels (0..1) were cast to {out_dt} as they are, so every value is 0 "
-            f"or 1: rescale=True stretches them to 0..{int(dtype_max(out_dt))}"]
+    return [Message(f"the float pixels (0..1) were cast to {out_dt} as they are, so every value "
+                    f"is 0 or 1: {{rescale}} stretches them to 0..{int(dtype_max(out_dt))}",
+                    {"rescale": True})]
 
 
 def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[str]:
@@ -364,26 +366,28 @@ def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[st
     bottom = float(np.iinfo(out_dt).min)
     low = float(np.count_nonzero(body < bottom - 0.5)) / body.size
     high = float(np.count_nonzero(body >= top + 0.5)) / body.size
-    notes = []
+    notes: list[str] = []
     if low >= CLIP_NOTE and bottom < 0:
-        notes.append(f"{low:.0%} of the samples were below {int(bottom)} and were clipped in "
-                     f"{out_dt} (a float dtype= with a .tif/.npy output keeps them)")
+        notes.append(Message(f"{low:.0%} of the samples were below {int(bottom)} and were clipped "
+                             f"in {out_dt} (a float {{dtype!s}} with a .tif/.npy output keeps "
+                             "them)", {"dtype": ""}))
     elif low >= CLIP_NOTE and abs(gain) <= 1e-9:  # weights summing to 0: an edge detector
-        notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
-                     f"{out_dt} (edge kernels: abs=True, offset={int(top // 2 + 1)} or "
-                     "dtype='float32' with a .tif/.npy output keep the sign)")
+        notes.append(Message(f"{low:.0%} of the samples were negative and were clipped to 0 in "
+                             f"{out_dt} (edge kernels: {{abs}}, {{offset}} or "
+                             "{dtype} with a .tif/.npy output keep the sign)",
+                             {"abs": True, "offset": int(top // 2 + 1), "dtype": "float32"}))
     elif low >= CLIP_NOTE:  # a sharpen or emboss overshoots below 0 at edges
-        notes.append(f"{low:.0%} of the samples were negative and were clipped to 0 in "
-                     f"{out_dt} (the kernel's negative weights overshoot at edges: "
-                     "rescale=True maps every value onto the range, dtype='float32' with a "
-                     ".tif/.npy output keeps them)")
+        notes.append(Message(f"{low:.0%} of the samples were negative and were clipped to 0 in "
+                             f"{out_dt} (the kernel's negative weights overshoot at edges: "
+                             "{rescale} maps every value onto the range, {dtype} with a "
+                             ".tif/.npy output keeps them)", {"rescale": True, "dtype": "float32"}))
     if high >= CLIP_NOTE:
-        fix = "rescale=True or a float dtype= keep them"
+        fix = "{rescale} or a float {dtype!s} keep them"
         if gain > 1.5:
-            fix = (f"the kernels' weights sum to {gain:.4g}: normalize=True divides them by "
+            fix = (f"the kernels' weights sum to {gain:.4g}: {{normalize}} divides them by "
                    f"it; {fix}")
-        notes.append(f"{high:.0%} of the samples were above {int(top)} and were clipped "
-                     f"({fix})")
+        notes.append(Message(f"{high:.0%} of the samples were above {int(top)} and were clipped "
+                             f"({fix})", {"rescale": True, "dtype": "", "normalize": True}))
     return notes
 
 
@@ -428,12 +432,12 @@ def filter_image(
 def _check_chain(filters: object) -> None:
     """``filters`` is one filter or a sequence of them; a 3-D array is neither."""
     if filters is None:
-        raise ImgconvError("filters=None: give a filter (a name, a path, a Kernel or a 2-D "
-                           "array) or a list of them", param="filters")
+        raise ImgconvError("{filters}: give a filter (a name, a path, a Kernel or a 2-D "
+                           "array) or a list of them", values={"filters": None})
     if not isinstance(filters, (str, Kernel, np.ndarray, list, tuple)):
-        raise ImgconvError(f"filters={filters!r}: give a filter (a name, a path, an inline "
+        raise ImgconvError("{filters}: give a filter (a name, a path, an inline "
                            "matrix, a Kernel or a 2-D array) or a list of them",
-                           param="filters")
+                           values={"filters": filters})
     if isinstance(filters, np.ndarray) and filters.ndim != 2:
         raise ImgconvError(f"filters is a {filters.ndim}-D array of shape {filters.shape}: "
                            "give one 2-D kernel, or a list of 2-D kernels for a chain "

@@ -85,8 +85,8 @@ def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
         chain = text[m.end():].strip()
         text = text[: m.start()]
         if not chain:
-            raise ImgconvError(f"{which}=...: filter= needs a filter or a chain F+G",
-                               param=which)
+            raise ImgconvError(f"{{{which}!s}}: filter= needs a filter or a chain F+G",
+                               values={which: ...})
         parts = (chain,) if os.path.exists(chain) else tuple(
             p.strip() for p in chain.split("+") if p.strip())
         changes["filters"] = parts
@@ -96,17 +96,18 @@ def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
             continue
         if "=" not in part:
             raise ImgconvError(
-                f"{which}={text!r}: {part!r} is not key=value "
-                f"(keys: {', '.join(VARIANT_KEYS)}; e.g. mode=correlate,method=fft)", param=which
+                f"{{{which}}}: {part!r} is not key=value "
+                f"(keys: {', '.join(VARIANT_KEYS)}; e.g. mode=correlate,method=fft)",
+                values={which: text}
             )
         key, value = (s.strip() for s in part.split("=", 1))
         key = key.lower()
         if key not in VARIANT_KEYS:
             raise ImgconvError(
-                f"{which}={text!r}: unknown key {key!r}: use {', '.join(VARIANT_KEYS)}",
-                param=which)
+                f"{{{which}}}: unknown key {key!r}: use {', '.join(VARIANT_KEYS)}",
+                values={which: text})
         if key in changes:
-            raise ImgconvError(f"{which}={text!r}: {key!r} is given twice", param=which)
+            raise ImgconvError(f"{{{which}}}: {key!r} is given twice", values={which: text})
         changes[key] = _value(key, value, which, text)
     filters = changes.pop("filters", base.filters)
     return Variant(base.options.replace(**changes), filters)
@@ -121,7 +122,7 @@ def _value(key: str, value: str, which: str, text: str) -> Any:
             return canonical_boundary(value)
         return finite(key, value)
     except ImgconvError as exc:
-        raise ImgconvError(f"{which}={text!r}: {exc}", param=which) from None
+        raise ImgconvError(f"{{{which}}}: {exc}", values={which: text}) from None
 
 
 def variant_kernels(v: Variant, kernels: Sequence[Kernel],
@@ -171,7 +172,7 @@ def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
     if a.size != b.size:
         raise ImgconvError(
             f"the variants have different output sizes ({a.size} vs {b.size}): "
-            "compare variants of the same size=", param="size"
+            "compare variants of the same {size!s}", values={"size": ""}
         )
     if kernels_b is not None and not _same_chain(kernels, kernels_b):
         return _predict_chains(a, b, kernels, kernels_b)
@@ -414,8 +415,9 @@ class DiffRun:
         ``files.auto_orient``) and filter it as variants ``a`` and ``b``."""
         read = read_step(image, files)
         if read.image.pages > 1:
-            raise ImgconvError(f"{image}: has {read.image.pages} pages or frames: diff "
-                               "compares one: pick it with page=N", param="page")
+            raise ImgconvError(f"{{file}}: has {read.image.pages} pages or frames: diff "
+                               "compares one: pick it with {page!s}", values={"page": "N"},
+                               file=image)
         frame = next(read.frames())
         try:
             outcome = run_diff(frame.pixels, kernels, a, b, base=options,

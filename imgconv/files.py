@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from imgconv.chain import finish, fused, run_filters, to_gray
 from imgconv.dtypes import dtype_max
-from imgconv.errors import ImageError, ImgconvError, OutputError
+from imgconv.errors import ImageError, ImgconvError, Message, OutputError
 from imgconv.formats import (
     FORMATS,
     Format,
@@ -102,18 +102,18 @@ def process_file(
     except ImgconvError as exc:
         raise _naming(exc, src, dst) from exc.__cause__
     if files.quality is not None and not output_format(dst).quality:
-        rec.notes.append(f"quality={files.quality} applies to JPEG and WebP outputs only: "
-                         f"{Path(dst).suffix} written as always")
+        rec.notes.append(Message(f"{{quality}} applies to JPEG and WebP outputs only: "
+                                 f"{Path(dst).suffix} written as always",
+                                 {"quality": files.quality}))
     return rec
 
 
 def _naming(exc: ImgconvError, src: str | os.PathLike[str],
             dst: str | os.PathLike[str]) -> ImgconvError:
-    """``exc`` naming its file: as it is if its message names the input or the output,
-    else prefixed with the input's name (a chain's error knows no file); its ``file``
-    set to the one it is about."""
-    text = str(exc)
-    return exc.about(dst if text.startswith(str(dst)) else src)
+    """``exc`` naming its file: as it is if it names one (the input or the output: its
+    ``file`` is set), else prefixed with the input's name (a chain's error knows no
+    file)."""
+    return exc.about(src)
 
 
 def _process(src: str | os.PathLike[str], dst: str | os.PathLike[str],
@@ -121,8 +121,8 @@ def _process(src: str | os.PathLike[str], dst: str | os.PathLike[str],
              hooks: RunHooks) -> FileRecord:
     for inp in (src, *files.protect):
         if same_file(inp, dst):
-            raise OutputError(f"{dst}: is an input; refusing to overwrite it (choose another "
-                              "output)")
+            raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
+                              "output)", file=dst)
     scheduler, memory_limit = hooks.scheduler, files.memory_limit
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
@@ -142,9 +142,10 @@ def _process(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                                              client=client)
             rec.notes += notes
             if scheduler is None and memory_limit is not None:
-                rec.notes.append(f"filtered in bands to keep the working set under "
-                                 f"memory_limit={limit / 1e6:.0f}MB (memory_limit=none reads it "
-                                 "whole)")
+                rec.notes.append(Message("filtered in bands to keep the working set under "
+                                         "{memory_limit[0]!s} ({memory_limit[1]!s} reads it "
+                                         "whole)",
+                                         {"memory_limit": (f"{limit / 1e6:.0f}MB", "none")}))
             return rec
     return _whole(src, dst, kernels, options, files, hooks.stage or _quiet)
 
@@ -210,9 +211,9 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     if pages > 1 and not out_fmt.frames:
         raise frames_error(src, pages)
     if ragged(img.array) and out_fmt.name != "TIFF":
-        raise ImageError(f"{src}: its {pages} {out_fmt.unit}s differ in size or pixel type: "
+        raise ImageError(f"{{file}}: its {pages} {out_fmt.unit}s differ in size or pixel type: "
                          "write them to a .tif file (every page is kept), or pick one with "
-                         "page=N", param="page")
+                         "{page!s}", values={"page": "N"}, file=src)
     finals: list[npt.NDArray[np.generic]] = []
     methods: list[str] = []
     notes: list[str] = list(img.notes)
@@ -283,9 +284,10 @@ def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *,
     if not _format_of(src).streams or (_format_of(src).name == "TIFF"
                                          and not plain_tiff(src, page)):
         if force:
-            raise ImageError(f"{src}: only TIFF and .npy images can be split across a "
-                             "cluster (scheduler=); convert it, or send whole files to the "
-                             "cluster (batch with scheduler=)", param="scheduler")
+            raise ImageError("{file}: only TIFF and .npy images can be split across a "
+                             "cluster ({scheduler!s}); convert it, or send whole files to the "
+                             "cluster (batch with {scheduler!s})", values={"scheduler": ""},
+                             file=src)
         return False  # read whole (the format cannot be streamed)
     try:
         shape, dt, pages = header_shape(src, page)
@@ -293,27 +295,30 @@ def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *,
         return False  # let the ordinary reader report what is wrong
     if pages > 1 and page is None:
         if strict and needs_tiling((pages, *shape), dt, options.precision, limit):
-            raise ImageError(f"{src}: a multi-page TIFF over memory_limit=: filter one page "
-                             "at a time with page=N", param=("memory_limit", "page"))
+            raise ImageError("{file}: a multi-page TIFF over {memory_limit!s}: filter one page "
+                             "at a time with {page!s}", values={"memory_limit": "", "page": "N"},
+                             file=src)
         return False
     if not force and not needs_tiling(shape, dt, options.precision, limit):
         return False
     if not strict and (gray or not _format_of(dst).streams):
         return False  # the default limit: read whole what cannot be banded
     if not _format_of(dst).streams:
-        raise ImageError(f"{src}: needs more than memory_limit=, so it is filtered in bands; "
-                         f"write the result as .tif or .npy (not {dst.suffix}), or raise "
-                         "memory_limit=", param="memory_limit")
+        raise ImageError(f"{{file}}: needs more than {{memory_limit!s}}, so it is filtered in "
+                         f"bands; write the result as .tif or .npy (not {dst.suffix}), or raise "
+                         "{memory_limit!s}", values={"memory_limit": ""}, file=src)
     if gray:
-        raise ImageError(f"{src}: gray=True is not available for images over memory_limit=",
-                         param=("gray", "memory_limit"))
+        raise ImageError("{file}: {gray} is not available for images over {memory_limit!s}",
+                         values={"gray": True, "memory_limit": ""}, file=src)
     turned = orientation(file_meta(src, page)) if files.auto_orient else 1
     if turned != 1:
         if not strict:
             return False  # the default limit: read whole, turned upright
-        raise ImageError(f"{src}: its EXIF orientation ({turned}) cannot be applied to an "
-                         "image filtered in bands: raise memory_limit=, or keep the stored "
-                         "order with auto_orient=False", param=("memory_limit", "auto_orient"))
+        raise ImageError(f"{{file}}: its EXIF orientation ({turned}) cannot be applied to an "
+                         "image filtered in bands: raise {memory_limit!s}, or keep the stored "
+                         "order with {auto_orient}",
+                         values={"memory_limit": "", "auto_orient": False},
+                         file=src)
     return True
 
 

@@ -57,9 +57,9 @@ def canonical_method(method: str) -> str:
     text = ALIASES.get(text.removeprefix("tm_"), text.removeprefix("tm_"))
     if text not in METHODS:
         raise ImgconvError(
-            f"method={method!r} is not a matching method: use one of {', '.join(METHODS)} "
+            f"{{method}} is not a matching method: use one of {', '.join(METHODS)} "
             f"(ncc, zncc and normxcorr2 are ccoeff_normed)"
-            f"{did_you_mean(text, METHODS + tuple(ALIASES))}", param="method")
+            f"{did_you_mean(text, METHODS + tuple(ALIASES))}", values={"method": method})
     return text
 
 

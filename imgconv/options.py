@@ -5,8 +5,8 @@ The API (``filter_image``), ``apply``, ``batch``, ``diff`` variants and the band
 path all take a ``FilterOptions`` (files also a ``FileOptions``); nothing downstream
 re-validates a name.  The
 choices are ``Literal`` types, so the tuples below, the CLI's help and mypy read
-one definition.  Library errors name parameters (``size='valid'``); the CLI
-translates them to its flags (see :mod:`imgconv.cli.common`).
+one definition.  Library errors name parameters (``size='valid'``) as fields of their
+message; the CLI spells them as its flags (see :mod:`imgconv.cli.common`).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def choice(param: str, value: object, valid: tuple[str, ...]) -> str:
     """``value`` lower-cased if it is one of ``valid``; else an error naming ``param``."""
     v = str(value).strip().lower()
     if v not in valid:
-        raise ImgconvError(f"{param}={value!r} is not valid: use one of {', '.join(valid)}",
-                           param=param)
+        raise ImgconvError(f"{{{param}}} is not valid: use one of {', '.join(valid)}",
+                           values={param: value})
     return v
 
 
@@ -59,8 +59,8 @@ def format_extension(fmt: str) -> str:
 
     ext = fmt.strip().lower().lstrip(".")
     if "." + ext not in FORMATS:
-        raise ImgconvError(f"fmt={fmt!r} is not a format imgconv writes: use one of "
-                           f"{', '.join(e.lstrip('.') for e in FORMATS)}", param="fmt")
+        raise ImgconvError(f"{{fmt}} is not a format imgconv writes: use one of "
+                           f"{', '.join(e.lstrip('.') for e in FORMATS)}", values={"fmt": fmt})
     return ext
 
 
@@ -69,9 +69,9 @@ def finite(param: str, value: object) -> float:
     try:
         f = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ImgconvError(f"{param}={value!r} is not a number", param=param) from None
+        raise ImgconvError(f"{{{param}}} is not a number", values={param: value}) from None
     if not math.isfinite(f):
-        raise ImgconvError(f"{param}={value!r} is not a finite number", param=param)
+        raise ImgconvError(f"{{{param}}} is not a finite number", values={param: value})
     return f
 
 

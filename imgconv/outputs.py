@@ -16,8 +16,8 @@ temporary files.
   folder).
 
 Messages name the parameters they are about (``output=...``, ``overwrite=True``,
-``page=N``) and set :attr:`~imgconv.errors.ImgconvError.param`; the command line
-spells them as its flags.
+``page=N``) as fields of a :class:`~imgconv.errors.Message`; the command line spells
+them as its flags.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgconv.errors import ImgconvError, OutputError, WorkError
+from imgconv.errors import ImgconvError, Message, OutputError, WorkError
 from imgconv.formats import (
     FORMATS,
     check_output_channels,
@@ -166,8 +166,9 @@ def plan_targets(
             t = folder / default
         elif output is not None:
             if not output.suffix:
-                raise OutputError(f"{output}: has no extension and is not an existing folder: "
-                                  "give a file name like out.png, or create the folder first")
+                raise OutputError("{file}: has no extension and is not an existing folder: "
+                                  "give a file name like out.png, or create the folder first",
+                                  file=output)
             t = output
         else:
             t = (Path.cwd() if p in in_cwd else p.parent) / default
@@ -183,8 +184,9 @@ def _output_folder(output: Path | None, n_inputs: int) -> Path | None:
     if output is None or (n_inputs <= 1 and not output.is_dir()):
         return None
     if not output.is_dir():
-        raise OutputError(f"{output}: with several images, output=... must be an existing "
-                          f"folder: create it first (mkdir {output})", param="output")
+        raise OutputError(f"{{file}}: with several images, {{output!s}} must be an existing "
+                          f"folder: create it first (mkdir {output})", values={"output": ...},
+                          file=output)
     return output
 
 
@@ -206,15 +208,15 @@ def check_target(
     if pages is not None and pages[1] > 1 and not _holds_pages(target):
         raise frames_error(*pages)
     if any(same_file(q, target) for q in inputs):
-        raise OutputError(f"{target}: is an input; refusing to overwrite it (choose another "
-                          "output with output=...)", param="output")
+        raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
+                          "output with {output!s})", values={"output": ...}, file=target)
     if target.exists() and not overwrite:
-        raise OutputError(f"{target}: already exists (use overwrite=True to replace it)",
-                          param="overwrite")
+        raise OutputError("{file}: already exists (use {overwrite} to replace it)",
+                          values={"overwrite": True}, file=target)
     if any(same_file(target, s) for s in earlier):
-        raise OutputError(f"{target}: two inputs would be written to the same output (they "
+        raise OutputError("{file}: two inputs would be written to the same output (they "
                           "have the same name): run them separately, or use 'imgconv batch', "
-                          "which mirrors their folders")
+                          "which mirrors their folders", file=target)
     check_writable(target)
     if dtype is not None:
         check_output_dtype(target, dtype)
@@ -235,8 +237,8 @@ def check_name(path: str | os.PathLike[str]) -> None:
         limit = name_max(p)
         if size > limit:
             which = "the name" if len(p.parts) == 1 else f"the name {part!r} in it"
-            raise ImgconvError(f"{path}: {which} is {size} bytes long, over the file "
-                               f"system's limit of {limit}: use a shorter name")
+            raise ImgconvError(f"{{file}}: {which} is {size} bytes long, over the file "
+                               f"system's limit of {limit}: use a shorter name", file=path)
 
 
 class InputTree:
@@ -266,11 +268,11 @@ class InputTree:
         real = Path(os.path.realpath(target))
         return real == self.real or self.real in real.parents
 
-    def refusal(self, target: Path) -> str:
+    def refusal(self, target: Path) -> Message:
         """Why ``target`` is not written."""
-        return (f"{target}: is a file of the input folder {self.root} (or an input): refusing "
-                "to replace it, even with overwrite=True; write into an output=... folder "
-                "outside the input folder")
+        return Message(f"{target}: is a file of the input folder {self.root} (or an input): "
+                       "refusing to replace it, even with {overwrite}; write into an {output!s} "
+                       "folder outside the input folder", {"overwrite": True, "output": ...})
 
 
 # -- writing: atomic, never over an input ---------------------------------------------------
@@ -281,10 +283,11 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     output_format(target)
     folder = folder_of(target)
     if not folder.is_dir():
-        raise OutputError(f"{target}: the folder {folder} does not exist (create it first)")
+        raise OutputError(f"{{file}}: the folder {folder} does not exist (create it first)",
+                          file=target)
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{target}: the folder {folder} is not writable: choose another "
-                          "output folder")
+        raise OutputError(f"{{file}}: the folder {folder} is not writable: choose another "
+                          "output folder", file=target)
 
 
 def check_folder(folder: Path) -> None:
@@ -294,9 +297,9 @@ def check_folder(folder: Path) -> None:
     while not near.is_dir() and near.parent != near:
         near = near.parent
     if not os.access(near, os.W_OK | os.X_OK):
-        raise OutputError(f"{folder}: cannot write in the folder {near} (read-only or not "
-                          "permitted): choose another output folder with output=...",
-                          param="output")
+        raise OutputError(f"{{file}}: cannot write in the folder {near} (read-only or not "
+                          "permitted): choose another output folder with {output!s}",
+                          values={"output": ...}, file=folder)
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -338,8 +341,8 @@ def write_image(
     check_output_channels(target, core[2] if len(core) == 3 else 1)
     for inp in protect:
         if same_file(inp, target):
-            raise OutputError(f"{target}: is an input; refusing to overwrite it (choose another "
-                              "output)")
+            raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
+                              "output)", file=target)
     if pages > 1 and not fmt.frames:
         raise frames_error(target, pages, error=OutputError)
 
@@ -359,10 +362,10 @@ def atomic_write(target: Path, writer: Callable[[str], None], *, overwrite: bool
     """
     folder = folder_of(target)
     if target.exists() and not overwrite:
-        raise OutputError(f"{target}: already exists (use overwrite=True to replace it)",
-                          param="overwrite")
+        raise OutputError("{file}: already exists (use {overwrite} to replace it)",
+                          values={"overwrite": True}, file=target)
     if not folder.is_dir():
-        raise OutputError(f"{target}: the folder {folder} does not exist")
+        raise OutputError(f"{{file}}: the folder {folder} does not exist", file=target)
     try:
         tmp = Temporary(target)
     except OSError as exc:
@@ -384,8 +387,8 @@ def _into_place(tmp: str, target: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, target)
         return
-    exists = OutputError(f"{target}: already exists (use overwrite=True to replace it)",
-                         param="overwrite")
+    exists = OutputError("{file}: already exists (use {overwrite} to replace it)",
+                         values={"overwrite": True}, file=target)
     try:
         os.link(tmp, target)  # fails if the target appeared meanwhile
     except FileExistsError:
@@ -432,9 +435,9 @@ def write_error(target: Path, exc: BaseException) -> WorkError:
     if codes & set(_READ_ONLY):
         why = next(c.strerror for c in causes if isinstance(c, OSError)
                    and c.errno in _READ_ONLY)
-        return WorkError(f"{target}: cannot write in the folder {folder} ({why}): choose "
+        return WorkError(f"{{file}}: cannot write in the folder {folder} ({why}): choose "
                          "another output folder", file=target)
-    return WorkError(f"{target}: could not write the file ({exc})", file=target)
+    return WorkError(f"{{file}}: could not write the file ({exc})", file=target)
 
 
 def _no_space(folder: Path) -> bool:

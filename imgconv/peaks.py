@@ -58,15 +58,15 @@ class PeakFinder:
     def __init__(self, width: int, *, top: int | None = 1, min_score: float | None = None,
                  min_distance: int | None = None, method: str = "ccoeff_normed"):
         if top is not None and (isinstance(top, bool) or int(top) != top or top < 1):
-            raise ImgconvError(f"top={top!r} must be a whole number of at least 1",
-                               param="top")
+            raise ImgconvError("{top} must be a whole number of at least 1",
+                               values={"top": top})
         dist = 1 if min_distance is None else min_distance
         if isinstance(dist, bool) or int(dist) != dist or dist < 0:
-            raise ImgconvError(f"min_distance={min_distance!r} must be a whole number of at "
-                               "least 0", param="min_distance")
+            raise ImgconvError("{min_distance} must be a whole number of at "
+                               "least 0", values={"min_distance": min_distance})
         if min_score is not None and not np.isfinite(float(min_score)):
-            raise ImgconvError(f"min_score={min_score!r} must be a finite number",
-                               param="min_score")
+            raise ImgconvError("{min_score} must be a finite number",
+                               values={"min_score": min_score})
         self.sign = -1.0 if _smaller_is_better(method) else 1.0
         self.width, self.top, self.r = int(width), None if top is None else int(top), int(dist)
         self.floor = -np.inf if min_score is None else self.sign * float(min_score)

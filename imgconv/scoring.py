@@ -107,9 +107,10 @@ def plan_tiles(image_shape: tuple[int, int, int], tshape: tuple[int, int],
         options.append(((rs + h - 1) * (cs + w - 1) / (rs * cs), Tiling(rs, cs)))
     if not options:
         need = cost(1, 1)
-        raise ImgconvError(f"memory_limit={memory_limit / 1e6:.0f}MB is too small to match a "
+        raise ImgconvError(f"{{memory_limit!s}} is too small to match a "
                            f"{h}x{w} template in this image: use at least "
-                           f"{math.ceil(need / 1e6)}MB", param="memory_limit")
+                           f"{math.ceil(need / 1e6)}MB",
+                           values={"memory_limit": f"{memory_limit / 1e6:.0f}MB"})
     return min(options, key=lambda o: o[0])[1]
 
 

@@ -327,42 +327,7 @@ def test_diff_fail_on_diff_and_tolerance(gray_png: Path) -> None:
     assert code == 2 and "--tolerance" in err
 
 
-# -- library errors name parameters; the CLI spells them as its flags ----------------------
-@pytest.mark.parametrize(
-    ("message", "param", "expected"),
-    [
-        ("size='valid' needs a kernel no larger than the image",
-         "size", "--size valid needs a kernel no larger than the image"),
-        ("has 3 pages: pick one with page=N", "page", "has 3 pages: pick one with --page N"),
-        ("o.png: already exists (use overwrite=True to replace it)",
-         "overwrite", "o.png: already exists (use --overwrite to replace it)"),
-        ("is an input (choose another output with output=...)",
-         "output", "is an input (choose another output with -o)"),
-        ("memory_limit='1KB' is too small; raise memory_limit=, or not",
-         "memory_limit", "--memory-limit 1KB is too small; raise --memory-limit, or not"),
-        ("gray=True needs an RGB image", "gray", "--gray needs an RGB image"),
-        ("cval=inf is not a finite number", "cval", "--cval inf is not a finite number"),
-        ("fmt='bmp2' is not a format", "fmt", "--format bmp2 is not a format"),
-        ("filter='1 2; 3' is ragged", "filter", "-f '1 2; 3' is ragged"),
-        # only the error's own parameter; not a longer name that ends like it
-        ("mode='x' with size='valid' and outsize=3", "size",
-         "mode='x' with --size valid and outsize=3"),
-    ],
-)
-def test_translate_spells_the_param_as_its_flag(message: str, param: str, expected: str) -> None:
-    from imgconv.cli.common import translate
-    from imgconv.errors import ImgconvError
-
-    assert translate(ImgconvError(message, param=param)) == expected
-
-
-def test_translate_leaves_a_message_without_param() -> None:
-    from imgconv.cli.common import translate
-    from imgconv.errors import ImgconvError
-
-    assert translate(ImgconvError("size='valid' stays")) == "size='valid' stays"
-
-
+# -- library errors name parameters as fields (more in test_cli_messages.py) ----------------
 def test_library_error_with_param_is_shown_with_the_flag(
     gray_png: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -370,8 +335,8 @@ def test_library_error_with_param_is_shown_with_the_flag(
     from imgconv.errors import ImgconvError
 
     def refuse(*args: object, **kwargs: object) -> None:
-        raise ImgconvError("precision='single' cannot hold this; use precision='double'",
-                           param="precision")
+        raise ImgconvError("{precision[0]} cannot hold this; use {precision[1]}",
+                           values={"precision": ("single", "double")})
 
     monkeypatch.setattr(imgconv.files, "process_file", refuse)
     code, _, err = run("apply", str(gray_png), "-f", "box3", "-o", str(tmp_path / "o.png"))
@@ -517,3 +482,4 @@ def test_shell_completion_of_choice_values() -> None:
     script = Path(sys.executable).parent / "imgconv"  # the console script pip installed
     run = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=30)
     assert run.stdout.split() == ["mirror"]
+

@@ -133,8 +133,9 @@ def _page(kernel: Kernel) -> str:
     image = (np.random.default_rng(3).random((20, 24)) * 255).astype(np.uint8)
     va, vb = parse_variant("mode=correlate", Variant()), parse_variant("mode=convolve", Variant())
     out = run_diff(image, [kernel], va, vb, base=FilterOptions(dtype="uint8"))
-    return render_html(out.report.as_dict(), input_image=image, a_out=out.a.values, b_out=out.b.values,
-                       a_float=out.a.values, b_float=out.b.values, kernel=kernel)
+    return render_html(out.report.as_dict(), input_image=image, a_out=out.a.values,
+                       b_out=out.b.values, a_float=out.a.values, b_float=out.b.values,
+                       kernel=kernel)
 
 
 def _kernel_images(page: str) -> list[np.ndarray]:

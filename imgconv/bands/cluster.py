@@ -17,8 +17,9 @@ from imgconv.errors import ImgconvError
 def check_scheduler(address: str) -> None:
     """Refuse, before any work, what is not a Dask scheduler address."""
     if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?", address):
-        raise ImgconvError(f"scheduler={address!r} is not a scheduler address: use "
-                           "tcp://HOST:PORT (what 'dask scheduler' prints)", param="scheduler")
+        raise ImgconvError("{scheduler} is not a scheduler address: use "
+                           "tcp://HOST:PORT (what 'dask scheduler' prints)",
+                           values={"scheduler": address})
 
 
 @contextmanager
@@ -32,8 +33,8 @@ def connect(address: str) -> Iterator[Any]:
     try:
         client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ImgconvError(f"scheduler={address!r}: cannot connect ({exc})",
-                           param="scheduler") from None
+        raise ImgconvError(f"{{scheduler}}: cannot connect ({exc})",
+                           values={"scheduler": address}) from None
     try:
         yield client
     finally:

@@ -28,13 +28,14 @@ def parse_size(text: str) -> int | None:
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
     unit = m.group(2).upper() if m else ""
     if m is None or unit not in _UNITS:
-        raise ImgconvError(f"memory_limit={text!r}: use a size like 256MB, 2GB, 512MiB or "
-                           "2GiB (MB/GB decimal, MiB/GiB binary), or none", param="memory_limit")
+        raise ImgconvError("{memory_limit}: use a size like 256MB, 2GB, 512MiB or "
+                           "2GiB (MB/GB decimal, MiB/GiB binary), or none",
+                           values={"memory_limit": text})
     value = int(float(m.group(1)) * _UNITS[unit])
     if value < 10**7:
-        raise ImgconvError(f"memory_limit={text!r} is too small: use at least 10MB (units: "
+        raise ImgconvError("{memory_limit} is too small: use at least 10MB (units: "
                            "MB, GB decimal; MiB, GiB binary; a bare number is bytes)",
-                           param="memory_limit")
+                           values={"memory_limit": text})
     return value
 
 
@@ -58,9 +59,9 @@ def band_rows(limit: int, width: int, channels: int, in_itemsize: int, float_siz
     if rows < 1:
         need = (halo + 1) * per_row
         raise ImgconvError(
-            f"memory_limit={limit / 1e6:.0f}MB is too small for rows of {width} pixels and a "
+            f"{{memory_limit!s}} is too small for rows of {width} pixels and a "
             f"kernel reaching {halo} rows: use at least {math.ceil(need / 1e6)}MB",
-            param="memory_limit",
+            values={"memory_limit": f"{limit / 1e6:.0f}MB"},
         )
     return int(rows)
 

@@ -86,12 +86,12 @@ def process_file_tiled(
     t0 = time.perf_counter()
     ext = dst.suffix.lower()
     if ext not in STREAMING:
-        raise OutputError(f"{dst}: a result larger than memory_limit can be written only as "
-                          f"{' or '.join(STREAMING)}", param="memory_limit")
+        raise OutputError(f"{{file}}: a result larger than memory_limit can be written only as "
+                          f"{' or '.join(STREAMING)}", param="memory_limit", file=dst)
     if options.alpha == "premultiply":
-        raise ImgconvError("alpha='premultiply' is not available for images filtered in bands: "
-                           "raise memory_limit= or use alpha='keep' or alpha='filter'",
-                           param=("alpha", "memory_limit"))
+        raise ImgconvError("{alpha[0]} is not available for images filtered in bands: "
+                           "raise {memory_limit!s} or use {alpha[1]} or {alpha[2]}",
+                           values={"alpha": ("premultiply", "keep", "filter"), "memory_limit": ""})
     limit = files.memory_limit if files.memory_limit is not None else 2**62
     source = open_source(src, files.page)
     out_dtype = np.dtype(options.dtype or str(source.dtype))

@@ -63,7 +63,8 @@ class NpySource:
             raise
         if head.fortran or head.dtype.hasobject or len(head.shape) not in (2, 3):
             self.fh.close()
-            raise ImageError(f"{path}: a .npy image must be a C-ordered H×W or H×W×C array")
+            raise ImageError("{file}: a .npy image must be a C-ordered H×W or H×W×C array",
+                             file=path)
         self.offset = head.offset
         self.path = path
         self.shape = head.shape
@@ -74,8 +75,8 @@ class NpySource:
         self.fh.seek(self.offset + y0 * self.row)
         data = self.fh.read((y1 - y0) * self.row)
         if len(data) != (y1 - y0) * self.row:
-            raise ImageError(f"{self.fh.name}: truncated: the header promises "
-                             f"{self.shape} but the file ends early")
+            raise ImageError(f"{{file}}: truncated: the header promises "
+                             f"{self.shape} but the file ends early", file=self.fh.name)
         return np.frombuffer(data, dtype=self.dtype).reshape((y1 - y0,) + self.shape[1:])
 
     def close(self) -> None:
@@ -97,13 +98,14 @@ class TiffSource:
             pages = pages_of(self.tif)
         if not 0 <= page < len(pages):
             self.tif.close()
-            raise ImageError(f"{path}: page={page} is out of range (0 to {len(pages) - 1})")
+            raise ImageError(f"{{file}}: {{page!s}} is out of range (0 to {len(pages) - 1})",
+                             values={"page": page}, file=path)
         pg = pages[page]
         self.page: Any = pg
         shape = tuple(pg.shape)
         if len(shape) not in (2, 3) or getattr(pg, "planarconfig", 1) == 2 and len(shape) == 3:
             self.tif.close()
-            raise ImageError(f"{path}: cannot stream this TIFF layout {shape}")
+            raise ImageError(f"{{file}}: cannot stream this TIFF layout {shape}", file=path)
         self.shape = shape
         self.dtype = np.dtype(pg.dtype)
         contiguous = pg.is_contiguous  # a bool, or (offset, bytecount) in older tifffile
@@ -123,8 +125,8 @@ class TiffSource:
             fh.seek(offset + y0 * self.row_values * dt.itemsize)
             data = fh.read((y1 - y0) * self.row_values * dt.itemsize)
             if len(data) != (y1 - y0) * self.row_values * dt.itemsize:
-                raise ImageError(f"{self.path}: truncated: the header promises {self.shape} "
-                                 "but the file ends early")
+                raise ImageError(f"{{file}}: truncated: the header promises {self.shape} "
+                                 "but the file ends early", file=self.path)
             arr = np.frombuffer(data, dtype=dt).reshape((y1 - y0,) + self.shape[1:])
             return arr.astype(self.dtype, copy=False)
         return self._decode_rows(y0, y1)
@@ -145,16 +147,16 @@ class TiffSource:
         fh = self.tif.filehandle
         for index, sy, sx in indices:
             if index >= len(pg.dataoffsets):
-                raise ImageError(f"{self.path}: damaged: segment {index} is missing")
+                raise ImageError(f"{{file}}: damaged: segment {index} is missing", file=self.path)
             fh.seek(pg.dataoffsets[index])
             data = fh.read(pg.databytecounts[index])
             try:
                 seg, _, _ = pg.decode(data, index, jpegtables=getattr(pg, "jpegtables", None))
             except Exception as exc:
-                raise ImageError(f"{self.path}: damaged: cannot decode segment {index} "
-                                 f"({exc})") from exc
+                raise ImageError(f"{{file}}: damaged: cannot decode segment {index} "
+                                 f"({exc})", file=self.path) from exc
             if seg is None:
-                raise ImageError(f"{self.path}: damaged: segment {index} is empty")
+                raise ImageError(f"{{file}}: damaged: segment {index} is empty", file=self.path)
             seg = np.asarray(seg)
             dims: tuple[int, ...] = seg.shape[-3:] if len(self.shape) == 3 else seg.shape[-3:-1]
             seg = seg.reshape(dims)
@@ -185,8 +187,8 @@ def open_source(path: Path, page: int | None) -> RowSource:
     except ImgconvError:
         raise
     except Exception as exc:
-        raise ImageError(f"{path}: cannot read as an image ({exc})") from exc
-    raise ImageError(f"{path}: {ext} files cannot be streamed")
+        raise ImageError(f"{{file}}: cannot read as an image ({exc})", file=path) from exc
+    raise ImageError(f"{{file}}: {ext} files cannot be streamed", file=path)
 
 
 def gather(source: RowSource, rows: npt.NDArray[np.integer[Any]], cval: float,

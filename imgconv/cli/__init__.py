@@ -2,8 +2,9 @@
 
 One module per command group: :mod:`~imgconv.cli.apply`, :mod:`~imgconv.cli.batch`,
 :mod:`~imgconv.cli.diff` and :mod:`~imgconv.cli.kernels` (``filters``, ``show``,
-``compose``); :mod:`~imgconv.cli.common` holds the options they share and the
-translation of library errors to flags.  Heavy modules (numpy, scipy, imageio,
+``compose``); :mod:`~imgconv.cli.flags` declares the options they share (``Annotated``
+aliases each command lists) and :mod:`~imgconv.cli.common` renders the library's messages
+with flags.  Heavy modules (numpy, scipy, imageio,
 OpenCV, rich) are imported inside the commands that need them, so ``imgconv --help``
 stays fast.
 """
@@ -87,10 +88,30 @@ def main() -> None:
             _leave(0)
         where = f"{ctx.command_path} --help" if ctx is not None else "imgconv --help"
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        message = " ".join(message.split())
+        message = _elsewhere(exc, ctx) or " ".join(message.split())
         fail(f"{message} (see '{where}')", 2, json_="--json" in sys.argv[1:])
         _leave(2)
     _leave(code if isinstance(code, int) else 0)
+
+
+def _elsewhere(exc: BaseException, ctx: Any) -> str | None:
+    """For an option this command does not have but another one does (``apply
+    --workers``): which commands have it, in place of Click's guess at a near spelling
+    (``--force``); None otherwise."""
+    option = getattr(exc, "option_name", None)
+    if type(exc).__name__ != "NoSuchOption" or not option or ctx is None or ctx.parent is None:
+        return None
+    group = ctx.parent.command
+    owners = [name for name, command in sorted(group.commands.items())
+              if name != ctx.info_name
+              and any(option in p.opts or option in p.secondary_opts for p in command.params)]
+    if not owners:
+        return None
+    root = ctx.parent.info_name or "imgconv"
+    names = [f"'{root} {name}'" for name in owners]
+    listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    here = f"'{root} {ctx.info_name}'"
+    return f"No such option: {option} (it is an option of {listed}, not of {here})"
 
 
 def _leave(code: int) -> NoReturn:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import imgconv.cli.common as common
+import imgconv.cli.flags as flags
+from imgconv.cli.flags import DEFAULTS
 from imgconv.cli.pipes import standard_streams
 from imgconv.errors import ImgconvError
 
@@ -19,11 +21,7 @@ if TYPE_CHECKING:
     from imgconv.options import FileOptions, FilterOptions
     from imgconv.outputs import FileRecord
 
-QualityOpt = Annotated[int | None, typer.Option(
-    "--quality", help="JPEG/WebP quality, 1 (smallest) to 100 (best); JPEG default 95, "
-    "WebP default lossless.", show_default=False)]
 GLOB_CHARS = ("*", "?", "[")
-NOTE_FLAGS = (*common.NOTE_PARAMS, "quality")  # the parameters a file's notes may name
 
 
 def sample_path() -> Path:
@@ -46,35 +44,51 @@ class Plan:
 
 
 @common.handle_errors
-@common.filter_args()
 def apply(
     images: Annotated[list[Path] | None, typer.Argument(
         help="Image files (PNG, JPEG, TIFF, BMP, GIF, WebP, .npy).", show_default=False)] = None,
-    filters: common.FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    filters: flags.Filters = [],  # noqa: B006 - typer needs a literal default
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Output file (one image) or existing folder (several). "
         "Default: STEM.FILTER.MODE.EXT beside each input.")] = None,
     fmt: Annotated[str | None, typer.Option(
         "--format", help="Output format (png, jpg, tif, webp, npy, ...), also of default "
         "names; default: the input's.", show_default=False)] = None,
-    quality: QualityOpt = None,
-    given: common.FilterArgs = common.DEFAULT_ARGS,
-    scheduler: common.SchedulerOpt = None,
+    quality: flags.Quality = None,
+    mode: flags.Mode = DEFAULTS.mode,
+    method: flags.Method = DEFAULTS.method,
+    boundary: flags.Boundary = DEFAULTS.boundary,
+    cval: flags.Cval = DEFAULTS.cval,
+    size: flags.Size = DEFAULTS.size,
+    dtype: flags.Dtype = DEFAULTS.dtype,
+    precision: flags.Precision = DEFAULTS.precision,
+    abs: flags.Abs = DEFAULTS.abs,
+    offset: flags.Offset = DEFAULTS.offset,
+    rescale: flags.Rescale = DEFAULTS.rescale,
+    normalize: flags.Normalize = DEFAULTS.normalize,
+    alpha: flags.Alpha = DEFAULTS.alpha,
+    gray: flags.Gray = False,
+    page: flags.Page = None,
+    memory_limit: flags.MemoryLimit = None,
+    auto_orient: flags.AutoOrient = True,
+    strip: flags.Strip = False,
+    scheduler: flags.Scheduler = None,
     sample: Annotated[bool, typer.Option("--sample", help="Use the built-in sample photo "
                                          "(outputs go to the current folder).")] = False,
-    overwrite: common.OverwriteOpt = False,
+    overwrite: flags.Overwrite = False,
     report_dir: Annotated[Path | None, typer.Option(
         "--report", help="Also write the diff report of correlate vs convolve for this run "
         "into this folder (one sub-folder per image when there are several).",
         show_default=False)] = None,
-    json_: common.JsonOpt = False,
-    verbose: common.VerboseOpt = False,
-    quiet: common.QuietOpt = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """Filter one or more images with one or more kernels (applied in sequence).
 
     Example: imgconv apply photo.png -f sobel-x --mode correlate -o edges.png
     """
+    given = common.FilterArgs.taken(locals())  # the common options, as typed
     if not filters:
         raise ImgconvError(common.NO_FILTER)
     inputs = ([sample_path()] if sample else []) + expand_globs(images or [])
@@ -96,14 +110,10 @@ def _file_options(given: common.FilterArgs, fmt: str | None, quality: int | None
                   output: Path | None, overwrite: bool) -> FileOptions:
     """How each file is read and written, checked before any work: ``--quality``,
     ``--format`` (and ``-o`` of another format), ``--memory-limit``."""
-    from imgconv.options import FileOptions
-
-    files = FileOptions(page=given.page, gray=given.gray, quality=quality, fmt=fmt,
-                        existing="overwrite" if overwrite else "fail",
-                        auto_orient=given.auto_orient, strip=given.strip)
+    files = given.file_options(quality=quality, fmt=fmt,
+                               existing="overwrite" if overwrite else "fail")
     _format(files.fmt, output)
-    return files.replace(memory_limit=common.memory_bytes(given.memory_limit),
-                         strict_limit=given.memory_limit is not None)
+    return files
 
 
 def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions, files: FileOptions, *,
@@ -141,8 +151,8 @@ def expand_globs(args: list[Path]) -> list[Path]:
             continue
         found = sorted(m for m in glob.glob(text, recursive=True) if Path(m).is_file())
         if not found:
-            raise ImgconvError(f"{text}: no file matches this pattern (check the folder and "
-                               "the pattern; quote it so that imgconv expands it)")
+            raise ImgconvError("{file}: no file matches this pattern (check the folder and "
+                               "the pattern; quote it so that imgconv expands it)", file=text)
         inputs += [Path(m) for m in found]
     unique: dict[str, Path] = {}  # a file named and matched too is one input, once
     for p in inputs:
@@ -165,8 +175,9 @@ def _format(ext: str | None, output: Path | None) -> None:
 
     if ext is not None and output is not None and output.suffix and not output.is_dir() and \
             FORMATS.get(output.suffix.lower()) is not FORMATS["." + ext]:
-        raise ImgconvError(f"output={output} is not a .{ext} file, but fmt={ext!r}: drop one, "
-                           f"or name the output {output.stem}.{ext}", param=("output", "fmt"))
+        raise ImgconvError(f"{{output!s}} is not a .{ext} file, but {{fmt}}: drop one, "
+                           f"or name the output {output.stem}.{ext}",
+                           values={"output": output, "fmt": ext})
 
 
 def _existing_input(path: Path) -> None:
@@ -176,9 +187,9 @@ def _existing_input(path: Path) -> None:
 
     check_name(path)
     if not path.exists():
-        raise ImgconvError(f"{path}: no such file (check the path)")
+        raise ImgconvError("{file}: no such file (check the path)", file=path)
     if path.is_dir():
-        raise ImgconvError(f"{path}: is a folder (use 'imgconv batch' for folders)")
+        raise ImgconvError("{file}: is a folder (use 'imgconv batch' for folders)", file=path)
 
 
 def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
@@ -196,7 +207,7 @@ def _run(plan: Plan, *, talk: bool) -> list[FileRecord]:
     bar = _BandProgress(console() if talk and stream.isatty() else None)
 
     def written(rec: FileRecord) -> None:
-        rec.notes = [common.spell_flags(n, NOTE_FLAGS) for n in rec.notes]
+        rec.notes = [common.spoken(n) for n in rec.notes]
         if talk:
             _render(rec, plan)
 

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import imgconv.cli.common as common
-from imgconv.cli.apply import NOTE_FLAGS, QualityOpt
-from imgconv.errors import ImgconvError
+import imgconv.cli.flags as flags
+from imgconv.cli.flags import DEFAULTS
+from imgconv.errors import ImgconvError, Message
 
 if TYPE_CHECKING:
     from imgconv.batch import Job, Outcome, Work
@@ -21,13 +22,12 @@ if TYPE_CHECKING:
 STATUSES = ("written", "skipped", "failed")
 
 @common.handle_errors
-@common.filter_args()
 def batch(
     in_dir: Annotated[Path, typer.Argument(help="The folder of images.", show_default=False)],
     output: Annotated[Path, typer.Option(
         "-o", "--output", help="The output folder; the input tree is mirrored inside it.",
         show_default=False)],
-    filters: common.FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    filters: flags.Filters = [],  # noqa: B006 - typer needs a literal default
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into "
                                             "sub-folders.")] = False,
     glob: Annotated[str | None, typer.Option(
@@ -36,7 +36,7 @@ def batch(
     fmt: Annotated[str | None, typer.Option(
         "--format", help="Convert outputs to this format (png, tif, npy, ...); default: the "
         "input's.", show_default=False)] = None,
-    quality: QualityOpt = None,
+    quality: flags.Quality = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the plan (IN -> OUT and write / skip: exists / failed: "
         "collision / refused: reason), write nothing; exit 1 if an input would fail.")] = False,
@@ -46,28 +46,39 @@ def batch(
     skip_existing: Annotated[bool, typer.Option(
         "--skip-existing", help="Leave outputs that exist (resume an interrupted "
         "batch).")] = False,
-    scheduler: common.SchedulerOpt = None,
-    given: common.FilterArgs = common.DEFAULT_ARGS,
-    overwrite: common.OverwriteOpt = False,
-    json_: common.JsonOpt = False,
-    verbose: common.VerboseOpt = False,
-    quiet: common.QuietOpt = False,
+    scheduler: flags.Scheduler = None,
+    mode: flags.Mode = DEFAULTS.mode,
+    method: flags.Method = DEFAULTS.method,
+    boundary: flags.Boundary = DEFAULTS.boundary,
+    cval: flags.Cval = DEFAULTS.cval,
+    size: flags.Size = DEFAULTS.size,
+    dtype: flags.Dtype = DEFAULTS.dtype,
+    precision: flags.Precision = DEFAULTS.precision,
+    abs: flags.Abs = DEFAULTS.abs,
+    offset: flags.Offset = DEFAULTS.offset,
+    rescale: flags.Rescale = DEFAULTS.rescale,
+    normalize: flags.Normalize = DEFAULTS.normalize,
+    alpha: flags.Alpha = DEFAULTS.alpha,
+    gray: flags.Gray = False,
+    page: flags.Page = None,
+    memory_limit: flags.MemoryLimit = None,
+    auto_orient: flags.AutoOrient = True,
+    strip: flags.Strip = False,
+    overwrite: flags.Overwrite = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """Filter every image in a folder, in parallel; the output tree mirrors the input.
 
     A file that fails is named in the summary and the others go on (exit 1 if any
     failed). Example: imgconv batch photos/ -o blurred/ -f gaussian5 -r
     """
-    from imgconv.options import FileOptions
-
+    given = common.FilterArgs.taken(locals())  # the common options, as typed
     existing = _existing(filters, skip_existing, overwrite, workers)
     opts = given.options()
-    files = FileOptions(page=given.page, gray=given.gray, quality=quality, fmt=fmt,
-                        existing=existing,
-                        memory_limit=common.memory_bytes(given.memory_limit,
-                                                         1 if scheduler else _cores(workers)),
-                        strict_limit=given.memory_limit is not None,
-                        auto_orient=given.auto_orient, strip=given.strip)
+    files = given.file_options(share=1 if scheduler else _cores(workers), quality=quality,
+                               fmt=fmt, existing=existing)
     jobs, refused, work = _plan(in_dir, output, filters, opts, files, recursive=recursive,
                                 glob=glob)
     if dry_run:
@@ -96,8 +107,8 @@ def batch(
 def _counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
     """The count of each status, the library's words spelled as flags on the way."""
     for o in outcomes:
-        o.error = o.error and common.spell_flags(o.error, o.params)
-        o.notes = [common.spell_flags(n, NOTE_FLAGS) for n in o.notes]
+        o.error = o.error and common.spoken(o.error)
+        o.notes = [common.spoken(n) for n in o.notes]
     counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
     if any(o.status == "interrupted" for o in outcomes):
         counts["interrupted"] = sum(o.status == "interrupted" for o in outcomes)
@@ -152,8 +163,9 @@ def _plan(in_dir: Path, output: Path, filters: list[str], opts: FilterOptions,
             try:
                 check_output_dtype(dst, opts.dtype)
             except ImgconvError as exc:
-                raise ImgconvError(f"{exc} (with batch: --format tif or npy)",
-                                   param=exc.param) from None
+                raise ImgconvError(Message.concat(exc.message,
+                                                  " (with batch: --format tif or npy)"),
+                                   file=exc.file) from None
     return jobs, refused, batchmod.Work(kernels, opts, files)
 
 

@@ -1,9 +1,11 @@
-"""What every command shares: the option annotations, consoles, errors → one line + exit code.
+"""What every command shares: the common options as one value, consoles, errors → one line
++ exit code.
 
-The library names *parameters* in its messages (``size='valid'``, ``page=N``,
-``overwrite=True``) and sets :attr:`~imgconv.errors.ImgconvError.param`;
-:func:`translate` rewrites them to this command line's flags (``--size valid``,
-``--page N``, ``--overwrite``) using one table, :data:`FLAGS`.
+The library's messages and notes mention *parameters* as fields
+(:class:`~imgconv.errors.Message`: ``size='valid'``, ``page=N``, ``overwrite=True``);
+:func:`spoken` renders each mention as this command line's flag (``--size valid``,
+``--page N``, ``--overwrite``) using one table, :data:`FLAGS`.  Nothing here reads a
+message's text.
 
 Only typer, :mod:`imgconv.errors` and :mod:`imgconv.boundary` are imported at module
 level: rich, numpy and the rest are imported by the functions that use them, so
@@ -20,108 +22,22 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from imgconv.boundary import MODE_NAMES, boundary_mode
 from imgconv.boundary import MODES as BOUNDARY_MODES
-from imgconv.errors import ImgconvError
-from imgconv.options import ALPHA_MODES, DTYPES, METHODS, MODES, PRECISIONS, SIZES
+from imgconv.boundary import boundary_mode
+from imgconv.errors import ImgconvError, Mention, Message
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from imgconv.options import FilterOptions
+    from imgconv.options import FileOptions, FilterOptions
 
 NO_FILTER = "no filter given: add -f FILTER (see 'imgconv filters')"
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_BOUNDARY_HELP = "Boundary mode: " + "; ".join(
-    f"{m.name} ({m.extension}{', alias ' + '/'.join(m.aliases) if m.aliases else ''})"
-    for m in BOUNDARY_MODES
-)
-
-# -- the common options, one definition each -----------------------------------------------
-FilterOpt = Annotated[
-    list[str],
-    typer.Option("-f", "--filter", help="Filter: a .yaml/.txt/.npy/.csv file, a shipped name "
-                 "(see 'imgconv filters'), an inline matrix \"1 2 1; 2 4 2; 1 2 1\" or a "
-                 "generator like gaussian:sigma=2. Repeat to apply several in sequence."),
-]
-def _choices(values: tuple[str, ...]) -> str:
-    """The metavar listing an option's choices: ``[correlate|convolve]``."""
-    return "[" + "|".join(values) + "]"
-
-
-def _choice(values: tuple[str, ...]) -> dict[str, Any]:
-    """An option's choices: listed in ``--help`` and completed by the shell."""
-    def complete(incomplete: str) -> list[str]:
-        return [v for v in values if v.startswith(incomplete.lower())]
-
-    return {"metavar": _choices(values), "autocompletion": complete}
-
-
-ModeOpt = Annotated[str, typer.Option("--mode", **_choice(MODES), help="correlate or "
-                                      "convolve (kernel rotated by 180°).")]
-MethodOpt = Annotated[str, typer.Option("--method", **_choice(METHODS), help="How it is "
-                                        "computed (never what): auto, direct, separable "
-                                        "(rank-1 kernels), lowrank (rank 2-8: r separable "
-                                        "passes) or fft.")]
-BoundaryOpt = Annotated[str, typer.Option("--boundary", "-b", **_choice(MODE_NAMES),
-                                          help=_BOUNDARY_HELP)]
-CvalOpt = Annotated[float, typer.Option("--cval", help="Value beyond the edges for "
-                                        "--boundary constant (pixel units).")]
-SizeOpt = Annotated[str, typer.Option("--size", **_choice(SIZES), help="Output size: "
-                                      "same, valid (kernel "
-                                      "wholly inside) or full (every overlap).")]
-DtypeOpt = Annotated[str | None, typer.Option("--dtype", **_choice(DTYPES),
-                                              help="Output pixel type: uint8, "
-                                              "uint16, float32 or float64 (default: the "
-                                              "input's).")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", **_choice(PRECISIONS),
-                                           help="auto (float64 for float64 "
-                                           "images, else float32), single or double.")]
-AbsOpt = Annotated[bool, typer.Option("--abs", help="Take the absolute value of the result.")]
-OffsetOpt = Annotated[float, typer.Option("--offset", help="Add this to the result (pixel "
-                                          "units), after any filter-file offset.")]
-RescaleOpt = Annotated[bool, typer.Option("--rescale", help="Stretch the result's min..max "
-                                          "onto the output range.")]
-NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide each kernel by its "
-                                            "sum (zero-sum kernels are left as they are).")]
-AlphaOpt = Annotated[str, typer.Option("--alpha", **_choice(ALPHA_MODES),
-                                       help="Alpha channel: keep (untouched), "
-                                       "filter (like colour) or premultiply.")]
-GrayOpt = Annotated[bool, typer.Option("--gray", help="Convert colour images to gray "
-                                       "(luma 0.299 R + 0.587 G + 0.114 B) first.")]
-MemoryOpt = Annotated[str | None, typer.Option(
-    "--memory-limit", help="Working memory for one image (256MB, 2GB: decimal; 512MiB, 2GiB: "
-    "binary; none: no limit). A larger TIFF or .npy is filtered in bands and streamed to a "
-    ".tif/.npy output. Default: 256MB (what cannot be banded is then read whole).",
-    show_default=False)]
-PageOpt = Annotated[int | None, typer.Option(
-    "--page", help="Pick one page (0-based) of a multi-page TIFF or animated GIF/WebP; by "
-    "default every page or frame is filtered, into a format that holds them (.tif, .gif, "
-    ".webp).", show_default=False)]
-SchedulerOpt = Annotated[str | None, typer.Option(
-    "--scheduler", help="Run on the Dask cluster at this address (tcp://host:8786): batch "
-    "sends it whole files, apply the bands of one TIFF/.npy image; workers must see the same "
-    "files.", show_default=False)]
-AutoOrientOpt = Annotated[bool, typer.Option(
-    "--auto-orient/--no-auto-orient", help="Turn the image upright by its EXIF orientation "
-    "before filtering (as a viewer shows it; the output says orientation 1). "
-    "--no-auto-orient filters the stored pixel order and copies the tag.")]
-StripOpt = Annotated[bool, typer.Option("--strip", help="Write no metadata: by default the "
-                                        "ICC profile, resolution (dpi) and EXIF go to the "
-                                        "output where its format holds them.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", "--force", help="Replace existing "
-                                            "output files (never an input).")]
-VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="More detail; Python "
-                                          "tracebacks for unexpected errors.")]
-QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")]
-
 
 def stderr() -> Console:
     """A rich console on stderr (notes, errors)."""
@@ -192,7 +108,7 @@ def _tagged(tag: str, style: str, text: str) -> None:
 
 def note(text: str) -> None:
     """Print ``note: text`` on stderr, ``text`` literally (never read as rich markup)."""
-    _tagged("note:", "yellow", spell_flags(text))
+    _tagged("note:", "yellow", spoken(text))
 
 
 def clean_folders(folders: Iterable[Path], *, quiet: bool = False) -> None:
@@ -216,7 +132,6 @@ FLAGS: dict[str, str] = {
     "pattern": "--glob",
     "auto_orient": "--no-auto-orient",  # auto_orient=False, the one spelling a note uses
 }
-_VALUE = r"""(?:'[^']*'|"[^"]*"|\.\.\.|[^\s,;()]*[^\s,;():.])?"""
 
 
 def flag(param: str) -> str:
@@ -224,44 +139,24 @@ def flag(param: str) -> str:
     return FLAGS.get(param, "--" + param.replace("_", "-"))
 
 
-#: the parameters the library's notes may advise (clipping, normalize)
-NOTE_PARAMS: tuple[str, ...] = ("abs", "offset", "dtype", "rescale", "normalize", "memory_limit",
-                                 "strip", "auto_orient")
+def spell(mention: Mention) -> str:
+    """A mention of a parameter as its flag: ``size='valid'`` → ``--size valid``.
 
-
-def translate(exc: ImgconvError) -> str:
-    """The message of ``exc`` with its parameters spelled as their flags (:func:`spell_flag`)."""
-    return spell_flags(str(exc), exc.params)
-
-
-def spell_flags(message: str, params: tuple[str, ...] = NOTE_PARAMS) -> str:
-    """``message`` with each of ``params`` spelled as its flag (default: a note's)."""
-    for param in params:
-        message = spell_flag(message, param)
-    return message
-
-
-def spell_flag(message: str, param: str | None) -> str:
-    """``message`` with every ``PARAM=VALUE`` of ``param`` as ``--flag VALUE``.
-
-    ``size='valid'`` → ``--size valid``; ``page=N`` → ``--page N``; ``overwrite=True``,
-    ``output=...`` and ``memory_limit=`` → the bare flag (``--overwrite``, ``-o``,
-    ``--memory-limit``).  A quoted value that holds spaces keeps its quotes.  Other
-    parameters' spellings are left as they are.
+    ``page=N`` → ``--page N``; ``overwrite=True``, ``output=...``, ``memory_limit=`` and
+    ``auto_orient=False`` → the bare flag (``--overwrite``, ``-o``, ``--memory-limit``,
+    ``--no-auto-orient``).  A quoted value that holds spaces keeps its quotes.
     """
-    if not param:
-        return message
-    name = flag(param)
+    name, raw = flag(mention.param), mention.text
+    value = raw[1:-1] if raw[:1] in ("'", '"') and len(raw) > 1 else raw
+    if value in ("", "...", "True") or (value == "False" and name.startswith("--no-")):
+        return name
+    return f"{name} {raw if any(c.isspace() for c in value) else value}"
 
-    def spell(m: re.Match[str]) -> str:
-        raw = m.group(1) or ""
-        value = raw[1:-1] if raw[:1] in ("'", '"') else raw
-        if value in ("", "...", "True") or (value == "False" and name.startswith("--no-")):
-            return name
-        return f"{name} {raw if not value or any(c.isspace() for c in value) else value}"
 
-    pattern = re.compile(rf"(?<![\w.-]){re.escape(param)}=({_VALUE})")
-    return pattern.sub(spell, message)
+def spoken(text: str) -> str:
+    """A library message or note as this command line says it: the parameters a
+    :class:`~imgconv.errors.Message` mentions spelled as flags; other text as it is."""
+    return text.render(spell) if isinstance(text, Message) else text
 
 
 def fail(message: str, code: int = 2, *, json_: bool = False, file: str | None = None,
@@ -278,26 +173,13 @@ def fail(message: str, code: int = 2, *, json_: bool = False, file: str | None =
 
 
 def culprit(exc: BaseException) -> str | None:
-    """The file an error is about: its ``file`` (or a filter's ``source``), else — for the
-    command line's own errors — the ``PATH: ...`` that starts its message when that names
-    a file."""
-    import os
-
-    for attr in ("file", "source"):
+    """The file an error is about, from its fields: an imgconv error's ``file`` (or a
+    filter's ``source``), an ``OSError``'s ``filename``; None when it has none."""
+    for attr in ("file", "source", "filename"):
         value = getattr(exc, attr, None)
         if value:
-            return str(value)
-    text = str(exc)
-    m = re.match(r"(.+?)(?::\s|$)", text, re.DOTALL)
-    head = m.group(1) if m else ""
-    if not head or head == text or head.startswith("-") or "=" in head:
-        return None  # not a file: a flag or a parameter
-    if os.path.lexists(head) or os.sep in head or _FILE.search(head):
-        return head
+            return os.fsdecode(value) if isinstance(value, bytes) else str(value)
     return None
-
-
-_FILE = re.compile(r"\.(png|jpe?g|tiff?|bmp|gif|webp|npy|ya?ml|txt|csv|json|html)$", re.I)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -322,7 +204,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
                     import traceback
 
                     traceback.print_exc()
-                raise fail(translate(exc), exc.exit_code, json_=as_json,
+                raise fail(spoken(exc.message), exc.exit_code, json_=as_json,
                            file=culprit(exc)) from None
             except KeyboardInterrupt as exc:
                 stop = exc if isinstance(exc, interrupts.Interrupted) else interrupts.Interrupted()
@@ -342,15 +224,6 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 # -- the filter options shared by apply, batch and diff ---------------------------------------
-#: the common options in the order of ``--help``: the fields of FilterOptions (defaults
-#: taken from it), then those of FilterArgs
-_COMMON: dict[str, Any] = {
-    "mode": ModeOpt, "method": MethodOpt, "boundary": BoundaryOpt, "cval": CvalOpt,
-    "size": SizeOpt, "dtype": DtypeOpt, "precision": PrecisionOpt, "abs": AbsOpt,
-    "offset": OffsetOpt, "rescale": RescaleOpt, "normalize": NormalizeOpt, "alpha": AlphaOpt,
-    "gray": GrayOpt, "page": PageOpt, "memory_limit": MemoryOpt, "auto_orient": AutoOrientOpt,
-    "strip": StripOpt,
-}
 #: the common options that are not FilterOptions fields (FilterArgs' own)
 _EXTRAS = ("gray", "page", "memory_limit", "auto_orient", "strip")
 
@@ -371,63 +244,63 @@ class FilterArgs:
     auto_orient: bool = True
     strip: bool = False
 
-    def metadata(self) -> dict[str, bool]:
-        """``auto_orient`` and ``strip`` as keywords of :func:`imgconv.files.process_file`."""
-        return {"auto_orient": self.auto_orient, "strip": self.strip}
+    @classmethod
+    def taken(cls, params: dict[str, Any]) -> FilterArgs:
+        """The common options (:data:`~imgconv.cli.flags.COMMON`) among a command's
+        parameters, ``locals()`` on entry: those it declares."""
+        from imgconv.cli.flags import COMMON
 
-    def options(self) -> FilterOptions:
+        given = {name: params[name] for name in COMMON if name in params}
+        return cls(given, **{name: given.pop(name) for name in _EXTRAS if name in given})
+
+    def file_options(self, *, share: int = 1, **more: Any) -> FileOptions:
+        """How each file is read and written (:class:`~imgconv.options.FileOptions`): the
+        common options (``--memory-limit`` split ``share`` ways) and the command's ``more``
+        (``quality``, ``fmt``, ``existing``; a field given here wins)."""
+        from imgconv.options import FileOptions
+
+        common = {"page": self.page, "gray": self.gray, "auto_orient": self.auto_orient,
+                  "strip": self.strip, "memory_limit": memory_bytes(self.memory_limit, share),
+                  "strict_limit": self.memory_limit is not None}
+        return FileOptions(**{**common, **more})
+
+    def options(self, *, cval_note: bool = True) -> FilterOptions:
         """The options as one validated :class:`~imgconv.options.FilterOptions`.
 
         Notes on stderr that ``--cval`` has no effect when the boundary mode does not
-        use it.
+        use it (``cval_note``; ``diff`` says it of its variants: :func:`variant_notes`).
         """
         from imgconv.options import FilterOptions
 
         opts = FilterOptions(**self.values)
-        if opts.cval != 0 and not boundary_mode(opts.boundary).uses_cval:
-            users = " or ".join(f"--boundary {m.name}" for m in BOUNDARY_MODES if m.uses_cval)
-            note(f"--cval {opts.cval:g} has no effect with --boundary {opts.boundary} (it is "
-                 f"the value beyond the edges for {users})")
+        if cval_note:
+            unused_cval(opts.cval, opts.boundary)
         return opts
 
 
-DEFAULT_ARGS = FilterArgs()
+def unused_cval(cval: float, boundary: str, variant: str | None = None) -> bool:
+    """Note (and say True) that ``cval`` has no effect with ``boundary`` when that mode
+    does not use it: spelled as the options (``--cval 3 ... --boundary reflect``), or
+    as the keys of ``diff``'s ``--a``/``--b`` ``variant``."""
+    if cval == 0 or boundary_mode(boundary).uses_cval:
+        return False
+    what, mode = (f"--cval {cval:g}", "--boundary {}") if variant is None else \
+        (f"--{variant} cval={cval:g}", "boundary={}")
+    users = " or ".join(mode.format(m.name) for m in BOUNDARY_MODES if m.uses_cval)
+    note(f"{what} has no effect with {mode.format(boundary)} (it is the value beyond the "
+         f"edges for {users})")
+    return True
 
 
-def filter_args(*, omit: tuple[str, ...] = ()) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Give a command the common options in place of its parameter ``given: FilterArgs``.
-
-    Typer sees the options of :data:`_COMMON` (but those in ``omit``) where ``given``
-    stands in the signature; the command receives them as one :class:`FilterArgs`.
-    One meaning per option letter: ``-b`` is ``--boundary`` in every command.
-    """
-    import inspect
-
-    from imgconv.options import FilterOptions
-
-    defaults = {f.name: f.default for f in dataclasses.fields(FilterOptions)}
-    defaults |= {f.name: f.default for f in dataclasses.fields(FilterArgs) if f.name != "values"}
-    block = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                               default=defaults[name], annotation=_COMMON[name])
-             for name in _COMMON if name not in omit]
-    extras = [name for name in _EXTRAS if name not in omit]
-
-    def decorate(func: Callable[..., R]) -> Callable[..., R]:
-        sig = inspect.signature(func, eval_str=True)
-        params = [q for p in sig.parameters.values()
-                  for q in (block if p.name == "given" else [p])]
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> R:
-            taken = {p.name: kwargs.pop(p.name) for p in block}
-            kwargs["given"] = FilterArgs({k: v for k, v in taken.items() if k not in extras},
-                                          **{k: taken[k] for k in extras})
-            return func(*args, **kwargs)
-
-        wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate
+def variant_notes(base: FilterOptions, variants: dict[str, FilterOptions]) -> None:
+    """``diff``'s notes on ``--cval``, as ``apply``'s: a variant's own ``cval=`` that its
+    boundary does not use; the command's ``--cval`` when no variant that takes it uses it."""
+    inherit = [v for v in variants.values() if v.cval == base.cval]
+    if not any(boundary_mode(v.boundary).uses_cval for v in inherit):
+        unused_cval(base.cval, base.boundary)
+    for name, v in variants.items():
+        if v.cval != base.cval:
+            unused_cval(v.cval, v.boundary, name)
 
 
 def memory_bytes(text: str | None, share: int = 1) -> int | None:

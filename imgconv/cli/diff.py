@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import imgconv.cli.common as common
+import imgconv.cli.flags as flags
+from imgconv.cli.flags import DEFAULTS
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
@@ -21,11 +23,10 @@ if TYPE_CHECKING:
 
 
 @common.handle_errors
-@common.filter_args(omit=("rescale", "memory_limit", "strip"))
 def diff(
     image: Annotated[Path, typer.Argument(help="The image to filter both ways.",
                                           show_default=False)],
-    filters: common.FilterOpt = [],  # noqa: B006 - typer needs a literal default
+    filters: flags.Filters = [],  # noqa: B006 - typer needs a literal default
     a: Annotated[str | None, typer.Option(
         "--a", help="Variant A over the command's options, e.g. mode=correlate,method=fft "
         "(keys: mode, method, boundary, cval, precision, size, and last filter=F+G for its "
@@ -41,36 +42,49 @@ def diff(
     full_resolution: Annotated[bool, typer.Option(
         "--full-resolution", help="With -o: also both outputs, the heat-map and the "
         "signed difference as full-size images.")] = False,
-    given: common.FilterArgs = common.DEFAULT_ARGS,
+    mode: flags.Mode = DEFAULTS.mode,
+    method: flags.Method = DEFAULTS.method,
+    boundary: flags.Boundary = DEFAULTS.boundary,
+    cval: flags.Cval = DEFAULTS.cval,
+    size: flags.Size = DEFAULTS.size,
+    dtype: flags.Dtype = DEFAULTS.dtype,
+    precision: flags.Precision = DEFAULTS.precision,
+    abs: flags.Abs = DEFAULTS.abs,
+    offset: flags.Offset = DEFAULTS.offset,
+    normalize: flags.Normalize = DEFAULTS.normalize,
+    alpha: flags.Alpha = DEFAULTS.alpha,
+    gray: flags.Gray = False,
+    page: flags.Page = None,
+    auto_orient: flags.AutoOrient = True,
     fail_on_diff: Annotated[bool, typer.Option(
         "--fail-on-diff", help="Exit 3 when any pixel differs (or, with --tolerance, when "
         "the max abs difference exceeds it).")] = False,
     tolerance: Annotated[float | None, typer.Option(
         "--tolerance", help="With --fail-on-diff: the largest max abs difference (pixel "
         "units, before rounding) that still passes.", show_default=False)] = None,
-    overwrite: common.OverwriteOpt = False,
-    json_: common.JsonOpt = False,
-    verbose: common.VerboseOpt = False,
-    quiet: common.QuietOpt = False,
+    overwrite: flags.Overwrite = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """Filter an image two ways (default: correlate vs convolve) and report how they differ.
 
     Example: imgconv diff photo.png -f sobel-x -o report/
     """
+    given = common.FilterArgs.taken(locals())  # the common options, as typed
     from imgconv import report
     from imgconv.diffing import DiffRun
-    from imgconv.options import FileOptions
 
     _check_tolerance(tolerance, fail_on_diff)
     boundary = str(given.values.get("boundary", ""))
     if "=" in boundary:
         raise ImgconvError(f"--boundary {boundary!r} looks like a variant spec: did you mean "
                            f"--b {boundary}?")
-    opts = given.options()
+    opts = given.options(cval_note=False)  # said of the variants, by _variants
     kernels, va, vb, ka = _variants(filters, a, b, opts)
     if output is not None:
         report.check_folder(output, overwrite=overwrite)
-    files = FileOptions(page=given.page, gray=given.gray, auto_orient=given.auto_orient)
+    files = given.file_options(memory_limit=None)  # diff reads the image whole
     run = DiffRun.compute(image, kernels, va, vb, opts, files)
     rep = run.outcome.report
     failed = _verdict(rep, tolerance) if fail_on_diff else False
@@ -109,6 +123,7 @@ def _variants(filters: list[str], a: str | None, b: str | None,
     base = diffing.Variant(opts)
     va = diffing.parse_variant(a if a is not None else "mode=correlate", base, "a")
     vb = diffing.parse_variant(b if b is not None else "mode=convolve", base, "b")
+    common.variant_notes(opts, {"a": va.options, "b": vb.options})
     ka = diffing.variant_kernels(va, kernels, opts.normalize)
     kb = diffing.variant_kernels(vb, kernels, opts.normalize)
     if not ka or not kb:

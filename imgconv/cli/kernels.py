@@ -7,11 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+import imgconv.cli.flags as flags
 from imgconv.cli.common import (
-    JsonOpt,
-    OverwriteOpt,
-    QuietOpt,
-    VerboseOpt,
     echo,
     handle_errors,
     note,
@@ -33,7 +30,7 @@ if TYPE_CHECKING:
 @handle_errors
 def filters_cmd(
     json_: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
-    verbose: VerboseOpt = False,
+    verbose: flags.Verbose = False,
 ) -> None:
     """List the shipped filter library and the kernel generators, one line each."""
     from rich.markup import escape
@@ -52,7 +49,7 @@ def filters_cmd(
     table.add_column("name", style="bold")
     table.add_column("shape")
     table.add_column("corr = conv", justify="center")
-    table.add_column("description")
+    table.add_column("description", overflow="fold")  # wrapped, never cut with "…"
     for k in ks:
         table.add_row(escape(k.name), f"{k.shape[0]}x{k.shape[1]}",
                       "yes" if k.correlate_equals_convolve else "[yellow]no[/]",
@@ -61,8 +58,8 @@ def filters_cmd(
     con.print(table)
     gen = Table(title="Generators (use with -f NAME:key=value,...)", title_justify="left")
     gen.add_column("generator", style="bold")
-    gen.add_column("parameters")
-    gen.add_column("description")
+    gen.add_column("parameters", overflow="fold")
+    gen.add_column("description", overflow="fold")
     for gname, g in GENERATORS.items():
         gen.add_row(gname, g.params_help, g.description)
     con.print(gen)
@@ -83,33 +80,49 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
-def _kernel_table(weights: Any, anchor: tuple[int, int], title: str) -> Table:
+def _kernel_table(texts: list[list[str]], anchor: tuple[int, int], columns: range,
+                  title: str | None) -> Table:
+    """The kernel's ``columns`` (numbers as :func:`_fmt` writes them), the anchor shown."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_header=False, box=None,
                   padding=(0, 1))
-    for _ in range(weights.shape[1]):
-        table.add_column(justify="right")
-    for i, row in enumerate(weights):
-        cells = []
-        for j, v in enumerate(row):
-            s = _fmt(float(v))
-            cells.append(f"[bold reverse]{s}[/]" if (i, j) == anchor else s)
-        table.add_row(*cells)
+    for _ in columns:
+        table.add_column(justify="right", no_wrap=True)
+    for i, row in enumerate(texts):
+        table.add_row(*(f"[bold reverse]{row[j]}[/]" if (i, j) == anchor else row[j]
+                        for j in columns))
     return table
 
 
-def _print_kernel(con: Console, weights: Any, anchor: tuple[int, int], title: str) -> None:
-    """Print a kernel table without truncating numbers, even on a narrow terminal."""
-    from rich.console import Console
+def _blocks(widths: list[int], room: int) -> list[range]:
+    """The columns in runs that fit ``room`` characters (a cell: its width and a space
+    either side), at least one column a run."""
+    runs, start, used = [], 0, 0
+    for j, w in enumerate(widths):
+        if used and used + w + 2 > room:
+            runs.append(range(start, j))
+            start, used = j, 0
+        used += w + 2
+    runs.append(range(start, len(widths)))
+    return runs
 
-    table = _kernel_table(weights, anchor, title)
-    widest = max(len(_fmt(float(v))) for v in weights.ravel())
-    need = (widest + 2) * weights.shape[1] + 2
-    if need <= con.width:
-        con.print(table)
-    else:
-        Console(width=need, highlight=False, soft_wrap=True).print(table)
+
+def _print_kernel(con: Console, weights: Any, anchor: tuple[int, int], title: str) -> None:
+    """Print a kernel, every number in full: a kernel wider than the terminal in blocks of
+    the columns that fit, each headed ``columns 0-5 of 17`` (as Octave prints a wide
+    matrix), never cut and never wrapped mid-row."""
+    texts = [[_fmt(float(v)) for v in row] for row in weights]
+    widths = [max(len(row[j]) for row in texts) for j in range(weights.shape[1])]
+    runs = _blocks(widths, con.width)
+    if len(runs) == 1:
+        con.print(_kernel_table(texts, anchor, runs[0], title))
+        return
+    con.print(title)
+    for cols in runs:
+        head = f"columns {cols[0]}-{cols[-1]}" if len(cols) > 1 else f"column {cols[0]}"
+        con.print(_kernel_table(texts, anchor, cols, f"[dim]{head} of {len(widths)} "
+                                "(0-based)[/]"))
 
 
 def _display_factors(k: Kernel) -> tuple[list[float], list[float]]:
@@ -146,9 +159,9 @@ def show(
     png: Annotated[Path | None, typer.Option(
         "--png", help="Also draw the kernel (signed colour map), the kernel as applied and "
         "its frequency response in dB into this PNG.", show_default=False)] = None,
-    overwrite: OverwriteOpt = False,
+    overwrite: flags.Overwrite = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the properties as JSON.")] = False,
-    verbose: VerboseOpt = False,
+    verbose: flags.Verbose = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing (with --png: "
                                         "only write the picture).")] = False,
 ) -> None:
@@ -178,7 +191,7 @@ def _write_png(png: Path, k: Kernel, mode: str, *, overwrite: bool, say: bool) -
     from imgconv.viz import kernel_picture
 
     if png.suffix.lower() != ".png":
-        raise ImgconvError(f"{png}: --png writes a PNG: use a .png name")
+        raise ImgconvError("{file}: --png writes a PNG: use a .png name", file=png)
     check_writable(png)
     write_image(png, kernel_picture(k, mode), overwrite=overwrite)
     if say:
@@ -259,9 +272,22 @@ def _print_properties(con: Console, k: Kernel) -> None:
         con.print(f"            rank {passes}: {passes} separable passes (method lowrank)")
     if k.rank == 1:
         col, row = _display_factors(k)
-        con.print(f"  column    [{' '.join(_fmt(v) for v in col)}]")
-        con.print(f"  row       [{' '.join(_fmt(v) for v in row)}]   "
-                  "(kernel = column x row)")
+        _print_vector(con, "  column    ", col)
+        _print_vector(con, "  row       ", row, "   (kernel = column x row)")
+
+
+def _print_vector(con: Console, label: str, values: list[float], after: str = "") -> None:
+    """``label[v0 v1 ...]after``, wrapped between numbers to the terminal's width, the
+    continuation lines under the first number."""
+    import textwrap
+
+    text = f"[{' '.join(_fmt(v) for v in values)}]{after.replace(' ', chr(0))}"  # kept whole
+    indent = " " * (len(label) + 1)
+    lines = textwrap.wrap(text, width=max(con.width, len(label) + 20), initial_indent=label,
+                          subsequent_indent=indent, break_long_words=False,
+                          break_on_hyphens=False)
+    for line in lines:
+        con.print(line.replace(chr(0), " "))
 
 
 def _passes(k: Kernel) -> int | None:
@@ -300,10 +326,10 @@ def compose(
     check: Annotated[bool, typer.Option(
         "--check", help="Show whether composition is associative (three filters) or "
         "commutative (two) for convolution and for correlation of kernels.")] = False,
-    overwrite: OverwriteOpt = False,
-    json_: JsonOpt = False,
-    verbose: VerboseOpt = False,
-    quiet: QuietOpt = False,
+    overwrite: flags.Overwrite = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """One kernel equal to applying F, then G, ...: the full 2-D convolution of the kernels.
 
@@ -324,8 +350,8 @@ def compose(
     if len(kernels) < 2:
         raise ImgconvError("compose needs two or more filters (F G [H ...])")
     if output is not None and output.suffix.lower() not in (".yaml", ".yml"):
-        raise ImgconvError(f"{output}: the composed kernel is written as YAML: use a .yaml "
-                           "name")
+        raise ImgconvError("{file}: the composed kernel is written as YAML: use a .yaml "
+                           "name", file=output)
     k = algebra.compose(kernels, name=safe_name(name) if name else None)
     text = kernel_to_yaml(k)
     if output is not None:

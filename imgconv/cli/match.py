@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import imgconv.cli.common as common
+import imgconv.cli.flags as flags
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
@@ -104,13 +105,13 @@ def match(
     annotate: Annotated[Path | None, typer.Option(
         "--annotate", help="Write the image with a box drawn around each match. With "
         "several images: an existing folder.", show_default=False)] = None,
-    page: common.PageOpt = None,
-    memory_limit: common.MemoryOpt = None,
-    auto_orient: common.AutoOrientOpt = True,
-    overwrite: common.OverwriteOpt = False,
-    json_: common.JsonOpt = False,
-    verbose: common.VerboseOpt = False,
-    quiet: common.QuietOpt = False,
+    page: flags.Page = None,
+    memory_limit: flags.MemoryLimit = None,
+    auto_orient: flags.AutoOrient = True,
+    overwrite: flags.Overwrite = False,
+    json_: flags.Json = False,
+    verbose: flags.Verbose = False,
+    quiet: flags.Quiet = False,
 ) -> None:
     """Find a template in images: one line per match, 'x y width height score'.
 
@@ -202,8 +203,8 @@ def _template(path: Path, mask: Path | None, no_mask: bool, s: Settings) -> Temp
     try:
         img = read_image(path, auto_orient=s.auto_orient)
         if img.pages > 1:
-            raise ImgconvError(f"{path}: has {img.pages} pages or frames: a template is one "
-                               "image")
+            raise ImgconvError(f"{{file}}: has {img.pages} pages or frames: a template is one "
+                               "image", file=path)
         arr, weights = img.array, None
         if img.has_alpha:
             arr, alpha = arr[..., :-1], arr[..., -1]
@@ -217,7 +218,7 @@ def _template(path: Path, mask: Path | None, no_mask: bool, s: Settings) -> Temp
     if mask is not None:
         weights = _mask_file(mask, s)
         if weights.shape != arr.shape[:2]:
-            raise ImgconvError(f"{mask}: the mask is {weights.shape[1]}x{weights.shape[0]} "
+            raise ImgconvError(f"{{file}}: the mask is {weights.shape[1]}x{weights.shape[0]} "
                                f"but the template {path} is {arr.shape[1]}x{arr.shape[0]}: "
                                "they must have the same size", file=mask)
     return Template(path, arr, weights)
@@ -236,7 +237,7 @@ def _mask_file(path: Path, s: Settings) -> Any:
         if img.has_alpha and arr.ndim == 3 and arr.shape[2] == 2:
             arr = arr[..., 0]
         if img.pages > 1 or arr.ndim != 2:
-            raise ImgconvError(f"{path}: a mask must be one grey image (weights 0..1)")
+            raise ImgconvError("{file}: a mask must be one grey image (weights 0..1)", file=path)
         top = dtype_max(arr.dtype) if arr.dtype.kind in "ui" else 1.0
         return arr.astype(np.float64) / top
     except ImgconvError as exc:
@@ -252,9 +253,9 @@ def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
     rows, array = _open(image, template, s, quiet)
     streamed_map = map_to is not None and array is None
     if streamed_map and map_to is not None and map_to.suffix.lower() not in (".tif", ".tiff"):
-        raise ImgconvError(f"{image}: is matched in bands (over --memory-limit): write "
+        raise ImgconvError(f"{{file}}: is matched in bands (over --memory-limit): write "
                            f"--map as .tif, which is written as it is computed (not "
-                           f"{map_to.suffix})")
+                           f"{map_to.suffix})", file=image)
     if boxes_to is not None:
         _check_annotation(boxes_to, rows)
     h, w = template.size
@@ -315,8 +316,8 @@ def _open(image: Path, template: Template, s: Settings, quiet: bool) -> tuple[Ro
 
     img = read_image(image, page=s.page, auto_orient=s.auto_orient)
     if img.pages > 1:
-        raise ImgconvError(f"{image}: has {img.pages} pages or frames: match one: pick it "
-                           "with page=N", param="page")
+        raise ImgconvError(f"{{file}}: has {img.pages} pages or frames: match one: pick it "
+                           "with {page!s}", values={"page": "N"}, file=image)
     arr = img.array
     if img.has_alpha:
         arr = arr[..., :-1] if arr.shape[-1] > 2 else arr[..., 0]

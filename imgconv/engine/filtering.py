@@ -67,7 +67,7 @@ def as_working(image: npt.ArrayLike, precision: str = "auto") -> Array:
         finite = arr[np.isfinite(arr)]
         if finite.size and float(np.abs(finite).max()) > float(np.finfo(dt).max):
             raise ImgconvError("the image has values beyond the range of single precision: "
-                               "use precision='double'", param="precision")
+                               "use {precision}", values={"precision": "double"})
     return np.ascontiguousarray(arr, dtype=dt)
 
 
@@ -218,8 +218,8 @@ def _one_pass(image: npt.ArrayLike, kernel: KernelLike, s: PassSettings, *,
             if method == "fft":
                 raise ImgconvError(
                     f"the image has {bad:,} NaN or infinite pixel value(s), which "
-                    "method='fft' would spread over the whole image: use method='direct' "
-                    "(or method='auto')", param="method")
+                    "{method[0]} would spread over the whole image: use {method[1]} "
+                    "(or {method[2]})", values={"method": ("fft", "direct", "auto")})
             p = plan_of(img.shape, k, bmode, "direct", size, img.dtype.type, cval)
     with np.errstate(over="ignore", invalid="ignore"):
         out = execute(img, k, p, bmode, cval)
@@ -264,4 +264,4 @@ def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False,
         return ImgconvError(f"the {what} of kernel {k.called} overflowed to inf or NaN even in "
                             "double precision: scale the kernel down")
     return ImgconvError(f"the {what} of kernel {k.called} overflowed to inf or NaN in single "
-                        "precision: use precision='double'", param="precision")
+                        "precision: use {precision}", values={"precision": "double"})

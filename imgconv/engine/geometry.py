@@ -44,7 +44,8 @@ def output_geometry(image_shape: tuple[int, ...], kernel: Kernel, size: str) -> 
     kh, kw = kernel.shape
     if size == "valid" and (kh > h or kw > w):
         raise ImgconvError(
-            f"size='valid' needs a kernel no larger than the image: kernel {kh}x{kw}, "
-            f"image {h}x{w} (use size='same' or size='full')", param="size")
+            f"{{size[0]}} needs a kernel no larger than the image: kernel {kh}x{kw}, "
+            f"image {h}x{w} (use {{size[1]}} or {{size[2]}})",
+            values={"size": ("valid", "same", "full")})
     (t, b), (left, r) = pads(kernel, size)
     return Geometry(((t, b), (left, r)), (h + t + b - kh + 1, w + left + r - kw + 1))

@@ -128,15 +128,16 @@ def _resolve(method: str, kernel: Kernel, dtype: type[np.floating]) -> str:
         rank = kernel.rank_at(dtype)
         if method == "separable" and rank != 1:
             raise ImgconvError(
-                f"method='separable' needs a rank-1 kernel; {kernel.name!r} has rank {rank} "
-                f"in {_precision(dtype)} precision (use method='auto', method='direct' or "
-                "method='fft')", param="method")
+                f"{{method[0]}} needs a rank-1 kernel; {kernel.name!r} has rank {rank} "
+                f"in {_precision(dtype)} precision (use {{method[1]}}, {{method[2]}} or "
+                "{method[3]})", values={"method": ("separable", "auto", "direct", "fft")})
         if method == "lowrank" and not lowrank_applies(rank, kernel.shape):
             raise ImgconvError(
-                f"method='lowrank' needs a kernel of rank 2 to {MAX_TERMS} with "
+                f"{{method[0]}} needs a kernel of rank 2 to {MAX_TERMS} with "
                 f"rank·(kh + kw) < kh·kw; {kernel.name!r} ({kernel.shape[0]}x"
                 f"{kernel.shape[1]}) has rank {rank} in {_precision(dtype)} precision (use "
-                "method='auto', method='direct' or method='fft')", param="method")
+                "{method[1]}, {method[2]} or {method[3]})",
+                values={"method": ("lowrank", "auto", "direct", "fft")})
     return method
 
 

@@ -29,14 +29,14 @@ _PLUGINS = {".dcm": "pydicom", ".dicom": "pydicom", ".exr": "imageio[freeimage] 
 
 def _refusal(p: Path, why: str) -> ImageError:
     if re.search(r"truncated|broken data stream", why, re.IGNORECASE):  # a reader knew it
-        return ImageError(f"{p}: cannot read as an image ({why}): the file is damaged; "
-                          "re-export it")
+        return ImageError(f"{{file}}: cannot read as an image ({why}): the file is damaged; "
+                          "re-export it", file=p)
     ext = p.suffix.lower() or "(none)"
     hint = _PLUGINS.get(p.suffix.lower())
     what = (f"pip install {hint}, or convert it to PNG or TIFF" if hint else
             "convert it to PNG or TIFF, or rename it if the extension is wrong")
-    return ImageError(f"{p}: no reader for {ext} files (neither Pillow nor imageio reads it: "
-                      f"{why}): {what}")
+    return ImageError(f"{{file}}: no reader for {ext} files (neither Pillow nor imageio reads it: "
+                      f"{why}): {what}", file=p)
 
 
 def _imageio() -> Any:
@@ -79,7 +79,7 @@ def probe_imageio(p: Path) -> Header:
     frames = int(props.n_images) if props.is_batch and props.n_images else 1
     core = shape[1:] if props.is_batch else shape
     if len(core) < 2:
-        raise ImageError(f"{p}: holds no image (shape {shape})")
+        raise ImageError(f"{{file}}: holds no image (shape {shape})", file=p)
     channels = int(core[2]) if len(core) > 2 else 1
     return Header(((int(core[0]), int(core[1]), channels),), frames, False,
                   str(np.dtype(props.dtype)))

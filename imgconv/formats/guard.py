@@ -159,9 +159,9 @@ def guard(name: str, header: Header, page: int | None = None) -> None:
     elif header.sequential and page:
         what += f" (frames 0 to {page} are decoded in turn)"
     raise ImageError(
-        f"{name}: {what} = {total:,} pixels is over the limit of {limit:,} "
+        f"{{file}}: {what} = {total:,} pixels is over the limit of {limit:,} "
         f"(a guard against decompression bombs); raise it with {MAX_PIXELS_VAR} if the "
-        "image is genuine"
+        "image is genuine", file=name
     )
 
 
@@ -172,10 +172,11 @@ def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype[Any], int, bool]:
     with open(p, "rb") as fh:
         head = read_header(fh)
     if head.dtype.hasobject:
-        raise ImageError(f"{p}: holds Python objects (a pickle), which imgconv never loads: "
-                         "save a numeric array with np.save")
+        raise ImageError("{file}: holds Python objects (a pickle), which imgconv never loads: "
+                         "save a numeric array with np.save", file=p)
     if head.end > os.path.getsize(p):
-        raise ImageError(f"{p}: truncated: the header promises more data than the file holds")
+        raise ImageError("{file}: truncated: the header promises more data than the file holds",
+                         file=p)
     return head.shape, head.dtype, head.offset, head.fortran
 
 
@@ -188,6 +189,6 @@ def _pick(name: str, page: int | None, pages: int) -> int:
     if page is None:
         return 0
     if not 0 <= page < pages:
-        raise ImageError(f"{name}: page={page} is out of range: it has {pages} page(s), "
-                         f"0 to {pages - 1}", param="page")
+        raise ImageError(f"{{file}}: {{page}} is out of range: it has {pages} page(s), "
+                         f"0 to {pages - 1}", values={"page": page}, file=name)
     return page

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from imgconv.errors import Message
 from imgconv.formats.guard import Meta
 
 #: each kind of metadata carried, as notes name it
@@ -149,8 +150,10 @@ def carried(meta: Meta, holds: tuple[str, ...], target: str, fmt: str, *,
     notes = [f"{target}: the input's {meta[DAMAGED]} is damaged and could not be read: not "
              "carried"] if DAMAGED in meta else []
     if lost:
-        notes.append(f"{target}: a {fmt} file cannot hold the input's {' and '.join(lost)}: "
-                     "not carried (strip=True drops all metadata without this note)")
+        notes.append(Message(f"{target}: a {fmt} file cannot hold the input's "
+                             f"{' and '.join(lost)}: not carried ({{strip}} drops all metadata "
+                             "without this note)",
+                             {"strip": True}))
     return kept, notes
 
 

@@ -58,7 +58,7 @@ def _probe_png(p: Path) -> Header:
     """A PNG's signature first (a file that is not a PNG says so), then Pillow's header."""
     depth = _png_depth(p)
     if depth is None:
-        raise ImageError(f"{p}: not a PNG file (bad signature)")
+        raise ImageError("{file}: not a PNG file (bad signature)", file=p)
     header = _probe_pillow(p)
     return dataclasses.replace(header, dtype="uint16") if depth[0] == 16 else header
 
@@ -66,7 +66,7 @@ def _probe_png(p: Path) -> Header:
 def _probe_npy(p: Path) -> Header:
     shape, dtype = npy_header(p)[:2]
     if len(shape) not in (2, 3):
-        raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
+        raise ImageError(f"{{file}}: a .npy image must be H×W or H×W×C, got shape {shape}", file=p)
     kind = "uint8" if dtype == np.bool_ else str(dtype.newbyteorder("="))
     return Header(((shape[0], shape[1], shape[2] if len(shape) == 3 else 1),), dtype=kind)
 
@@ -75,7 +75,7 @@ def _read_npy(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
     """The values its header promises (checked by :func:`npy_header`), read as they are."""
     shape, dtype, offset, fortran = npy_header(p)
     if len(shape) not in (2, 3):
-        raise ImageError(f"{p}: a .npy image must be H×W or H×W×C, got shape {shape}")
+        raise ImageError(f"{{file}}: a .npy image must be H×W or H×W×C, got shape {shape}", file=p)
     arr = np.fromfile(p, dtype=dtype, count=math.prod(shape), offset=offset)
     arr = arr.reshape(shape, order="F" if fortran else "C")
     return Image(np.ascontiguousarray(arr), str(p))
@@ -87,7 +87,7 @@ def _read_png(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
     name = str(p)
     depth = _png_depth(p)
     if depth is None:
-        raise ImageError(f"{name}: not a PNG file (bad signature)")
+        raise ImageError("{file}: not a PNG file (bad signature)", file=name)
     bits, ctype = depth
     if bits == 16 and ctype in (2, 4, 6):
         if b"acTL" in chunk_kinds(p):
@@ -169,8 +169,8 @@ def _read_ppm16(im: Any, name: str, meta: Meta) -> Image:
     data = np.frombuffer(im.fp.read(), np.uint8)
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.ndim != 3:
-        raise ImageError(f"{name}: cannot decode the 16-bit PNM: the file is damaged; "
-                         "re-export it")
+        raise ImageError("{file}: cannot decode the 16-bit PNM: the file is damaged; "
+                         "re-export it", file=name)
     arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
     return Image(np.ascontiguousarray(arr.astype(np.uint16, copy=False)), name, meta=meta)
 
@@ -240,8 +240,8 @@ def _read_frames(im: Any, name: str, frames: int, meta: Meta) -> Image:
         stack.append(arr[..., None] if arr.ndim == 2 else arr)
         durations.append(int(im.info.get("duration", 0) or 0))
     if len({a.dtype for a in stack}) != 1:
-        raise ImageError(f"{name}: its {frames} frames hold different pixel types: pick one "
-                         "with page=N", param="page")
+        raise ImageError(f"{{file}}: its {frames} frames hold different pixel types: pick one "
+                         "with {page!s}", values={"page": "N"}, file=name)
     colour = any(a.shape[2] >= 3 for a in stack)
     alpha = any(a.shape[2] in (2, 4) for a in stack)
     widened = [_widen(a, colour, alpha) for a in stack]
@@ -282,7 +282,7 @@ def _read_png16(p: Path, ctype: int) -> Image:
         meta = pillow_meta(im, exif=bool(chunk_kinds(p) & _EXIF_CHUNKS))
     arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if arr is None:
-        raise ImageError(f"{p}: cannot decode the 16-bit PNG")
+        raise ImageError("{file}: cannot decode the 16-bit PNG", file=p)
     if ctype == 4:  # gray + alpha: OpenCV expands it to BGRA
         arr = np.stack([arr[:, :, 0], arr[:, :, 3]], axis=2)
     elif arr.ndim == 3:  # cvtColor: 0.2 ms where fancy indexing takes 4.8 (docs/formats.md)

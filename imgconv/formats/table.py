@@ -133,18 +133,19 @@ def input_format(p: Path) -> Format:
     try:
         st = os.stat(p)
     except FileNotFoundError:
-        raise ImageError(f"{name}: no such file (check the path)") from None
+        raise ImageError("{file}: no such file (check the path)", file=name) from None
     except OSError as exc:
-        raise ImageError(f"{name}: cannot open ({exc.strerror})") from None
+        raise ImageError(f"{{file}}: cannot open ({exc.strerror})", file=name) from None
     what = file_kind(st.st_mode)
     if what == "a folder":
-        raise ImageError(f"{name}: is a folder, not an image (use 'imgconv batch' for folders)")
+        raise ImageError("{file}: is a folder, not an image (use 'imgconv batch' for folders)",
+                         file=name)
     if what is not None:
-        raise ImageError(f"{name}: is not a regular file ({what}): save the image to a file "
-                         "first")
+        raise ImageError(f"{{file}}: is not a regular file ({what}): save the image to a file "
+                         "first", file=name)
     ext = _ext(p)
     if st.st_size == 0:
-        raise ImageError(f"{name}: the file is empty (0 bytes): nothing to filter")
+        raise ImageError("{file}: the file is empty (0 bytes): nothing to filter", file=name)
     return reader_of(ext)
 
 
@@ -185,7 +186,7 @@ def readable(ext: str) -> bool:
 
 
 def _read_only(tmp: str, array: Array, meta: Meta, pages: int, options: Options) -> None:
-    raise OutputError(f"{tmp}: imgconv reads this format but does not write it")
+    raise OutputError("{file}: imgconv reads this format but does not write it", file=tmp)
 
 
 def probe(path: str | os.PathLike[str]) -> Header:
@@ -214,15 +215,15 @@ def unreadable(name: str, exc: BaseException) -> ImageError:
     if "DecompressionBomb" in type(exc).__name__ or "decompression bomb" in reason:
         size = re.search(r"Image size \((\d+) pixels\)", reason)  # Pillow's own count
         what = f"{int(size.group(1)):,} pixels" if size else "its declared size"
-        return ImageError(f"{name}: {what} is over the limit of {max_pixels():,} (a guard "
+        return ImageError(f"{{file}}: {what} is over the limit of {max_pixels():,} (a guard "
                           f"against decompression bombs); raise it with {MAX_PIXELS_VAR} if "
-                          "the image is genuine")
+                          "the image is genuine", file=name)
     if isinstance(exc, NotImplementedError) or _UNSUPPORTED.search(reason):
-        return ImageError(f"{name}: cannot read this kind of image ({reason}): the file uses "
+        return ImageError(f"{{file}}: cannot read this kind of image ({reason}): the file uses "
                           "a feature its reader does not decode; convert it to PNG or TIFF "
-                          "with another program")
-    return ImageError(f"{name}: cannot read as an image ({reason}): the file is damaged or "
-                      "not an image; re-export it")
+                          "with another program", file=name)
+    return ImageError(f"{{file}}: cannot read as an image ({reason}): the file is damaged or "
+                      "not an image; re-export it", file=name)
 
 
 def page_count(path: str | os.PathLike[str]) -> int:
@@ -269,13 +270,13 @@ def _checked(name: str, arr: Array, fmt: Format) -> Array:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or arr.size == 0 or (arr.ndim == 3 and arr.shape[2] > 4
                                                     and fmt.name not in ("NumPy", "TIFF")):
-        raise ImageError(f"{name}: unsupported image shape {arr.shape}")
+        raise ImageError(f"{{file}}: unsupported image shape {arr.shape}", file=name)
     if arr.dtype == np.bool_:
         return arr.astype(np.uint8) * 255
     if not arr.dtype.isnative:  # big-endian .npy/TIFF: same values, native order
         return arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype.kind not in "uif" or arr.dtype.itemsize > 8:
-        raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
+        raise ImageError(f"{{file}}: unsupported pixel type {arr.dtype}", file=name)
     return arr
 
 
@@ -285,8 +286,8 @@ def output_format(path: str | os.PathLike[str]) -> Format:
     if ext not in FORMATS:
         also = " (imgconv reads it but does not write it)" if ext and readable(ext) else ""
         raise OutputError(
-            f"{path}: unsupported output extension {ext or '(none)'!r}{also}: "
-            f"use one of {', '.join(FORMATS)}"
+            f"{{file}}: unsupported output extension {ext or '(none)'!r}{also}: "
+            f"use one of {', '.join(FORMATS)}", file=path
         )
     return FORMATS[ext]
 
@@ -299,8 +300,9 @@ def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
         fmts = sorted({e for e, f in FORMATS.items() if dtype in f.dtypes})
         elsewhere = f", or write to {' / '.join(fmts)}" if fmts else ""
         raise OutputError(
-            f"{path}: a {ext} file cannot hold {dtype} pixels: use "
-            f"{' or '.join(f'dtype={d}' for d in ok)}{elsewhere}", param="dtype"
+            f"{{file}}: a {ext} file cannot hold {dtype} pixels: use "
+            f"{' or '.join(f'{{dtype[{i}]!s}}' for i in range(len(ok)))}{elsewhere}",
+            values={"dtype": tuple(ok)}, file=path
         )
 
 
@@ -309,9 +311,9 @@ def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
     fmt = FORMATS.get(_ext(path))
     ok = fmt.channels if fmt is not None else None
     if ok is not None and channels not in ok:
-        hint = " (drop alpha with gray=True, or write .png)" if channels in (2, 4) else ""
-        raise OutputError(f"{path}: a {_ext(path)} file cannot hold {channels} channels: write "
-                          f".tif or .npy{hint}", param="gray")
+        hint = " (drop alpha with {gray}, or write .png)" if channels in (2, 4) else ""
+        raise OutputError(f"{{file}}: a {_ext(path)} file cannot hold {channels} channels: write "
+                          f".tif or .npy{hint}", values={"gray": True}, file=path)
 
 
 def frames_error(src: str | os.PathLike[str], count: int,
@@ -324,12 +326,13 @@ def frames_error(src: str | os.PathLike[str], count: int,
     for ext in FRAMES:
         first.setdefault(FORMATS[ext].name, ext)
     holders = " / ".join(first.values())
-    return error(f"{src}: has {count} {unit}s: write them to a {holders} file (every "
-                 f"{unit} is filtered), or pick one with page=N", param="page")
+    return error(f"{{file}}: has {count} {unit}s: write them to a {holders} file (every "
+                 f"{unit} is filtered), or pick one with {{page!s}}", values={"page": "N"},
+                 file=src)
 
 
 def check_quality(quality: int | None) -> None:
     """Refuse, before any work, a JPEG/WebP quality outside 1..100."""
     if quality is not None and not 1 <= quality <= 100:
-        raise ImgconvError(f"quality={quality} is out of range: use 1 (smallest file) to 100 "
-                           "(best)", param="quality")
+        raise ImgconvError("{quality} is out of range: use 1 (smallest file) to 100 "
+                           "(best)", values={"quality": quality})

@@ -82,8 +82,8 @@ def read_tiff(p: Path, page: int | None, keep: tuple[str, ...] = ()) -> Image:
     with using_tifffile() as tifffile, tifffile.TiffFile(p) as tif:
         pages = pages_of(tif)
         if not pages:
-            raise ImageError(f"{name}: the TIFF holds no image (no page): the file is "
-                             "damaged; re-export it")
+            raise ImageError("{file}: the TIFF holds no image (no page): the file is "
+                             "damaged; re-export it", file=name)
         meta = tiff_meta(pages[_pick(name, page, len(pages))])
         chosen = pages if page is None else [pages[page]]
         read = [_page(pg, name, keep) for pg in chosen]
@@ -120,9 +120,9 @@ def _page(pg: Any, name: str, keep: tuple[str, ...]) -> _Page:
     made channels, and its photometric honoured (:func:`_space`)."""
     photometric = int(pg.photometric)
     if photometric in _UNSUPPORTED:
-        raise ImageError(f"{name}: TIFF photometric {photometric} "
+        raise ImageError(f"{{file}}: TIFF photometric {photometric} "
                          f"({_UNSUPPORTED[photometric]}) is not supported: convert it to "
-                         "RGB or grey first")
+                         "RGB or grey first", file=name)
     if int(pg.compression) == _OJPEG:
         return _pillow_page(pg, name)
     arr = pg.asarray()
@@ -174,20 +174,20 @@ def _space(pg: Any, photometric: int, arr: npt.NDArray[Any], extras: tuple[int, 
         return "miniswhite"
     if photometric == _SEPARATED:
         if base != 4 or int(getattr(pg, "inkset", 1) or 1) not in (1,):
-            raise ImageError(f"{name}: a TIFF of {base} inks other than CMYK is not "
-                             "supported: convert it to CMYK or RGB first")
+            raise ImageError(f"{{file}}: a TIFF of {base} inks other than CMYK is not "
+                             "supported: convert it to CMYK or RGB first", file=name)
         return "cmyk"
     if photometric == _YCBCR:
         if int(pg.compression) in _JPEG_COMPRESSIONS:
             return ""  # decoded to RGB by the JPEG codec
         if arr.dtype != np.uint8:
-            raise ImageError(f"{name}: a {arr.dtype} YCbCr TIFF is not supported: convert "
-                             "it to RGB first")
+            raise ImageError(f"{{file}}: a {arr.dtype} YCbCr TIFF is not supported: convert "
+                             "it to RGB first", file=name)
         return "ycbcr"
     if photometric == _CIELAB:
         if arr.dtype != np.uint8 or base != 3:
-            raise ImageError(f"{name}: only 8-bit CIE L*a*b* TIFFs are supported: convert "
-                             "it to RGB first")
+            raise ImageError("{file}: only 8-bit CIE L*a*b* TIFFs are supported: convert "
+                             "it to RGB first", file=name)
         return "lab"
     if extras and extras[0] == _ASSOCALPHA and arr.ndim == 3:
         return "premultiplied"

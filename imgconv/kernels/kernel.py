@@ -310,9 +310,9 @@ class Kernel:
         if self.rank != 1:
             raise FilterError(
                 f"kernel {self.name!r} has rank {self.rank}, not 1: it is not separable "
-                "(use method='direct', method='fft' or method='auto')",
+                "(use {method[0]}, {method[1]} or {method[2]})",
                 self.source,
-                param="method",
+                values={"method": ("direct", "fft", "auto")},
             )
         # pivot factorisation: the row through the largest entry, and its column divided
         # by that entry.  Exact for 1-row/1-column kernels and for integer kernels (an

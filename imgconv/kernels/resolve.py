@@ -7,7 +7,6 @@ says what was not found and what was probably meant.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 from collections.abc import Callable
@@ -99,9 +98,7 @@ def kernel_argument(kernel: KernelLike, param: str = "kernel") -> Kernel:
         try:
             return load_filter(kernel)
         except FilterError as exc:
-            named = copy.copy(exc)
-            named.args = (f"{param}: {exc}",)
-            raise named from None
+            raise exc.prefixed(f"{param}: ") from None
     if kernel is None or isinstance(kernel, bytes):
         raise FilterError(f"cannot use {kernel!r} as a kernel: give a Kernel, a 2-D array of "
                           "numbers, a filter file, a shipped name, an inline matrix or a "

@@ -89,25 +89,26 @@ def check_folder(folder: str | os.PathLike[str], *, overwrite: bool = False) -> 
     """
     target = Path(folder)
     if target.exists() and not target.is_dir():
-        raise OutputError(f"{target}: exists and is not a folder: choose another report folder")
+        raise OutputError("{file}: exists and is not a folder: choose another report folder",
+                          file=target)
     if target.is_dir():
         if not os.access(target, os.W_OK | os.X_OK):
-            raise OutputError(f"{target}: the report folder is not writable")
+            raise OutputError("{file}: the report folder is not writable", file=target)
         if overwrite:
             return
         existing = [n for n in REPORT_FILES if os.path.lexists(target / n)]
         if existing:
             more = f" (and {len(existing) - 1} more report files)" if len(existing) > 1 else ""
-            raise OutputError(f"{target / existing[0]}: already exists{more}: use overwrite=True "
+            raise OutputError(f"{{file}}: already exists{more}: use {{overwrite}} "
                               "to replace the report, or choose another folder",
-                              param="overwrite")
+                              values={"overwrite": True}, file=target / existing[0])
         return
     parent = target.absolute().parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{target}: cannot create the report folder ({parent} is not a "
-                          "writable folder)")
+        raise OutputError(f"{{file}}: cannot create the report folder ({parent} is not a "
+                          "writable folder)", file=target)
 
 
 def _image_name(stem: str, a: npt.NDArray[Any]) -> str:
@@ -164,8 +165,8 @@ def write_report(
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{target}: cannot create the report folder "
-                          f"({exc.strerror or exc})") from exc
+        raise OutputError(f"{{file}}: cannot create the report folder "
+                          f"({exc.strerror or exc})", file=target) from exc
     written: list[Path] = []
     for name, arr in full:
         write_image(target / name, arr, overwrite=overwrite)
