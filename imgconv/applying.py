@@ -86,9 +86,7 @@ def _report(image: Path, folder: Path, kernels: Sequence[Kernel], options: Filte
     from imgconv.report import write_diff
 
     base = Variant(options)
-    # read as ``apply --report`` always has: turned upright whatever auto_orient says
     run = DiffRun.compute(image, kernels, parse_variant("mode=correlate", base),
-                          parse_variant("mode=convolve", base), options,
-                          files.replace(auto_orient=True))
+                          parse_variant("mode=convolve", base), options, files)
     write_diff(folder, run, kernels, overwrite=files.overwrite)
     return folder / "report.html"

@@ -307,3 +307,19 @@ def test_damaged_exif_is_a_note_and_the_pixels_are_written(tmp_path: Path, png: 
     assert rec.notes == [f"{tmp_path / 'out.png'}: the input's EXIF is damaged and could not "
                          "be read: not carried"]
     assert b"eXIf" not in {k for k, _ in png((tmp_path / "out.png").read_bytes())}
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-auto-orient"]])
+def test_apply_report_reads_the_image_as_apply_does(tmp_path: Path, cli: SimpleNamespace,
+                                                    flags: list[str]) -> None:
+    """``apply --report`` compares what apply filtered: upright, or as stored with
+    --no-auto-orient (it once turned the image upright whatever the flag said)."""
+    import json
+
+    src = _phone_jpeg(tmp_path / "phone.jpg")
+    cli.ok("apply", src, "-f", "sobel-x", "-o", tmp_path / "out.png", "--report",
+           tmp_path / "r", *flags)
+    with Image.open(tmp_path / "out.png") as out:
+        w, h = out.size
+    assert (w, h) == ((64, 48) if flags else (48, 64))
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["shape"][:2] == [h, w]
