@@ -75,8 +75,11 @@ def using_tifffile() -> Iterator[Any]:
 @contextlib.contextmanager
 def quiet_opencv() -> Iterator[None]:
     """OpenCV's own log lines (``[ERROR:0@0.03] ... can't read header``) kept off standard
-    error inside the block (imageio's OpenCV plugin probes files with it); the level it had
-    is restored on the way out."""
+    error inside the block (imageio's OpenCV plugin probes files with it), and the
+    DeprecationWarnings of imageio's legacy plugins as it tries them (DICOM's: nothing a
+    user of imgconv can act on); the log level it had is restored on the way out."""
+    import warnings
+
     import cv2
 
     log = cv2.utils.logging
@@ -84,7 +87,9 @@ def quiet_opencv() -> Iterator[None]:
         before = log.getLogLevel()
         log.setLogLevel(log.LOG_LEVEL_SILENT)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
     finally:
         with _lock:
             log.setLogLevel(before)
