@@ -270,6 +270,28 @@ def _carried(meta: Meta, dst: str | os.PathLike[str], strip: bool) -> tuple[Meta
     return carried(meta, fmt.metadata, str(dst), fmt.name, strip=strip)
 
 
+def _refuse_unbanded(src: Path, options: FilterOptions, limit: int) -> None:
+    """Under a limit the user set, refuse an input that cannot be read in bands (a PNG, a
+    JPEG, a compressed or multi-page TIFF) when its header says that even its decoded
+    pixels and one working copy (the least a whole-image run holds) need more."""
+    from imgconv.engine import working_dtype
+    from imgconv.formats import probe
+
+    try:
+        header = probe(src)
+    except ImgconvError:
+        return  # let the ordinary reader report what is wrong
+    h, w, c = max(header.sizes, key=lambda s: s[0] * s[1] * s[2])
+    dt = np.dtype(header.dtype)
+    need = h * w * c * (dt.itemsize + np.dtype(working_dtype(dt, options.precision)).itemsize)
+    if need > limit:
+        raise ImageError(f"{{file}}: its pixels and one working copy need {need / 1e6:.0f}MB, "
+                         f"more than {{memory_limit[0]!s}}, and a {src.suffix} input cannot be "
+                         "read in bands (a plain TIFF or .npy can): convert it to .tif first, "
+                         "or raise {memory_limit[1]!s}",
+                         values={"memory_limit": (f"{limit / 1e6:.0f}MB", "")}, file=src)
+
+
 def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *, limit: int,
             force: bool = False) -> bool:
     """Should this file be filtered in bands (its working set over ``limit``)?  Refuses
@@ -288,6 +310,8 @@ def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *,
                              "cluster ({scheduler!s}); convert it, or send whole files to the "
                              "cluster (batch with {scheduler!s})", values={"scheduler": ""},
                              file=src)
+        if strict:
+            _refuse_unbanded(src, options, limit)
         return False  # read whole (the format cannot be streamed)
     try:
         shape, dt, pages = header_shape(src, page)

@@ -91,3 +91,27 @@ def test_bounded_memory_by_default(tmp_path: Path, cli: SimpleNamespace,
     assert code == 2 and "--page" in err and "--memory-limit" in err
     cli.ok("apply", src, "-f", "box3", "-o", tmp_path / "e.png", "--dtype", "uint16")
     assert (tmp_path / "e.png").exists()  # a PNG output cannot be banded: read whole
+
+
+def test_an_input_that_cannot_be_banded_is_refused_under_a_limit_the_user_set(
+        tmp_path: Path, cli: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PNG input is read whole: under the default limit it is (whatever its size), under
+    a limit the user set it is refused when its pixels and one float32 working copy
+    already exceed it (3000x1000 RGB: 9 MB + 36 MB), with what to do and nothing written."""
+    from PIL import Image
+
+    from imgconv.bands import memory
+
+    monkeypatch.setattr(memory, "DEFAULT_LIMIT", 10**7)
+    img = np.random.default_rng(8).integers(0, 256, (1000, 3000, 3), dtype=np.uint8)
+    src = tmp_path / "big.png"
+    Image.fromarray(img).save(src)
+    cli.ok("apply", src, "-f", "box3", "-o", tmp_path / "default.png")  # default: read whole
+    code, _, err = cli.run("apply", src, "-f", "box3", "-o", tmp_path / "set.png",
+                           "--memory-limit", "40MB")
+    assert code == 2 and not (tmp_path / "set.png").exists()
+    assert f"{src}: its pixels and one working copy need 45MB, more than --memory-limit 40MB" \
+        in err and "convert it to .tif first, or raise --memory-limit" in err
+    cli.ok("apply", src, "-f", "box3", "-o", tmp_path / "raised.png", "--memory-limit", "50MB")
+    with Image.open(tmp_path / "raised.png") as a, Image.open(tmp_path / "default.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
