@@ -234,6 +234,32 @@ def test_ccoeff_normed_is_invariant_to_gain_and_offset(a, b, seed):
     assert np.max(np.abs(moved - math.copysign(1, a) * base)[ordinary]) <= 1e-9
 
 
+@pytest.mark.parametrize("offset", [1e5, 1e6, -3e7])
+def test_an_offset_of_template_and_image_cancels_in_ccoeff(offset, grey):
+    """A photo in 0..1 on a large offset (a float image far from 0): the offset cancels in
+    T - mean(T) and I - mean(I), so ccoeff and ccoeff_normed equal the oracle's (which
+    subtracts the means first) to round-off; not 0 everywhere (the template's scale once
+    counted the offset: "flat"), nor off by the rounding of its mean times the window's
+    offset (1e-8 here)."""
+    photo = grey.astype(np.float64) / 255 + offset
+    image, template = crop(photo, 200, 150, 70, 80), crop(photo, 230, 180, 17, 23)
+    num, den, _ = oracle(image, template, "ccoeff_normed")
+    for method in ("ccoeff_normed", "ccoeff"):
+        got = imgconv.match_template(image, template, method=method)
+        want = num / den if method == "ccoeff_normed" else num
+        scale = 1.0 if method == "ccoeff_normed" else den
+        assert np.max(np.abs(got - want) / scale) <= 1e-9
+
+
+def test_a_constant_template_whose_mean_is_inexact_is_flat(colour):
+    """0.1 is not a double: its mean over 525 pixels is off by a few ulps, which must not
+    make the template's variance a tiny positive number and its scores noise."""
+    image = crop(colour, 150, 150, 60, 70).astype(np.float64) / 255
+    for mask in (None, np.linspace(0.1, 1, 21 * 25).reshape(21, 25)):
+        flat = imgconv.match_template(image, np.full((21, 25, 3), 0.1), mask=mask)
+        assert not flat.any()
+
+
 # -- finding things in photos ------------------------------------------------------------------
 def test_a_noisy_patch_is_found_at_its_exact_place(colour):
     image = colour.astype(np.float64)
