@@ -163,17 +163,19 @@ def _setup(method: str, tpl: Array, mask: Array | None, lo: Array, hi: Array,
     t_scale = float(np.abs(np.where(support, tpl, 0)).max())
     a0, round_off = np.zeros(channels), 0.0
     if family == "ccoeff":
-        mean = (wts * tpl).sum(axis=(0, 1)) / m
-        mean += (wts * (tpl - mean)).sum(axis=(0, 1)) / m  # the sum's round-off, corrected
-        cross = w2 * (tpl - mean)
-        # the cross kernel's sum: 0 but for round-off without a mask or under a 0/1 one
-        # (then it is what T - mean is known to, times the window's mean: subtracted)
-        a0 = cross.sum(axis=(0, 1))
-        t_energy = float((w2 * (tpl - mean) ** 2).sum())
+        dev = tpl - (wts * tpl).sum(axis=(0, 1)) / m
+        # the mean's own rounding (an ulp of a large offset: 1e-10 at 1e6) corrected at
+        # the deviations' scale: without a mask or under a 0/1 one the kernel then sums
+        # to 0 but for round-off, as the formulas assume
+        dev -= (wts * dev).sum(axis=(0, 1)) / m
+        cross = w2 * dev
+        if mask is not None and not np.array_equal(w2, wts):
+            a0 = cross.sum(axis=(0, 1))
+        t_energy = float((w2 * dev * dev).sum())
         # T's own offset cancels: its scale is measured from its mean, down to what
         # T - mean resolves
         round_off = 16 * _EPS * t_scale
-        t_scale = float(np.abs(np.where(support, tpl - mean, 0)).max())
+        t_scale = float(np.abs(np.where(support, dev, 0)).max())
         offset, i_scale = 0.0, float(np.max(np.maximum(hi - shift, shift - lo)))
     else:
         t_energy = float((w2 * tpl * tpl).sum())

@@ -270,15 +270,13 @@ def _window_terms(x: Array, c: int, st: Setup,
         s1m = into.pop("s1m", s1)
     n, s = float(st.n[c]), float(st.shift[c])
     if st.family == "ccoeff":
-        if s1m is s1:  # no mask, or weights 0/1: n is the weights' sum
-            # the kernel sums to a0 (0 but for round-off): minus a0 times the window's mean
-            extra = s1 * (-float(st.a0[c]) / n) if st.a0[c] else None
+        if s1m is s1:  # no mask, or weights 0/1: n is the weights' sum, the kernel sums to 0
             if not st.normed:
-                return extra, None
+                return None, None
             np.multiply(s1, s1, out=s1)  # sum (X - mean)² = S2 - S1²/n
             s1 *= 1.0 / n
             s2 -= s1
-            return extra, np.maximum(s2, 0.0, out=s2)
+            return None, np.maximum(s2, 0.0, out=s2)
         mean = np.divide(s1m, float(st.m[c]), out=s1m)  # the window's weighted mean
         part = mean * -float(st.a0[c]) if st.a0[c] else None
         if not st.normed:
