@@ -415,6 +415,19 @@ def test_the_dft_blocks_equal_the_engines_correlation():
         assert np.max(np.abs(got - ref)) <= 1e-12 * float(np.abs(ref).max())
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_window_sums_split_between_threads_equal_the_direct_sums(threads):
+    """box_sums splits the rows between threads (each part its own integral image, with
+    the template's halo): every window's sum and sum of squares, as summed directly."""
+    from imgconv.scoring import box_sums
+
+    a = np.random.default_rng(4).random((301, 97)) * 255 - 100
+    s1, s2 = box_sums(a, (21, 13), threads)
+    win = sliding_window_view(a, (21, 13))
+    np.testing.assert_allclose(s1, win.sum(axis=(2, 3)), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(s2, (win * win).sum(axis=(2, 3)), rtol=1e-13, atol=1e-8)
+
+
 def test_integer_images_give_exact_window_sums():
     """Integer pixels shifted by an integer: the integral images are exact, so a flat
     window of a uint16 image is exactly flat (score 0) next to a one-level step."""
