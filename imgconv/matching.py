@@ -13,9 +13,12 @@ Defined everywhere: a denominator is *numerically zero* — a flat window or tem
 ``ccoeff_normed``, an all-zero one for ``ccorr_normed`` and ``sqdiff_normed`` — when it
 is at most ``rho * n * scale**2``: ``n`` the template's size (its sum of squared
 weights under a mask), ``scale`` the largest magnitude of the template, or of the image
-(shifted by the middle of its range for ``ccoeff_normed``); ``rho`` is :data:`FLAT`
-(``1e-12``) for the template, and ``max(1e-12, 16 * eps * P / n)`` for a window, ``P``
-the pixels an integral image of a tile accumulates (what its window sums can resolve).
+— for ``ccoeff_normed`` the template's measured from its mean and the image's from the
+middle of its range (an offset cancels); ``rho`` is :data:`FLAT` (``1e-12``) for the
+template, and ``max(1e-12, 16 * eps * P / n)`` for a window, ``P`` the pixels an
+integral image of a tile accumulates (what its window sums can resolve).  A template
+for ``ccoeff_normed`` is flat too when its part is at most ``n * (16 * eps * T_max)**2``
+(``T_max`` its largest magnitude: what ``T - mean`` resolves).
 There the score is 0; variances are clamped at 0; ``ccorr_normed`` and ``ccoeff_normed``
 are clipped into [-1, 1]; ``sqdiff`` and ``sqdiff_normed`` are >= 0 and never capped
 (OpenCV caps ``sqdiff_normed`` at 1).  No NaN, no inf.
@@ -158,13 +161,21 @@ def _setup(method: str, tpl: Array, mask: Array | None, lo: Array, hi: Array,
     n, m = w2.sum(axis=(0, 1)), wts.sum(axis=(0, 1))
     support = wts > 0
     t_scale = float(np.abs(np.where(support, tpl, 0)).max())
-    a0 = np.zeros(channels)
+    a0, round_off = np.zeros(channels), 0.0
     if family == "ccoeff":
-        mean = (wts * tpl).sum(axis=(0, 1)) / m
-        cross = w2 * (tpl - mean)
+        dev = tpl - (wts * tpl).sum(axis=(0, 1)) / m
+        # the mean's own rounding (an ulp of a large offset: 1e-10 at 1e6) corrected at
+        # the deviations' scale: without a mask or under a 0/1 one the kernel then sums
+        # to 0 but for round-off, as the formulas assume
+        dev -= (wts * dev).sum(axis=(0, 1)) / m
+        cross = w2 * dev
         if mask is not None and not np.array_equal(w2, wts):
             a0 = cross.sum(axis=(0, 1))
-        t_energy = float((w2 * (tpl - mean) ** 2).sum())
+        t_energy = float((w2 * dev * dev).sum())
+        # T's own offset cancels: its scale is measured from its mean, down to what
+        # T - mean resolves
+        round_off = 16 * _EPS * t_scale
+        t_scale = float(np.abs(np.where(support, dev, 0)).max())
         offset, i_scale = 0.0, float(np.max(np.maximum(hi - shift, shift - lo)))
     else:
         t_energy = float((w2 * tpl * tpl).sum())
@@ -175,7 +186,7 @@ def _setup(method: str, tpl: Array, mask: Array | None, lo: Array, hi: Array,
         else:  # sqdiff: (T - I) = (T - s) - (I - s)
             cross = w2 * (tpl - shift)
             offset = float((cross * (tpl - shift)).sum())
-    flat = t_energy <= FLAT * float(n.sum()) * t_scale**2
+    flat = t_energy <= float(n.sum()) * max(FLAT * t_scale**2, round_off**2)
     means = None
     if mask is not None and family == "ccoeff" and not np.array_equal(w2, wts):
         means = tuple(np.ascontiguousarray(wts[:, :, c]) for c in range(channels))

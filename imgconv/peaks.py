@@ -6,10 +6,13 @@ gives one peak, its first position).  Two peaks are therefore always more than
 ``min_distance`` apart; ``min_distance=0`` makes every position a peak.  Peaks are
 returned best first (the largest score; the smallest for ``sqdiff*``), ties by row then
 column, at most ``top`` of them, those failing ``min_score`` (a maximum for ``sqdiff*``)
-left out.  Each carries a sub-pixel position: a quadratic through the peak and its two
-neighbours, along each axis separately (the 3×3 neighbourhood's middle row and column),
-its vertex clamped to ±0.5; at the map's border, or where the scores do not curve down,
-the integer position.
+left out.  Each carries a sub-pixel position: the vertex of the quadratic surface fitted
+(least squares) to the peak's 3×3 neighbourhood, clamped to ±1 — with its cross term, so
+a peak that is a ridge at an angle (an edge at an angle in the image) is not pulled along
+the axes; where that surface does not curve down in every direction, or at the map's
+border, a parabola through the peak and its two neighbours along each axis (clamped to
+±0.5), and the integer position along an axis at the border or where even that does not
+curve down.
 
 The rule only looks ``min_distance`` rows around a position, so :class:`PeakFinder`
 takes a map band by band (the command line streams maps larger than memory) and gives
@@ -199,12 +202,34 @@ def _local_best(g: Array, a: int, b: int, r: int) -> npt.NDArray[np.bool_]:
 
 def _subpixel(g: Array, ys: npt.NDArray[np.intp],
               xs: npt.NDArray[np.intp]) -> tuple[Array, Array]:
-    """Vertex offsets of the quadratics through each peak and its neighbours (0 at the
-    map's border, where the scores do not curve down, or a neighbour is not finite).
-    ``g`` holds a row above and below each peak unless it is the map's first or last."""
+    """Vertex offsets of the quadratic fitted to each peak's 3×3 neighbourhood (least
+    squares, with its cross term: a ridge at an angle does not pull the vertex along the
+    axes), clamped to ±1; where the fit does not curve down in every direction, or the
+    peak is on the map's border, a parabola through the peak and its two neighbours
+    along each axis (0 at the border, where those do not curve down, or a neighbour is
+    not finite).  ``g`` holds a row above and below each peak unless it is the map's
+    first or last."""
     h, w = g.shape
     dx = _vertex(g, ys, xs, 0, 1, (xs > 0) & (xs < w - 1))
     dy = _vertex(g, ys, xs, 1, 0, (ys > 0) & (ys < h - 1))
+    inside = (xs > 0) & (xs < w - 1) & (ys > 0) & (ys < h - 1)
+    if inside.any():
+        y, x = ys[inside], xs[inside]
+        p = np.stack([g[y + i, x + j] for i in (-1, 0, 1) for j in (-1, 0, 1)])
+        p = p.reshape(3, 3, -1)  # p[1 + dy, 1 + dx, peak]
+        cols, rows = p.sum(axis=0), p.sum(axis=1)  # sums of each column / row
+        gx, gy = (cols[2] - cols[0]) / 6, (rows[2] - rows[0]) / 6
+        hxx = (cols[0] + cols[2] - 2 * cols[1]) / 3
+        hyy = (rows[0] + rows[2] - 2 * rows[1]) / 3
+        hxy = (p[2, 2] + p[0, 0] - p[0, 2] - p[2, 0]) / 4
+        det = hxx * hyy - hxy * hxy
+        good = np.isfinite(det) & (hxx < 0) & (det > 0)
+        if good.any():
+            d = np.where(good, det, 1.0)
+            fy = np.clip((hxy * gx - hxx * gy) / d, -1.0, 1.0)
+            fx = np.clip((hxy * gy - hyy * gx) / d, -1.0, 1.0)
+            idx = np.flatnonzero(inside)[good]
+            dy[idx], dx[idx] = fy[good], fx[good]
     return dy, dx
 
 

@@ -156,23 +156,46 @@ def choose_fft(tiling: Tiling, st: Setup, image_shape: tuple[int, int, int]) -> 
     return replace(tiling, fft=fft_blocks(tile, st.shape, count()))
 
 
-def box_sums(a: Array, tshape: tuple[int, int]) -> tuple[Array, Array]:
+def box_sums(a: Array, tshape: tuple[int, int], threads: int = 1) -> tuple[Array, Array]:
     """Sums of ``a`` and of ``a**2`` over every valid ``tshape`` window, by integral images
-    in double precision (new arrays)."""
+    in double precision (new arrays); the rows split between ``threads`` threads when
+    the template's halo adds at most a quarter to each part."""
     import cv2
 
     h, w = tshape
-    sums: Any = cv2.integral2(a, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
-    return _corners(sums[0], h, w), _corners(sums[1], h, w)
+    ho, wo = a.shape[0] - h + 1, a.shape[1] - w + 1
+    parts = max(1, min(threads, ho // (4 * max(h - 1, 1))))
+    if parts == 1:
+        sums: Any = cv2.integral2(a, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+        return _corners(sums[0], h, w), _corners(sums[1], h, w)
+    s1, s2 = np.empty((ho, wo)), np.empty((ho, wo))
+    step = -(-ho // parts)
+
+    def one(y0: int) -> None:
+        y1 = min(ho, y0 + step)
+        part: Any = cv2.integral2(a[y0:y1 + h - 1], sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+        _corners(part[0], h, w, s1[y0:y1])
+        _corners(part[1], h, w, s2[y0:y1])
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(parts) as pool:
+        for _ in pool.map(one, range(0, ho, step)):
+            pass
+    return s1, s2
 
 
-def _corners(p: Any, h: int, w: int) -> Array:
+def _corners(p: Any, h: int, w: int, out: Array | None = None) -> Array:
     """``p[y+h, x+w] - p[y, x+w] - p[y+h, x] + p[y, x]``: window sums of an integral image
-    (rows first, then columns; OpenCV's SIMD subtraction, four times numpy's here)."""
+    (rows first, then columns; OpenCV's SIMD subtraction, four times numpy's here), into
+    ``out`` (rows of a C-contiguous array) when given."""
     import cv2
 
     rows: Any = cv2.subtract(p[h:], p[:-h])
-    out: Array = cv2.subtract(rows[:, w:], rows[:, :-w])
+    if out is None:
+        result: Array = cv2.subtract(rows[:, w:], rows[:, :-w])
+        return result
+    cv2.subtract(rows[:, w:], rows[:, :-w], dst=out)
     return out
 
 
@@ -228,7 +251,7 @@ def tile_scores(tile: npt.NDArray[Any], st: Setup, tiling: Tiling, cache: dict[A
         x = np.subtract(tile[:, :, c], st.shift[c], dtype=np.float64)
         corr.run(x, _jobs(st, c, windows), into)
         if windows:
-            part, power = _window_terms(x, c, st, into)
+            part, power = _window_terms(x, c, st, into, threads)
             extra = _add(extra, part)
             energy = _add(energy, power)
     num = into["cross"]
@@ -259,12 +282,12 @@ def _add(total: Array | None, part: Array | None) -> Array | None:
     return part if total is None else np.add(total, part, out=total)
 
 
-def _window_terms(x: Array, c: int, st: Setup,
-                  into: dict[str, Array]) -> tuple[Array | None, Array | None]:
+def _window_terms(x: Array, c: int, st: Setup, into: dict[str, Array],
+                  threads: int = 1) -> tuple[Array | None, Array | None]:
     """Channel ``c``'s window terms: what the numerator adds, and its part of the
     denominator (clamped at 0); new arrays (the window sums are taken from ``into``)."""
     if st.weights is None:
-        s1, s2 = box_sums(x, st.shape)
+        s1, s2 = box_sums(x, st.shape, threads)
         s1m = s1
     else:
         s1, s2 = into.pop("s1"), into.pop("s2")

@@ -234,6 +234,32 @@ def test_ccoeff_normed_is_invariant_to_gain_and_offset(a, b, seed):
     assert np.max(np.abs(moved - math.copysign(1, a) * base)[ordinary]) <= 1e-9
 
 
+@pytest.mark.parametrize("offset", [1e5, 1e6, -3e7])
+def test_an_offset_of_template_and_image_cancels_in_ccoeff(offset, grey):
+    """A photo in 0..1 on a large offset (a float image far from 0): the offset cancels in
+    T - mean(T) and I - mean(I), so ccoeff and ccoeff_normed equal the oracle's (which
+    subtracts the means first) to round-off; not 0 everywhere (the template's scale once
+    counted the offset: "flat"), nor off by the rounding of its mean times the window's
+    offset (1e-8 here)."""
+    photo = grey.astype(np.float64) / 255 + offset
+    image, template = crop(photo, 200, 150, 70, 80), crop(photo, 230, 180, 17, 23)
+    num, den, _ = oracle(image, template, "ccoeff_normed")
+    for method in ("ccoeff_normed", "ccoeff"):
+        got = imgconv.match_template(image, template, method=method)
+        want = num / den if method == "ccoeff_normed" else num
+        scale = 1.0 if method == "ccoeff_normed" else den
+        assert np.max(np.abs(got - want) / scale) <= 1e-9
+
+
+def test_a_constant_template_whose_mean_is_inexact_is_flat(colour):
+    """0.1 is not a double: its mean over 525 pixels is off by a few ulps, which must not
+    make the template's variance a tiny positive number and its scores noise."""
+    image = crop(colour, 150, 150, 60, 70).astype(np.float64) / 255
+    for mask in (None, np.linspace(0.1, 1, 21 * 25).reshape(21, 25)):
+        flat = imgconv.match_template(image, np.full((21, 25, 3), 0.1), mask=mask)
+        assert not flat.any()
+
+
 # -- finding things in photos ------------------------------------------------------------------
 def test_a_noisy_patch_is_found_at_its_exact_place(colour):
     image = colour.astype(np.float64)
@@ -254,6 +280,29 @@ def test_a_subpixel_shift_is_recovered_within_a_tenth_of_a_pixel(grey):
         best = imgconv.find_peaks(imgconv.match_template(shifted, template))[0]
         assert abs(best.y_subpixel - (y + dy)) <= 0.1
         assert abs(best.x_subpixel - (x + dx)) <= 0.1
+
+
+def test_a_subpixel_shift_at_an_edge_at_an_angle_is_not_pulled_along_the_axes(grey):
+    """The coat's folds run at an angle: the score peak is a tilted ridge, which parabolas
+    along the middle row and column alone misplace by up to 0.2 px here (0.7 px on other
+    photos); the 3×3 quadratic fit with its cross term does not."""
+    image = grey.astype(np.float64)
+    y, x = 116, 48  # the camera man's coat
+    template = image[y:y + 64, x:x + 64].copy()
+    region = (slice(y - 40, y + 104), slice(x - 40, x + 104))
+    spectrum = np.fft.fft2(image)
+    for dy, dx in ((0.25, 0.0), (0.0, 0.25), (0.4, 0.0), (-0.3, 0.2)):
+        shifted = np.real(np.fft.ifft2(ndi.fourier_shift(spectrum, (dy, dx))))
+        best = imgconv.find_peaks(imgconv.match_template(shifted[region], template))[0]
+        assert abs(best.y_subpixel - (40 + dy)) <= 0.1
+        assert abs(best.x_subpixel - (40 + dx)) <= 0.1
+
+
+def test_subpixel_of_a_tilted_quadratic_peak_is_its_vertex():
+    y, x = np.mgrid[0:12, 0:12]
+    u, v = (y - 5.3) + (x - 6.4), (y - 5.3) - (x - 6.4)
+    best = imgconv.find_peaks(-0.2 * u**2 - 3.0 * v**2)[0]
+    assert best.y_subpixel == pytest.approx(5.3) and best.x_subpixel == pytest.approx(6.4)
 
 
 def test_five_planted_copies_are_found_apart(grey):
@@ -364,6 +413,19 @@ def test_the_dft_blocks_equal_the_engines_correlation():
     for blocks in ((64, 64), (96, 160), fft_blocks(x.shape, k.shape)):
         got = Correlator(k.shape, blocks, {}, threads=2).run(x, [Job("c", k, "k")], {})["c"]
         assert np.max(np.abs(got - ref)) <= 1e-12 * float(np.abs(ref).max())
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_window_sums_split_between_threads_equal_the_direct_sums(threads):
+    """box_sums splits the rows between threads (each part its own integral image, with
+    the template's halo): every window's sum and sum of squares, as summed directly."""
+    from imgconv.scoring import box_sums
+
+    a = np.random.default_rng(4).random((301, 97)) * 255 - 100
+    s1, s2 = box_sums(a, (21, 13), threads)
+    win = sliding_window_view(a, (21, 13))
+    np.testing.assert_allclose(s1, win.sum(axis=(2, 3)), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(s2, (win * win).sum(axis=(2, 3)), rtol=1e-13, atol=1e-8)
 
 
 def test_integer_images_give_exact_window_sums():
