@@ -34,38 +34,25 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.errors import ImgconvError
-from imgconv.kernels.words import did_you_mean
-from imgconv.scoring import Setup, Tiling, band_scores, choose_fft, plan_tiles, tile_input
+from imgconv.scoring import (
+    ALIASES,
+    EPS,
+    FLAT,
+    METHODS,
+    SMALLER_IS_BETTER,
+    Setup,
+    Tiling,
+    band_scores,
+    canonical_method,
+    choose_fft,
+    plan_tiles,
+    template_setup,
+    tile_input,
+)
 
 Array = npt.NDArray[np.float64]
 
-#: OpenCV's ``TemplateMatchModes``, by imgconv's names
-METHODS: tuple[str, ...] = ("sqdiff", "sqdiff_normed", "ccorr", "ccorr_normed", "ccoeff",
-                            "ccoeff_normed")
-#: other names of ``ccoeff_normed``: the zero-mean normalized cross-correlation
-ALIASES: dict[str, str] = {"ncc": "ccoeff_normed", "zncc": "ccoeff_normed",
-                           "normxcorr2": "ccoeff_normed"}
-#: the methods whose best score is the smallest
-SMALLER_IS_BETTER: frozenset[str] = frozenset({"sqdiff", "sqdiff_normed"})
 DEFAULT_LIMIT = 256 * 10**6  # bytes of working memory (docs/semantics.md §7)
-FLAT = 1e-12  # a denominator at most FLAT * n * scale**2 is zero (see the module's text)
-_EPS = float(np.finfo(np.float64).eps)
-
-
-def canonical_method(method: str) -> str:
-    """The method's imgconv name: OpenCV's spellings (``TM_CCOEFF_NORMED``) and the
-    aliases ``ncc``, ``zncc``, ``normxcorr2`` are accepted; else an error naming
-    ``method`` with the closest name."""
-    text = str(method).strip().lower().replace("-", "_").removeprefix("cv2.")
-    text = ALIASES.get(text.removeprefix("tm_"), text.removeprefix("tm_"))
-    if text not in METHODS:
-        raise ImgconvError(
-            f"{{method}} is not a matching method: use one of {', '.join(METHODS)} "
-            f"(ncc, zncc and normxcorr2 are ccoeff_normed)"
-            f"{did_you_mean(text, METHODS + tuple(ALIASES))}", values={"method": method})
-    return text
-
-
 class Rows(Protocol):
     """Where the image's rows come from (:class:`imgconv.bands.ArraySource`, a TIFF)."""
 
@@ -148,56 +135,6 @@ def _range(rows: Rows, chunk: int = 1024) -> tuple[Array, Array]:
     return lo, hi
 
 
-def _setup(method: str, tpl: Array, mask: Array | None, lo: Array, hi: Array,
-           integer: bool) -> Setup:
-    """The kernels and constants of ``method`` for this template, mask and image range."""
-    shift = (lo + hi) / 2
-    if integer:
-        shift = np.floor(shift)  # integer pixels stay integers: exact integral images
-    family = method.removesuffix("_normed")
-    wts = np.ones_like(tpl) if mask is None else mask
-    w2 = wts * wts
-    channels = tpl.shape[2]
-    n, m = w2.sum(axis=(0, 1)), wts.sum(axis=(0, 1))
-    support = wts > 0
-    t_scale = float(np.abs(np.where(support, tpl, 0)).max())
-    a0, round_off = np.zeros(channels), 0.0
-    if family == "ccoeff":
-        dev = tpl - (wts * tpl).sum(axis=(0, 1)) / m
-        # the mean's own rounding (an ulp of a large offset: 1e-10 at 1e6) corrected at
-        # the deviations' scale: without a mask or under a 0/1 one the kernel then sums
-        # to 0 but for round-off, as the formulas assume
-        dev -= (wts * dev).sum(axis=(0, 1)) / m
-        cross = w2 * dev
-        if mask is not None and not np.array_equal(w2, wts):
-            a0 = cross.sum(axis=(0, 1))
-        t_energy = float((w2 * dev * dev).sum())
-        # T's own offset cancels: its scale is measured from its mean, down to what
-        # T - mean resolves
-        round_off = 16 * _EPS * t_scale
-        t_scale = float(np.abs(np.where(support, dev, 0)).max())
-        offset, i_scale = 0.0, float(np.max(np.maximum(hi - shift, shift - lo)))
-    else:
-        t_energy = float((w2 * tpl * tpl).sum())
-        i_scale = float(np.max(np.maximum(np.abs(lo), np.abs(hi))))
-        if family == "ccorr":
-            cross = w2 * tpl
-            offset = float((shift * cross.sum(axis=(0, 1))).sum())
-        else:  # sqdiff: (T - I) = (T - s) - (I - s)
-            cross = w2 * (tpl - shift)
-            offset = float((cross * (tpl - shift)).sum())
-    flat = t_energy <= float(n.sum()) * max(FLAT * t_scale**2, round_off**2)
-    means = None
-    if mask is not None and family == "ccoeff" and not np.array_equal(w2, wts):
-        means = tuple(np.ascontiguousarray(wts[:, :, c]) for c in range(channels))
-    return Setup(method, (tpl.shape[0], tpl.shape[1]), shift,
-                  tuple(np.ascontiguousarray(cross[:, :, c]) for c in range(channels)),
-                  offset, n, m, a0,
-                  None if mask is None else tuple(np.ascontiguousarray(w2[:, :, c])
-                                                  for c in range(channels)),
-                  means, t_energy, flat, i_scale**2)
-
-
 @dataclass
 class MatchPlan:
     """One matching, checked and planned: :meth:`bands` computes it."""
@@ -246,12 +183,12 @@ def prepare(rows: Rows, template: npt.ArrayLike, *, method: str = "ccoeff_normed
                            param="template")
     weights = _mask(mask, tpl.shape)
     lo, hi = _range(rows)
-    setup = _setup(method, tpl, weights, lo, hi, np.dtype(rows.dtype).kind in "biu")
+    setup = template_setup(method, tpl, weights, lo, hi, np.dtype(rows.dtype).kind in "biu")
     tiling = plan_tiles(img_shape, (h, w), memory_limit, row_bytes=row_bytes,
                         masked=weights is not None)
     tiling = choose_fft(tiling, setup, img_shape)
     rows_in, cols_in = tile_input(tiling, setup, img_shape)
-    rho = max(FLAT, 16 * _EPS * rows_in * cols_in / float(setup.n.sum()))
+    rho = max(FLAT, 16 * EPS * rows_in * cols_in / float(setup.n.sum()))
     setup = replace(setup, i_flat=rho * float(setup.n.sum()) * setup.i_scale2)
     return MatchPlan(setup, img_shape, tiling)
 

@@ -1,8 +1,11 @@
 """The scores of template matching, one tile of the image at a time (docs/semantics.md §8).
 
-:mod:`imgconv.matching` checks the inputs and builds a :class:`Setup` (the template's
-kernels and constants); this module plans the tiles (:func:`plan_tiles`) and computes
-each one (:func:`tile_scores`), every quantity in double precision:
+Every formula of a matching method lives here: the methods' names (:data:`METHODS`,
+:data:`ALIASES`, :data:`SMALLER_IS_BETTER`, :func:`canonical_method`), the template's side
+(:func:`template_setup`: its kernels and constants, a :class:`Setup`) and the window's
+side (:func:`tile_scores`).  :mod:`imgconv.matching` checks the inputs and runs the
+bands; this module plans the tiles (:func:`plan_tiles`) and computes each one, every
+quantity in double precision:
 
 - cross terms (``sum T·I``) are valid correlations with a kernel made from the template,
   by :class:`imgconv.correlator.Correlator`: FFT by blocks or the engine's spatial
@@ -26,6 +29,7 @@ import numpy.typing as npt
 
 from imgconv.correlator import Correlator, Job, by_fft, fft_blocks
 from imgconv.errors import ImgconvError
+from imgconv.spelling import did_you_mean
 
 Array = npt.NDArray[np.float64]
 
@@ -33,6 +37,18 @@ Array = npt.NDArray[np.float64]
 # whole (a float64 copy of a channel, integral images, window sums, the scores; the peak
 # tracemalloc sees on a 2048² image: 56 grey, 79 colour, 91-108 grey under a mask)
 PER_CHANNEL, PER_TILE, PER_TILE_MASKED = 12, 44, 96
+
+
+#: OpenCV's ``TemplateMatchModes``, by imgconv's names
+METHODS: tuple[str, ...] = ("sqdiff", "sqdiff_normed", "ccorr", "ccorr_normed", "ccoeff",
+                            "ccoeff_normed")
+#: other names of ``ccoeff_normed``: the zero-mean normalized cross-correlation
+ALIASES: dict[str, str] = {"ncc": "ccoeff_normed", "zncc": "ccoeff_normed",
+                           "normxcorr2": "ccoeff_normed"}
+#: the methods whose best score is the smallest
+SMALLER_IS_BETTER: frozenset[str] = frozenset({"sqdiff", "sqdiff_normed"})
+FLAT = 1e-12  # a denominator at most FLAT * n * scale**2 is zero (see the module's text)
+EPS = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,70 @@ class Setup:
     @property
     def normed(self) -> bool:
         return self.method.endswith("_normed")
+
+
+def canonical_method(method: str) -> str:
+    """The method's imgconv name: OpenCV's spellings (``TM_CCOEFF_NORMED``) and the
+    aliases ``ncc``, ``zncc``, ``normxcorr2`` are accepted; else an error naming
+    ``method`` with the closest name."""
+    text = str(method).strip().lower().replace("-", "_").removeprefix("cv2.")
+    text = ALIASES.get(text.removeprefix("tm_"), text.removeprefix("tm_"))
+    if text not in METHODS:
+        raise ImgconvError(
+            f"{{method}} is not a matching method: use one of {', '.join(METHODS)} "
+            f"(ncc, zncc and normxcorr2 are ccoeff_normed)"
+            f"{did_you_mean(text, METHODS + tuple(ALIASES))}", values={"method": method})
+    return text
+
+
+def template_setup(method: str, tpl: Array, mask: Array | None, lo: Array, hi: Array,
+           integer: bool) -> Setup:
+    """The kernels and constants of ``method`` for this template, mask and image range."""
+    shift = (lo + hi) / 2
+    if integer:
+        shift = np.floor(shift)  # integer pixels stay integers: exact integral images
+    family = method.removesuffix("_normed")
+    wts = np.ones_like(tpl) if mask is None else mask
+    w2 = wts * wts
+    channels = tpl.shape[2]
+    n, m = w2.sum(axis=(0, 1)), wts.sum(axis=(0, 1))
+    support = wts > 0
+    t_scale = float(np.abs(np.where(support, tpl, 0)).max())
+    a0, round_off = np.zeros(channels), 0.0
+    if family == "ccoeff":
+        dev = tpl - (wts * tpl).sum(axis=(0, 1)) / m
+        # the mean's own rounding (an ulp of a large offset: 1e-10 at 1e6) corrected at
+        # the deviations' scale: without a mask or under a 0/1 one the kernel then sums
+        # to 0 but for round-off, as the formulas assume
+        dev -= (wts * dev).sum(axis=(0, 1)) / m
+        cross = w2 * dev
+        if mask is not None and not np.array_equal(w2, wts):
+            a0 = cross.sum(axis=(0, 1))
+        t_energy = float((w2 * dev * dev).sum())
+        # T's own offset cancels: its scale is measured from its mean, down to what
+        # T - mean resolves
+        round_off = 16 * EPS * t_scale
+        t_scale = float(np.abs(np.where(support, dev, 0)).max())
+        offset, i_scale = 0.0, float(np.max(np.maximum(hi - shift, shift - lo)))
+    else:
+        t_energy = float((w2 * tpl * tpl).sum())
+        i_scale = float(np.max(np.maximum(np.abs(lo), np.abs(hi))))
+        if family == "ccorr":
+            cross = w2 * tpl
+            offset = float((shift * cross.sum(axis=(0, 1))).sum())
+        else:  # sqdiff: (T - I) = (T - s) - (I - s)
+            cross = w2 * (tpl - shift)
+            offset = float((cross * (tpl - shift)).sum())
+    flat = t_energy <= float(n.sum()) * max(FLAT * t_scale**2, round_off**2)
+    means = None
+    if mask is not None and family == "ccoeff" and not np.array_equal(w2, wts):
+        means = tuple(np.ascontiguousarray(wts[:, :, c]) for c in range(channels))
+    return Setup(method, (tpl.shape[0], tpl.shape[1]), shift,
+                  tuple(np.ascontiguousarray(cross[:, :, c]) for c in range(channels)),
+                  offset, n, m, a0,
+                  None if mask is None else tuple(np.ascontiguousarray(w2[:, :, c])
+                                                  for c in range(channels)),
+                  means, t_energy, flat, i_scale**2)
 
 
 def tile_bytes(rows_in: int, cols_in: int, channels: int, masked: bool) -> int:
@@ -334,5 +414,24 @@ def _normalise(num: Array, energy: Array | None, st: Setup) -> Array:
     return num
 
 
-__all__ = ["PER_CHANNEL", "PER_TILE", "PER_TILE_MASKED", "Setup", "Tiling", "band_scores",
-           "box_sums", "choose_fft", "plan_tiles", "tile_bytes", "tile_input", "tile_scores"]
+__all__ = [
+    "ALIASES",
+    "EPS",
+    "FLAT",
+    "METHODS",
+    "PER_CHANNEL",
+    "PER_TILE",
+    "PER_TILE_MASKED",
+    "SMALLER_IS_BETTER",
+    "Setup",
+    "Tiling",
+    "band_scores",
+    "box_sums",
+    "canonical_method",
+    "choose_fft",
+    "plan_tiles",
+    "template_setup",
+    "tile_bytes",
+    "tile_input",
+    "tile_scores",
+]

@@ -283,3 +283,12 @@ def test_a_signal_stops_it_within_2s_leaving_no_partial_map(tmp_path, sig, code)
     assert err.strip().splitlines() == [f"imgconv: error: interrupted by {sig}; no partial "
                                         "output was left"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.tif", "t.png"]
+
+
+def test_the_cli_method_list_is_the_library_table() -> None:
+    """``--method``'s list (kept in cli/match.py so that --help loads no numpy) names
+    exactly the methods of the table in scoring.py (docs/architecture.md, "Where to add")."""
+    from imgconv.cli.match import METHOD_NAMES
+    from imgconv.scoring import METHODS
+
+    assert sorted(METHOD_NAMES) == sorted(METHODS) and METHOD_NAMES[0] == "ccoeff_normed"
