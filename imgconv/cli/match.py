@@ -19,7 +19,7 @@ import typer
 
 import imgconv.cli.common as common
 import imgconv.cli.flags as flags
-from imgconv.errors import ImgconvError, Mention, Message
+from imgconv.errors import ImgconvError, Mention, Message, WorkError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -141,14 +141,7 @@ def match(
     settings = _settings(method, top, min_score, min_distance, page, memory_limit,
                          auto_orient, overwrite)
     inputs = [*images, template_path, *([mask] if mask is not None else [])]
-    from imgconv.outputs import same_file
-
-    maps = _targets(map_, images, inputs, overwrite, kind="map")
-    boxes = _targets(annotate, images, inputs, overwrite, kind="annotate")
-    for m, b in zip(maps, boxes, strict=True):
-        if m is not None and b is not None and same_file(m, b):
-            raise ImgconvError("{map!s} and {annotate!s} name the same file ({file}): give "
-                               "each its own", values={"map": "", "annotate": ""}, file=m)
+    maps, boxes = _outputs(map_, annotate, images, inputs, overwrite)
     template = _template(template_path, mask, no_mask, settings)
     found: list[Found] = []
     said: set[str] = set()
@@ -182,9 +175,8 @@ def _settings(method: str, top: int, min_score: float | None, min_distance: int 
 
 
 def _check_reachable(min_score: float, method: str) -> None:
-    """Refuse a ``--min-score`` outside the range of ``method``'s scores: -1..1 for
-    ``ccoeff_normed`` and ``ccorr_normed``, at least 0 for ``sqdiff*`` (where it is a
-    maximum); ``ccorr`` and ``ccoeff`` are unbounded."""
+    """Refuse a ``--min-score`` outside ``method``'s range: -1..1 for ``ccoeff_normed``
+    and ``ccorr_normed``, >= 0 for ``sqdiff*``; ``ccorr`` and ``ccoeff`` are unbounded."""
     values = {"min_score": min_score, "method": method}
     if method in ("ccoeff_normed", "ccorr_normed") and not -1 <= min_score <= 1:
         what = ("no window can reach it" if min_score > 1 else
@@ -206,6 +198,20 @@ def _inputs(paths: list[Path]) -> tuple[list[Path], Path]:
     for p in (*images, template):
         _existing_input(p)
     return images, template
+
+
+def _outputs(map_: str | None, annotate: str | None, images: list[Path], inputs: list[Path],
+             overwrite: bool) -> tuple[list[Path | None], list[Path | None]]:
+    """Where ``--map`` and ``--annotate`` write for each image, checked; never one file."""
+    from imgconv.outputs import same_file
+
+    maps = _targets(map_, images, inputs, overwrite, kind="map")
+    boxes = _targets(annotate, images, inputs, overwrite, kind="annotate")
+    for m, b in zip(maps, boxes, strict=True):
+        if m is not None and b is not None and same_file(m, b):
+            raise ImgconvError("{map!s} and {annotate!s} name the same file ({file}): give "
+                               "each its own", values={"map": "", "annotate": ""}, file=m)
+    return maps, boxes
 
 
 #: what ``--map`` / ``--annotate`` add to an image's stem in a folder, and a file name
@@ -415,10 +421,6 @@ def _flat_template(template: Template, method: str) -> list[Message]:
 def _make_folder(folder: Path, kind: str) -> None:
     """Create the folder of ``--map`` / ``--annotate`` if it is not there yet (checked
     writable before any work, as ``batch -o``)."""
-    if folder.is_dir():
-        return
-    from imgconv.errors import WorkError
-
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
