@@ -401,7 +401,7 @@ def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
 def _flat_template(template: Template, method: str) -> list[Message]:
     """The note for a template the library found flat (:attr:`imgconv.scoring.Setup.t_flat`:
     its part of the denominator is numerically zero): every window scores 0 under
-    ``method``, the match reported is arbitrary.  None for ``sqdiff``, whose scores still
+    ``method``, the match reported is arbitrary.  No note for ``sqdiff``, whose scores still
     rank the windows (by their energy)."""
     if method == "sqdiff":
         return []
