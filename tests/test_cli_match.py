@@ -5,6 +5,7 @@ checks against its oracles."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -292,3 +293,220 @@ def test_the_cli_method_list_is_the_library_table() -> None:
     from imgconv.scoring import METHODS
 
     assert sorted(METHOD_NAMES) == sorted(METHODS) and METHOD_NAMES[0] == "ccoeff_normed"
+
+
+# -- new-user findings: folders, help texts, the option named, flat templates, --min-score ------
+
+def _two_images(files, tmp_path):
+    """Two colour images holding the patch (one shifted): ``(astro.png, other.png)``."""
+    other = tmp_path / "other.png"
+    Image.fromarray(np.roll(np.asarray(Image.open(files["photo"])), (7, -11),
+                            axis=(0, 1))).save(other)
+    return files["photo"], other
+
+
+def test_several_images_create_the_folders_they_name(files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    photo, other = _two_images(files, tmp_path)
+    code, out, err = run("match", photo, other, files["patch"], "--annotate", "boxes/",
+                         "--map", "maps")  # a trailing / or not: several images, folders
+    assert (code, err) == (0, "")
+    assert sorted(p.name for p in (tmp_path / "boxes").iterdir()) == [
+        "astro.matches.png", "other.matches.png"]
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == [
+        "astro.scores.tif", "other.scores.tif"]
+    lib = imgconv.match_template(np.asarray(Image.open(other)),
+                                 np.asarray(Image.open(files["patch"])))
+    assert np.array_equal(tifffile.imread(tmp_path / "maps" / "other.scores.tif"),
+                          lib.astype(np.float32))
+    drawn = np.asarray(Image.open(tmp_path / "boxes" / "other.matches.png"))
+    assert (drawn[207, 169:233] == (255, 0, 0)).all()  # the box at (169, 207), red
+    code, _, err = run("match", photo, other, files["patch"], "--map", "maps")
+    assert code == 2 and err == ("imgconv: error: maps/astro.scores.tif: already exists (use "
+                                 "--overwrite to replace it)\n")
+    code, _, err = run("match", photo, other, files["patch"], "--map", "deep/er/maps")
+    assert code == 0 and (tmp_path / "deep/er/maps/astro.scores.tif").is_file()
+
+
+def test_one_image_and_a_trailing_slash_is_a_folder(files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("match", files["photo"], files["patch"], "--map", "newmaps/",
+                       "--annotate", "newboxes/")
+    assert (code, out) == (0, "180 200 64 64 1.000000\n")
+    assert [p.name for p in (tmp_path / "newmaps").iterdir()] == ["astro.scores.tif"]
+    assert [p.name for p in (tmp_path / "newboxes").iterdir()] == ["astro.matches.png"]
+    code, _, err = run("match", files["photo"], files["patch"], "--map", "plain")
+    assert code == 2 and err == ("imgconv: error: --map plain: has no extension and is not a "
+                                 "folder: give a file name like scores.tif, or end a folder's "
+                                 "name with / (plain/)\n")
+    code, _, err = run("match", files["photo"], files["patch"], "--annotate", "plain")
+    assert code == 2 and err == ("imgconv: error: --annotate plain: has no extension and is "
+                                 "not a folder: give a file name like boxes.png, or end a "
+                                 "folder's name with / (plain/)\n")
+    assert not (tmp_path / "plain").exists()
+
+
+def test_a_folder_that_cannot_be_one_is_refused_before_any_work(files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    photo, other = _two_images(files, tmp_path)
+    (tmp_path / "taken.png").write_bytes(b"x")
+    code, out, err = run("match", photo, other, files["patch"], "--map", "taken.png")
+    assert (code, out) == (2, "")
+    assert err == ("imgconv: error: --map taken.png: is a file, not a folder: give --map a "
+                   "folder (with several images, or a name ending in /; it is created if "
+                   "missing)\n")
+    code, _, err = run("match", photo, files["patch"], "--annotate", "taken.png/")
+    assert code == 2 and err.startswith("imgconv: error: --annotate taken.png/: is a file")
+    (tmp_path / "b").mkdir()
+    Image.open(photo).save(tmp_path / "b" / "astro.png")
+    code, out, err = run("match", photo, tmp_path / "b" / "astro.png", files["patch"],
+                         "--annotate", "boxes/", "--json")
+    assert code == 2 and err == (
+        "imgconv: error: boxes/astro.matches.png: two images would write the same --annotate "
+        "file (their names differ only in their folder or extension): match them in "
+        "separate runs\n")
+    assert json.loads(out)["error"]["file"] == "boxes/astro.matches.png"
+    code, _, err = run("match", photo, other, files["patch"], "--map", "maps/", "--annotate",
+                       "boxes/", "--min-score", "2")  # refused: nothing created
+    assert code == 2 and not (tmp_path / "maps").exists() and not (tmp_path / "boxes").exists()
+
+
+def test_an_unwritable_place_for_a_folder_names_the_option(files, tmp_path, monkeypatch):
+    import imgconv.outputs
+
+    monkeypatch.chdir(tmp_path)
+    real = os.access
+    monkeypatch.setattr(imgconv.outputs.os, "access",  # tmp_path read-only, as a non-root sees
+                        lambda p, mode: real(p, mode) and not (str(p) == str(tmp_path)
+                                                               and mode & os.W_OK))
+    photo, other = _two_images(files, tmp_path)
+    code, _, err = run("match", photo, other, files["patch"], "--annotate", "boxes")
+    assert code == 2 and err == (
+        f"imgconv: error: boxes: cannot write in the folder {tmp_path} (read-only or not "
+        "permitted): choose another output folder with --annotate\n")
+
+
+def test_an_input_is_refused_naming_the_option_given(files, tmp_path):
+    code, out, err = run("match", files["photo"], files["patch"], "--annotate", files["photo"])
+    assert (code, out) == (2, "")
+    assert err == (f"imgconv: error: {files['photo']}: is an input; refusing to overwrite it "
+                   "(choose another output with --annotate)\n")
+    code, out, err = run("match", files["photo"], files["patch"], "--map", files["patch"],
+                         "--overwrite", "--json")
+    assert code == 2 and err == (f"imgconv: error: {files['patch']}: is an input; refusing to "
+                                 "overwrite it (choose another output with --map)\n")
+    assert json.loads(out)["error"] == {"message": err[len("imgconv: error: "):-1],
+                                        "exit_code": 2, "file": str(files["patch"])}
+
+
+def test_help_texts_are_matchs_own():
+    code, out, _ = run("match", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    for apply_only in ("every page or frame is filtered", "streamed to a .tif/.npy output",
+                       "before filtering", "an existing folder"):
+        assert apply_only not in text
+    for own in ("--page <int> Search this page (0-based) of each multi-page TIFF or animated "
+                "GIF/WebP image; without it such an image is refused.",
+                "beyond it the image is matched in bands with a template-sized overlap.",
+                "by their EXIF orientation before matching",
+                "With several images, or a name ending in /: a folder (created if missing), "
+                "STEM.scores.tif in it."):
+        assert own in text
+    code, out, _ = run("apply", "--help")  # apply keeps its own
+    assert code == 0 and "every page or frame is filtered" in " ".join(out.split())
+
+
+FLAT_NOTE = ("{t}: the template has no contrast{under} (it is uniform): --method ccoeff_normed "
+             "scores 0 in every window, so the match reported is arbitrary (use --method "
+             "ccorr_normed or --method sqdiff)")
+
+
+def test_a_flat_template_gets_a_note_and_json_notes(files, tmp_path):
+    flat = tmp_path / "flat.png"
+    Image.fromarray(np.full((20, 20), 128, np.uint8)).save(flat)
+    note = FLAT_NOTE.format(t=flat, under="")
+    code, out, err = run("match", files["grey"], flat)
+    assert (code, out, err) == (0, "0 0 20 20 0.000000\n", f"note: {note}\n")
+    code, out, err = run("match", files["grey"], flat, "--json")
+    obj = json.loads(out)
+    assert (code, err) == (0, "") and list(obj)[-1] == "notes" and obj["notes"] == [note]
+    code, out, err = run("match", files["grey"], flat, "-q")
+    assert (code, out, err) == (0, "", "")
+    code, out, err = run("match", files["grey"], flat, "-m", "ccorr_normed", "--json")
+    assert code == 0 and err == "" and "notes" not in json.loads(out)  # not flat for ccorr
+    other = tmp_path / "cam2.png"
+    Image.fromarray(data.camera()[::-1]).save(other)
+    code, out, err = run("match", files["grey"], other, flat)  # said once on stderr ...
+    assert code == 0 and err == f"note: {note}\n" and len(out.splitlines()) == 2
+    code, out, err = run("match", files["grey"], other, flat, "--json")  # ... in each object
+    assert [json.loads(line)["notes"] for line in out.splitlines()] == [[note], [note]]
+
+
+def test_a_template_flat_under_its_mask_or_black_gets_its_note(files, tmp_path):
+    rgba = np.zeros((24, 24, 4), np.uint8)
+    rgba[..., :3] = np.random.default_rng(1).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    rgba[4:20, 4:20, :3] = 90  # uniform where it is opaque
+    rgba[4:20, 4:20, 3] = 255
+    Image.fromarray(rgba).save(tmp_path / "masked.png")
+    code, _, err = run("match", files["photo"], tmp_path / "masked.png")
+    assert code == 0
+    assert err == "note: " + FLAT_NOTE.format(t=tmp_path / "masked.png",
+                                              under=" under its mask") + "\n"
+    black = tmp_path / "black.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(black)
+    code, _, err = run("match", files["grey"], black, "-m", "ccorr_normed")
+    assert code == 0 and err == (
+        f"note: {black}: the template is all zero (black): --method ccorr_normed scores 0 in "
+        "every window, so the match reported is arbitrary (use --method sqdiff)\n")
+    code, _, err = run("match", files["grey"], black, "-m", "sqdiff")  # still ranks windows
+    assert (code, err) == (0, "")
+
+
+def test_flatness_is_the_librarys_test(files, tmp_path):
+    """A float template whose contrast is below the library's threshold is flat (scores 0,
+    the note), one just above it is not: the note follows Setup.t_flat, not 'all equal'."""
+    from imgconv.bands import ArraySource
+    from imgconv.matching import prepare
+
+    cam = data.camera()
+    for bump, flat in ((1e-7, True), (1e-2, False)):
+        tpl = np.full((20, 20), 100.0, np.float32)
+        tpl[3, 5] += bump
+        tifffile.imwrite(tmp_path / "t.tif", tpl)
+        assert prepare(ArraySource(cam), tpl).setup.t_flat is flat
+        code, out, err = run("match", files["grey"], tmp_path / "t.tif", "--json")
+        assert code == 0 and ("notes" in json.loads(out)) is flat
+        assert ("no contrast" in err) is False  # --json: notes in the object only
+        assert (json.loads(out)["matches"][0]["score"] == 0.0) is flat
+
+
+@pytest.mark.parametrize(("method", "score", "message"), [
+    ("ccoeff_normed", "2", "--min-score 2 is outside -1..1, the range of --method "
+     "ccoeff_normed scores: no window can reach it"),
+    ("ncc", "1.5", "--min-score 1.5 is outside -1..1, the range of --method ccoeff_normed "
+     "scores: no window can reach it"),
+    ("ccorr_normed", "-3", "--min-score -3 is outside -1..1, the range of --method "
+     "ccorr_normed scores: every window passes it (leave it out to keep them all)"),
+    ("sqdiff", "-1", "--min-score -1 is below 0, and --method sqdiff scores are at least 0 "
+     "(0: identical; for sqdiff* --min-score is a maximum): no window can reach it"),
+    ("sqdiff_normed", "-0.5", "--min-score -0.5 is below 0, and --method sqdiff_normed scores "
+     "are at least 0 (0: identical; for sqdiff* --min-score is a maximum): no window can "
+     "reach it"),
+])
+def test_a_min_score_outside_the_methods_range_is_refused(files, method, score, message):
+    code, out, err = run("match", files["photo"], files["patch"], "-m", method,
+                         "--min-score", score)
+    assert (code, out, err) == (2, "", f"imgconv: error: {message}\n")
+    code, out, _ = run("match", files["photo"], files["patch"], "-m", method, "--min-score",
+                       score, "--json")
+    assert code == 2 and json.loads(out)["error"]["message"] == message
+
+
+@pytest.mark.parametrize(("method", "score"), [
+    ("ccoeff_normed", "-1"), ("ccorr_normed", "1"), ("sqdiff", "0"), ("sqdiff_normed", "1e9"),
+    ("ccorr", "-1e12"), ("ccoeff", "1e12")])
+def test_a_min_score_in_range_or_unbounded_is_taken(files, method, score):
+    code, _, err = run("match", files["photo"], files["patch"], "-m", method, "--min-score",
+                       score)
+    assert code in (0, 1) and "error" not in err

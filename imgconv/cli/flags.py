@@ -114,3 +114,19 @@ Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 Verbose = Annotated[bool, typer.Option(
     "-v", "--verbose", help="More detail; Python tracebacks for unexpected errors.")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")]
+
+# -- match's own texts for the reading options (it filters nothing) ---------------------------
+MatchPage = Annotated[int | None, typer.Option(
+    "--page", help="Search this page (0-based) of each multi-page TIFF or animated GIF/WebP "
+    "image; without it such an image is refused. The template must be one image.",
+    show_default=False)]
+MatchMemoryLimit = Annotated[str | None, typer.Option(
+    "--memory-limit", help="Working memory for matching one image (256MB, 2GB: decimal; "
+    "512MiB, 2GiB: binary; none: no limit): beyond it the image is matched in bands with a "
+    "template-sized overlap. A TIFF or .npy is then read band by band, its score map never "
+    "held whole (--map must be .tif); other formats are read whole. Default: 256MB.",
+    show_default=False)]
+MatchAutoOrient = Annotated[bool, typer.Option(
+    "--auto-orient/--no-auto-orient", help="Turn the images, the template and --mask upright "
+    "by their EXIF orientation before matching (as a viewer shows them; positions are in "
+    "that upright image). --no-auto-orient matches the stored pixel order.")]

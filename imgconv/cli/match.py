@@ -10,7 +10,8 @@ come; the whole score map is never held.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,7 +19,7 @@ import typer
 
 import imgconv.cli.common as common
 import imgconv.cli.flags as flags
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, Mention, Message, WorkError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -63,14 +64,21 @@ class Found:
 
     image: Path
     matches: list[Match]
+    notes: list[str] = field(default_factory=list)  # library spelling (common.spoken)
 
     def to_json(self, template: Template, method: str) -> dict[str, object]:
+        """The ``--json`` object; ``notes`` (as the command line says them) only when
+        there are some."""
         h, w = template.size
-        return {"image": common.shown(self.image), "template": common.shown(template.path),
-                "method": method,
-                "matches": [{"x": m.x, "y": m.y, "width": w, "height": h, "score": m.score,
-                             "x_subpixel": m.x_subpixel, "y_subpixel": m.y_subpixel}
-                            for m in self.matches]}
+        obj: dict[str, object] = {
+            "image": common.shown(self.image), "template": common.shown(template.path),
+            "method": method,
+            "matches": [{"x": m.x, "y": m.y, "width": w, "height": h, "score": m.score,
+                         "x_subpixel": m.x_subpixel, "y_subpixel": m.y_subpixel}
+                        for m in self.matches]}
+        if self.notes:
+            obj["notes"] = [common.shown(common.spoken(n)) for n in self.notes]
+        return obj
 
 
 @common.handle_errors
@@ -99,15 +107,17 @@ def match(
         show_default=False)] = None,
     no_mask: Annotated[bool, typer.Option("--no-mask", help="Ignore the template's alpha "
                                           "channel.")] = False,
-    map_: Annotated[Path | None, typer.Option(
-        "--map", help="Write the score map: float32 .tif (or .npy), or a .png heat map "
-        "(bright: good). With several images: an existing folder.", show_default=False)] = None,
-    annotate: Annotated[Path | None, typer.Option(
-        "--annotate", help="Write the image with a box drawn around each match. With "
-        "several images: an existing folder.", show_default=False)] = None,
-    page: flags.Page = None,
-    memory_limit: flags.MemoryLimit = None,
-    auto_orient: flags.AutoOrient = True,
+    map_: Annotated[str | None, typer.Option(
+        "--map", metavar="FILE|FOLDER/", help="Write the score map: float32 .tif (or .npy), "
+        "or a .png heat map (bright: good). With several images, or a name ending in /: a "
+        "folder (created if missing), STEM.scores.tif in it.", show_default=False)] = None,
+    annotate: Annotated[str | None, typer.Option(
+        "--annotate", metavar="FILE|FOLDER/", help="Write the image with a box drawn around "
+        "each match. With several images, or a name ending in /: a folder (created if "
+        "missing), STEM.matches.EXT in it.", show_default=False)] = None,
+    page: flags.MatchPage = None,
+    memory_limit: flags.MatchMemoryLimit = None,
+    auto_orient: flags.MatchAutoOrient = True,
     overwrite: flags.Overwrite = False,
     json_: flags.Json = False,
     verbose: flags.Verbose = False,
@@ -120,39 +130,63 @@ def match(
 
     Example: imgconv match photo.jpg logo.png --top 3 --annotate boxes.png
     """
-    from imgconv.matching import canonical_method
-    from imgconv.peaks import PeakFinder
-
     if len(paths) < 2:
         raise ImgconvError("name the images to search and then the template (at least two "
                            "files)")
     if mask is not None and no_mask:
-        raise ImgconvError("--mask and --no-mask cannot be used together: --mask FILE gives "
-                           "the weights, --no-mask ignores the template's alpha")
+        raise ImgconvError("{mask!s} and {no_mask} cannot be used together: --mask FILE gives "
+                           "the weights, --no-mask ignores the template's alpha",
+                           values={"mask": "", "no_mask": True})
     images, template_path = _inputs(paths)
-    settings = Settings(canonical_method(method), top, min_score, min_distance, page,
-                        common.memory_bytes(memory_limit), auto_orient, overwrite)
-    PeakFinder(1, top=top, min_score=min_score, min_distance=min_distance, method=method)
+    settings = _settings(method, top, min_score, min_distance, page, memory_limit,
+                         auto_orient, overwrite)
     inputs = [*images, template_path, *([mask] if mask is not None else [])]
-    maps = _targets(map_, images, inputs, "scores", overwrite, kind="map")
-    boxes = _targets(annotate, images, inputs, "matches", overwrite, kind="annotate")
-    if map_ is not None and annotate is not None and any(
-            m is not None and b is not None and m.resolve() == b.resolve()
-            for m, b in zip(maps, boxes, strict=True)):
-        raise ImgconvError(f"--map and --annotate name the same file ({maps[0]}): give each "
-                           "its own")
+    maps, boxes = _outputs(map_, annotate, images, inputs, overwrite)
     template = _template(template_path, mask, no_mask, settings)
-    found = []
+    found: list[Found] = []
+    said: set[str] = set()
     for i, image in enumerate(images):
         try:
-            result = _one(image, template, settings, maps[i], boxes[i], quiet or json_)
+            result = _one(image, template, settings, maps[i], boxes[i])
         except ImgconvError as exc:
             raise exc.about(image) from exc.__cause__
         found.append(result)
         if json_ or not quiet:
-            _render(result, template, settings, several=len(images) > 1, json_=json_)
+            _render(result, template, settings, several=len(images) > 1, json_=json_,
+                    said=said)
     if any(not f.matches for f in found):
         raise typer.Exit(1)
+
+
+def _settings(method: str, top: int, min_score: float | None, min_distance: int | None,
+              page: int | None, memory_limit: str | None, auto_orient: bool,
+              overwrite: bool) -> Settings:
+    """The run's settings, checked: a known method, valid peak options, a ``--min-score``
+    that the method's scores can reach (and that does not let every window through)."""
+    from imgconv.matching import canonical_method
+    from imgconv.peaks import PeakFinder
+
+    name = canonical_method(method)
+    PeakFinder(1, top=top, min_score=min_score, min_distance=min_distance, method=name)
+    if min_score is not None:
+        _check_reachable(float(min_score), name)
+    return Settings(name, top, min_score, min_distance, page,
+                    common.memory_bytes(memory_limit), auto_orient, overwrite)
+
+
+def _check_reachable(min_score: float, method: str) -> None:
+    """Refuse a ``--min-score`` outside ``method``'s range: -1..1 for ``ccoeff_normed``
+    and ``ccorr_normed``, >= 0 for ``sqdiff*``; ``ccorr`` and ``ccoeff`` are unbounded."""
+    values = {"min_score": min_score, "method": method}
+    if method in ("ccoeff_normed", "ccorr_normed") and not -1 <= min_score <= 1:
+        what = ("no window can reach it" if min_score > 1 else
+                "every window passes it (leave it out to keep them all)")
+        raise ImgconvError(f"{{min_score:g}} is outside -1..1, the range of {{method!s}} "
+                           f"scores: {what}", values=values)
+    if method.startswith("sqdiff") and min_score < 0:
+        raise ImgconvError("{min_score:g} is below 0, and {method!s} scores are at least 0 "
+                           "(0: identical; for sqdiff* --min-score is a maximum): no window "
+                           "can reach it", values=values)
 
 
 def _inputs(paths: list[Path]) -> tuple[list[Path], Path]:
@@ -166,30 +200,108 @@ def _inputs(paths: list[Path]) -> tuple[list[Path], Path]:
     return images, template
 
 
-def _targets(option: Path | None, images: list[Path], inputs: list[Path], tag: str,
-             overwrite: bool, *, kind: str) -> list[Path | None]:
-    """Where ``--map`` / ``--annotate`` write for each image (None: nowhere), checked:
-    never over one of the ``inputs``."""
-    from imgconv.outputs import check_name, check_target, safe_name
+def _outputs(map_: str | None, annotate: str | None, images: list[Path], inputs: list[Path],
+             overwrite: bool) -> tuple[list[Path | None], list[Path | None]]:
+    """Where ``--map`` and ``--annotate`` write for each image, checked; never one file."""
+    from imgconv.outputs import same_file
+
+    maps = _targets(map_, images, inputs, overwrite, kind="map")
+    boxes = _targets(annotate, images, inputs, overwrite, kind="annotate")
+    for m, b in zip(maps, boxes, strict=True):
+        if m is not None and b is not None and same_file(m, b):
+            raise ImgconvError("{map!s} and {annotate!s} name the same file ({file}): give "
+                               "each its own", values={"map": "", "annotate": ""}, file=m)
+    return maps, boxes
+
+
+#: what ``--map`` / ``--annotate`` add to an image's stem in a folder, and a file name
+#: to suggest
+_TAGS = {"map": ("scores", "scores.tif"), "annotate": ("matches", "boxes.png")}
+
+
+def _targets(option: str | None, images: list[Path], inputs: list[Path], overwrite: bool,
+             *, kind: str) -> list[Path | None]:
+    """Where ``--map`` / ``--annotate`` (``kind``) write for each image (None: nowhere),
+    checked before any work: never over one of the ``inputs``.
+
+    The option names a folder when there are several images, when it names one, or when
+    it ends in ``/``: a folder that does not exist yet is created when its first file is
+    written (as ``batch -o``); ``STEM.scores.tif`` and ``STEM.matches.EXT`` go in it."""
+    from imgconv.outputs import check_name, safe_name
 
     if option is None:
         return [None] * len(images)
-    check_name(option)
-    if len(images) > 1 or option.is_dir():
-        if not option.is_dir():
-            raise ImgconvError(f"--{kind} {option}: with several images it must be an existing "
-                               f"folder (create it first)")
-        ext = ".tif" if kind == "map" else None
-        targets = [option / f"{safe_name(p.stem)}.{tag}{ext or p.suffix.lower()}"
-                   for p in images]
+    path = Path(option)
+    check_name(path)
+    seps = tuple(s for s in (os.sep, os.altsep) if s)
+    if len(images) == 1 and not path.is_dir() and not option.endswith(seps):
+        if not path.suffix:
+            raise ImgconvError(f"{{{kind}}}: has no extension and is not a folder: give a "
+                               f"file name like {_TAGS[kind][1]}, or end a folder's name with "
+                               f"/ ({option}/)", values={kind: option}, file=path)
+        targets = [path]
     else:
-        targets = [option]
+        _check_folder(path, option, kind)
+        tag, ext = _TAGS[kind][0], ".tif" if kind == "map" else None
+        targets = [path / f"{safe_name(p.stem)}.{tag}{ext or p.suffix.lower()}" for p in images]
     for i, t in enumerate(targets):
-        if kind == "map" and t.suffix.lower() not in MAP_FORMATS:
-            raise ImgconvError(f"--map {t}: write the scores as .tif, .npy (float32) or .png "
-                               "(a heat map)")
-        check_target(t, inputs, overwrite=overwrite, earlier=targets[:i])
+        _check_target(t, inputs, overwrite, targets[:i], kind)
     return list(targets)
+
+
+def _check_folder(path: Path, option: str, kind: str) -> None:
+    """``path`` can be the folder of ``--map`` / ``--annotate``: one, or nothing yet in a
+    place where it can be created."""
+    from imgconv.outputs import check_folder
+
+    if path.exists() and not path.is_dir():
+        raise ImgconvError(f"{{{kind}[0]}}: is a file, not a folder: give {{{kind}[1]!s}} "
+                           "a folder (with several images, or a name ending in /; it is "
+                           "created if missing)", values={kind: (option, "")}, file=path)
+    try:
+        check_folder(path)
+    except ImgconvError as exc:
+        raise _as_option(exc, kind) from None
+
+
+def _check_target(target: Path, inputs: list[Path], overwrite: bool, earlier: list[Path],
+                  kind: str) -> None:
+    """One file of ``--map`` / ``--annotate``: its format, not an input, new (unless
+    ``overwrite``), not one an earlier image writes; as ``apply -o`` checks, the errors
+    naming ``kind``'s option."""
+    from imgconv.formats import output_format
+    from imgconv.outputs import check_name, check_target, same_file
+
+    if kind == "map" and target.suffix.lower() not in MAP_FORMATS:
+        raise ImgconvError("{map}: write the scores as .tif, .npy (float32) or .png (a heat "
+                           "map)", values={"map": str(target)}, file=target)
+    if any(same_file(target, e) for e in earlier):
+        raise ImgconvError(f"{{file}}: two images would write the same {{{kind}!s}} file "
+                           "(their names differ only in their folder or extension): match "
+                           "them in separate runs", values={kind: ""}, file=target)
+    try:
+        if target.parent.is_dir():
+            check_target(target, inputs, overwrite=overwrite)
+        else:  # in a folder this run creates: nothing there yet
+            check_name(target)
+            output_format(target)
+    except ImgconvError as exc:
+        raise _as_option(exc, kind) from None
+
+
+def _as_option(exc: ImgconvError, kind: str) -> ImgconvError:
+    """``exc`` (raised for ``apply``'s ``-o``) with its mentions of ``output`` made
+    mentions of ``kind`` (``--map``, ``--annotate``): match has no ``-o``."""
+    if "output" not in exc.params:
+        return exc
+    named = type(exc).__new__(type(exc))
+    named.__dict__.update(exc.__dict__)
+    named.message = Message.of(Mention(kind, p.text) if isinstance(p, Mention) and
+                               p.param == "output" else p for p in exc.message.parts)
+    named.args = (named.message,)
+    named.params = tuple(dict.fromkeys(kind if p == "output" else p for p in exc.params))
+    named.param = named.params[0]
+    return named
 
 
 def _template(path: Path, mask: Path | None, no_mask: bool, s: Settings) -> Template:
@@ -245,17 +357,19 @@ def _mask_file(path: Path, s: Settings) -> Any:
 
 
 def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
-         boxes_to: Path | None, quiet: bool) -> Found:
-    """Match one image: its peaks, its map and annotation when asked."""
+         boxes_to: Path | None) -> Found:
+    """Match one image: its peaks and notes, its map and annotation when asked."""
     from imgconv.matching import prepare
     from imgconv.peaks import PeakFinder
 
-    rows, array = _open(image, template, s, quiet)
+    notes: list[str] = []
+    rows, array = _open(image, template, s, notes)
     streamed_map = map_to is not None and array is None
     if streamed_map and map_to is not None and map_to.suffix.lower() not in (".tif", ".tiff"):
-        raise ImgconvError(f"{{file}}: is matched in bands (over --memory-limit): write "
-                           f"--map as .tif, which is written as it is computed (not "
-                           f"{map_to.suffix})", file=image)
+        raise ImgconvError(f"{{file}}: is matched in bands (over {{memory_limit!s}}): write "
+                           f"{{map!s}} as .tif, which is written as it is computed (not "
+                           f"{map_to.suffix})", values={"memory_limit": "", "map": ""},
+                           file=image)
     if boxes_to is not None:
         _check_annotation(boxes_to, rows)
     h, w = template.size
@@ -265,6 +379,8 @@ def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
         4 * wo if map_to is not None else 0)
     plan = prepare(rows, template.array, method=s.method, mask=template.mask,
                    memory_limit=s.limit, row_bytes=row_bytes)
+    if plan.setup.t_flat:
+        notes += _flat_template(template, s.method)
     finder = PeakFinder(wo, top=s.top, min_score=s.min_score, method=s.method,
                         min_distance=min(h, w) // 2 if s.min_distance is None
                         else s.min_distance)
@@ -273,11 +389,44 @@ def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
         for _ in bands:
             pass
     else:
+        _make_folder(map_to.parent, "map")
         _write_map(map_to, bands, (ho, wo), s, image)
-    found = Found(image, finder.finish())
+    found = Found(image, finder.finish(), notes)
     if boxes_to is not None:
+        _make_folder(boxes_to.parent, "annotate")
         _annotate(boxes_to, image, array, template, found.matches, s)
     return found
+
+
+def _flat_template(template: Template, method: str) -> list[Message]:
+    """The note for a template the library found flat (:attr:`imgconv.scoring.Setup.t_flat`:
+    its part of the denominator is numerically zero): every window scores 0 under
+    ``method``, the match reported is arbitrary.  No note for ``sqdiff``, whose scores still
+    rank the windows (by their energy)."""
+    if method == "sqdiff":
+        return []
+    under = " under its mask" if template.mask is not None else ""
+    others: tuple[str, ...]
+    if method.startswith("ccoeff"):
+        what, others = f"has no contrast{under} (it is uniform)", ("ccorr_normed", "sqdiff")
+    else:
+        what, others = f"is all zero (black){under}", ("sqdiff",)
+    score = "0" if method.endswith("_normed") else "about 0"
+    use = " or ".join(f"{{method[{i + 1}]!s}}" for i in range(len(others)))
+    return [Message(f"{{file}}: the template {what}: {{method[0]!s}} scores {score} in every "
+                    f"window, so the match reported is arbitrary (use {use})",
+                    {"method": (method, *others)}, text={"file": str(template.path)})]
+
+
+def _make_folder(folder: Path, kind: str) -> None:
+    """Create the folder of ``--map`` / ``--annotate`` if it is not there yet (checked
+    writable before any work, as ``batch -o``)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkError(f"{{file}}: cannot create the folder ({exc.strerror or exc}): choose "
+                        f"another folder for {{{kind}!s}}", values={kind: ""},
+                        file=folder) from None
 
 
 def _feeding(bands: Iterator[tuple[int, Any]], finder: Any) -> Iterator[Any]:
@@ -301,16 +450,21 @@ class _Colour:
         return rows[..., :self.channels] if self.channels > 1 else rows[..., 0]
 
 
-def _open(image: Path, template: Template, s: Settings, quiet: bool) -> tuple[Rows, Any]:
-    """The image's rows and, when it is read whole, its array (None when streamed).
+def _open(image: Path, template: Template, s: Settings,
+          notes: list[str]) -> tuple[Rows, Any]:
+    """The image's rows and, when it is read whole, its array (None when streamed); a
+    note added to ``notes`` when its alpha channel is left out.
 
     A TIFF or ``.npy`` (one page) whose working set would exceed the memory limit is
     streamed, unless an EXIF orientation must turn it; anything else is read whole as
     ``apply`` reads it."""
     from imgconv.bands import ArraySource
 
+    alpha = f"{image}: its alpha channel is left out: the colour is matched"
     streamed = _stream(image, s)
     if streamed is not None:
+        if isinstance(streamed, _Colour):
+            notes.append(alpha)
         return streamed, None
     from imgconv.formats import read_image
 
@@ -321,8 +475,7 @@ def _open(image: Path, template: Template, s: Settings, quiet: bool) -> tuple[Ro
     arr = img.array
     if img.has_alpha:
         arr = arr[..., :-1] if arr.shape[-1] > 2 else arr[..., 0]
-        if not quiet:
-            common.note(f"{image}: its alpha channel is left out: the colour is matched")
+        notes.append(alpha)
     return ArraySource(arr), arr
 
 
@@ -416,9 +569,10 @@ def _annotate(target: Path, image: Path, array: Any, template: Template,
 
 
 def _render(found: Found, template: Template, s: Settings, *, several: bool,
-            json_: bool) -> None:
+            json_: bool, said: set[str]) -> None:
     """One line a match (``x y width height score``, after the image's name when there are
-    several), or the JSON object (one line each with several images)."""
+    several), after the image's notes on stderr (those not ``said`` yet: the template's is
+    said once); or the JSON object, notes in it (one line each with several images)."""
     import json
 
     if json_:
@@ -428,6 +582,10 @@ def _render(found: Found, template: Template, s: Settings, *, several: bool,
         else:
             common.print_json(obj)
         return
+    for text in map(common.spoken, found.notes):
+        if text not in said:
+            common.note(text)
+            said.add(text)
     h, w = template.size
     head = f"{found.image} " if several else ""
     for m in found.matches:
