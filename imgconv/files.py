@@ -34,6 +34,7 @@ from imgconv.formats import (
     frames_of,
     orientation,
     output_format,
+    palette_note,
     plain_tiff,
     ragged,
     read_image,
@@ -207,7 +208,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     channels = core[2] if len(core) == 3 else 1
     if gray and channels in (3, 4):
         channels -= 2
-    check_output_channels(dst, channels)
+    check_output_channels(dst, channels, options.dtype or str(frames[0].dtype))
     if pages > 1 and not out_fmt.frames:
         raise frames_error(src, pages)
     if ragged(img.array) and out_fmt.name != "TIFF":
@@ -228,6 +229,9 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
     meta, lost = _carried(meta, dst, files.strip)
     notes += lost
+    reduced = palette_note(dst, finals)
+    if reduced is not None:
+        notes.append(reduced)
     stage("write")
     write_image(dst, final, overwrite=files.overwrite, protect=(src, *files.protect),
                 meta=meta, pages=pages,
