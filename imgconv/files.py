@@ -336,8 +336,9 @@ def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *,
                          f"bands; write the result as .tif or .npy (not {dst.suffix}), or raise "
                          "{memory_limit!s}", values={"memory_limit": ""}, file=src)
     if gray:
-        raise ImageError("{file}: {gray} is not available for images over {memory_limit!s}",
-                         values={"gray": True, "memory_limit": ""}, file=src)
+        raise ImageError("{file}: {gray[0]} is not available for images over "
+                         "{memory_limit[0]!s}: raise {memory_limit[1]!s}, or drop {gray[1]}",
+                         values={"gray": (True, True), "memory_limit": ("", "")}, file=src)
     turned = orientation(file_meta(src, page)) if files.auto_orient else 1
     if turned != 1:
         if not strict:
