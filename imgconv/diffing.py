@@ -31,8 +31,8 @@ from imgconv.engine.geometry import pads
 from imgconv.errors import ImgconvError
 from imgconv.files import Frame, read_step
 from imgconv.kernels import Kernel, load_filter
-from imgconv.spelling import did_you_mean
 from imgconv.options import CHOICES, VARIANT_KEYS, FileOptions, FilterOptions, choice, finite
+from imgconv.spelling import did_you_mean
 
 EPS = {"single": 1e-4, "double": 1e-10}
 

@@ -327,19 +327,28 @@ def check_output_channels(path: str | os.PathLike[str], channels: int,
                           f"write {where}", file=path)
 
 
+def _colours(rgb: Array) -> int:
+    """How many colours 8-bit RGB pixels have: in one pass, a flag for each of the 2**24
+    colours (16 MB), not a sort."""
+    packed = rgb[:, :, 0].astype(np.uint32) << np.uint32(16)
+    packed |= rgb[:, :, 1].astype(np.uint32) << np.uint32(8)
+    packed |= rgb[:, :, 2].astype(np.uint32)
+    seen = np.zeros(1 << 24, np.bool_)
+    seen[packed.ravel()] = True
+    return int(np.count_nonzero(seen))
+
+
 def palette_note(path: str | os.PathLike[str], frames: list[Array]) -> str | None:
     """The note for pixels a palette format (``colours``: a GIF's 256) changes: ``None``
-    when every frame has no more colours than it holds (then they are written exactly)."""
+    when every frame has no more colours than it holds (then they are written exactly).
+    Colours are counted on RGB (a GIF holds one transparent entry, not levels of alpha)."""
     fmt = FORMATS.get(_ext(path))
     if fmt is None or fmt.colours is None:
         return None
     most = 0
     for a in frames:
-        if a.ndim == 3 and a.dtype == np.uint8 and a.shape[2] > 1:  # one channel: ≤ 256
-            packed = np.zeros(a.shape[:2], np.uint32)
-            for c in range(a.shape[2]):  # the channels of a pixel as one number
-                packed = (packed << np.uint32(8)) | a[:, :, c]
-            most = max(most, len(np.unique(packed)))
+        if a.ndim == 3 and a.dtype == np.uint8 and a.shape[2] >= 3:  # one channel: ≤ 256
+            most = max(most, _colours(a[:, :, :3]))
     if most <= fmt.colours:
         return None
     each = f" (the most in one {fmt.unit})" if len(frames) > 1 else ""
