@@ -287,7 +287,7 @@ def finish(
               value_range=value_range)
     _check_finite(v, out_dt, finite_source, options.offset)
     if notes is not None:
-        notes += clip_notes(body, out_dt, gain)
+        notes += clip_notes(body, out_dt, gain, options)
         notes += cast_notes(body, in_dtype, out_dt, options.rescale)
     return quantize(v, out_dt, inplace=True)  # v is this function's own copy
 
@@ -358,8 +358,10 @@ def cast_notes(body: Array, in_dtype: Any, out_dt: np.dtype[Any], rescale: bool)
                     {"rescale": True})]
 
 
-def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[str]:
-    """Notes when a large share of the samples is clipped by an integer output."""
+def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0,
+               given: FilterOptions | None = None) -> list[str]:
+    """Notes when a large share of the samples is clipped by an integer output; the
+    advice leaves out what ``given`` (the options the result was made with) already did."""
     if out_dt.kind not in "ui" or not body.size:
         return []
     top = dtype_max(out_dt)
@@ -372,10 +374,7 @@ def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[st
                              f"in {out_dt} (a float {{dtype!s}} with a .tif/.npy output keeps "
                              "them)", {"dtype": ""}))
     elif low >= CLIP_NOTE and abs(gain) <= 1e-9:  # weights summing to 0: an edge detector
-        notes.append(Message(f"{low:.0%} of the samples were negative and were clipped to 0 in "
-                             f"{out_dt} (edge kernels: {{abs}}, {{offset}} or "
-                             "{dtype} with a .tif/.npy output keep the sign)",
-                             {"abs": True, "offset": int(top // 2 + 1), "dtype": "float32"}))
+        notes.append(_edge_note(body, out_dt, low, given or FilterOptions()))
     elif low >= CLIP_NOTE:  # a sharpen or emboss overshoots below 0 at edges
         notes.append(Message(f"{low:.0%} of the samples were negative and were clipped to 0 in "
                              f"{out_dt} (the kernel's negative weights overshoot at edges: "
@@ -389,6 +388,26 @@ def clip_notes(body: Array, out_dt: np.dtype[Any], gain: float = 1.0) -> list[st
         notes.append(Message(f"{high:.0%} of the samples were above {int(top)} and were clipped "
                              f"({fix})", {"rescale": True, "dtype": "", "normalize": True}))
     return notes
+
+
+def _edge_note(body: Array, out_dt: np.dtype[Any], low: float,
+               given: FilterOptions) -> Message:
+    """The note on an edge kernel's clipped negatives: what keeps them, by the range its
+    results reach (after the ``offset`` given) and leaving out what was given."""
+    lo, hi = _finite_range(body)
+    top = dtype_max(out_dt)
+    shift = int(top // 2 + 1)  # 128 for uint8: the middle grey is 0
+    after = " after {offset[0]:g}" if given.offset else ""
+    tips = [] if given.abs else ["{abs} keeps their magnitude, not their sign"]
+    if not given.offset and -lo <= shift and hi <= top - shift:
+        tips.append("{offset[1]} keeps the sign")
+    tips += [f"{{rescale}} maps them onto 0..{int(top)}",
+             "{dtype} with a .tif/.npy output keeps them as they are"]
+    return Message(f"{low:.0%} of the samples were negative and were clipped to 0 in {out_dt} "
+                   f"(edge kernels: the results reach {lo:.6g}..{hi:.6g}{after}: "
+                   f"{'; '.join(tips)})",
+                   {"offset": (given.offset, shift), "abs": True, "rescale": True,
+                    "dtype": "float32"})
 
 
 def _is_matrix(obj: object) -> bool:

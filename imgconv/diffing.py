@@ -32,6 +32,7 @@ from imgconv.errors import ImgconvError
 from imgconv.files import Frame, read_step
 from imgconv.kernels import Kernel, load_filter
 from imgconv.options import CHOICES, VARIANT_KEYS, FileOptions, FilterOptions, choice, finite
+from imgconv.spelling import did_you_mean
 
 EPS = {"single": 1e-4, "double": 1e-10}
 
@@ -80,6 +81,7 @@ def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
     import os
 
     changes: dict[str, Any] = {}
+    given = text
     m = re.search(r"(?:^|,)\s*filters?\s*=", text)
     if m:
         chain = text[m.end():].strip()
@@ -89,6 +91,8 @@ def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
                                values={which: ...})
         parts = (chain,) if os.path.exists(chain) else tuple(
             p.strip() for p in chain.split("+") if p.strip())
+        if not os.path.exists(chain):
+            _check_last(chain, text, which, given)
         changes["filters"] = parts
     for raw in text.split(","):
         part = raw.strip()
@@ -103,14 +107,41 @@ def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
         key, value = (s.strip() for s in part.split("=", 1))
         key = key.lower()
         if key not in VARIANT_KEYS:
+            hint = did_you_mean(key, (*VARIANT_KEYS, "filter"))
             raise ImgconvError(
-                f"{{{which}}}: unknown key {key!r}: use {', '.join(VARIANT_KEYS)}",
-                values={which: text})
+                f"{{{which}}}: unknown key {key!r}{hint}: use {', '.join(VARIANT_KEYS)}, "
+                "or filter=F+G (last) for the variant's own filters", values={which: text})
         if key in changes:
             raise ImgconvError(f"{{{which}}}: {key!r} is given twice", values={which: text})
         changes[key] = _value(key, value, which, text)
     filters = changes.pop("filters", base.filters)
     return Variant(base.options.replace(**changes), filters)
+
+
+def _check_last(chain: str, before: str, which: str, text: str) -> None:
+    """Refuse keys written after ``filter=`` (``filter=box3,boundary=wrap``): what follows
+    ``filter=`` is the filter chain, commas included, so a key there belongs to no variant.
+    A chain that loads (``gaussian:sigma=2,size=7``: the generator's own ``size``) is kept."""
+    keys = list(re.finditer(r",\s*(" + "|".join(VARIANT_KEYS) + r")\s*=", chain, re.IGNORECASE))
+    if not keys or _loads(chain):
+        return
+    cut = next((k for k in reversed(keys) if _loads(chain[:k.start()])), keys[0])  # longest
+    spec, rest = chain[:cut.start()].strip(), chain[cut.start() + 1:].strip()
+    keys_first = ",".join(p for p in (before.strip(" ,"), rest) if p)
+    raise ImgconvError(
+        f"{{{which}}}: filter= must come last (the filter chain after it may hold commas), "
+        f"so {cut.group(1)}= was read as part of the filter: write "
+        f"{keys_first},filter={spec}", values={which: text})
+
+
+def _loads(chain: str) -> bool:
+    """Does every filter of ``chain`` (``F+G``) load?"""
+    try:
+        for part in chain.split("+"):
+            load_filter(part.strip())
+    except ImgconvError:
+        return False
+    return True
 
 
 def _value(key: str, value: str, which: str, text: str) -> Any:
@@ -177,7 +208,12 @@ def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
     if kernels_b is not None and not _same_chain(kernels, kernels_b):
         return _predict_chains(a, b, kernels, kernels_b)
     differs = {k for k in VARIANT_KEYS if getattr(a, k) != getattr(b, k)}
+    unused = ""  # a cval that no boundary of the two uses: said, not counted
     if not (boundary_mode(a.boundary).uses_cval or boundary_mode(b.boundary).uses_cval):
+        if "cval" in differs:
+            which = f"boundary={a.boundary} does" if a.boundary == b.boundary else \
+                "neither boundary does"
+            unused = f"; cval differs ({a.cval:g} vs {b.cval:g}), but {which} not use it"
         differs.discard("cval")  # cval only matters for the constant mode
     if a.size == "valid":
         differs -= {"boundary", "cval"}  # valid never reads beyond the edge
@@ -186,8 +222,9 @@ def predict(a: Variant, b: Variant, kernels: Sequence[Kernel],
     how = f"only {' and '.join(sorted(roundoff))} differ{'s' if len(roundoff) == 1 else ''}"
     if not differs:
         if roundoff:
-            return "equal", f"{how}: the same operation computed two ways, round-off only"
-        return "equal", "the two variants are the same"
+            return "equal", (f"{how}: the same operation computed two ways, round-off "
+                             f"only{unused}")
+        return "equal", f"the two variants are the same{unused}"
     # with size full or valid the anchor plays no part: symmetry alone decides
     anchored = a.size == "same"
     symmetric = all(k.correlate_equals_convolve if anchored else k.symmetric for k in kernels)

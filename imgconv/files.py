@@ -34,6 +34,7 @@ from imgconv.formats import (
     frames_of,
     orientation,
     output_format,
+    palette_note,
     plain_tiff,
     ragged,
     read_image,
@@ -207,7 +208,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     channels = core[2] if len(core) == 3 else 1
     if gray and channels in (3, 4):
         channels -= 2
-    check_output_channels(dst, channels)
+    check_output_channels(dst, channels, options.dtype or str(frames[0].dtype))
     if pages > 1 and not out_fmt.frames:
         raise frames_error(src, pages)
     if ragged(img.array) and out_fmt.name != "TIFF":
@@ -228,6 +229,9 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
         meta.pop("icc_profile", None)  # a colour profile does not describe a gray image
     meta, lost = _carried(meta, dst, files.strip)
     notes += lost
+    reduced = palette_note(dst, finals)
+    if reduced is not None:
+        notes.append(reduced)
     stage("write")
     write_image(dst, final, overwrite=files.overwrite, protect=(src, *files.protect),
                 meta=meta, pages=pages,
@@ -332,8 +336,9 @@ def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *,
                          f"bands; write the result as .tif or .npy (not {dst.suffix}), or raise "
                          "{memory_limit!s}", values={"memory_limit": ""}, file=src)
     if gray:
-        raise ImageError("{file}: {gray} is not available for images over {memory_limit!s}",
-                         values={"gray": True, "memory_limit": ""}, file=src)
+        raise ImageError("{file}: {gray[0]} is not available for images over "
+                         "{memory_limit[0]!s}: raise {memory_limit[1]!s}, or drop {gray[1]}",
+                         values={"gray": (True, True), "memory_limit": ("", "")}, file=src)
     turned = orientation(file_meta(src, page)) if files.auto_orient else 1
     if turned != 1:
         if not strict:

@@ -196,6 +196,34 @@ def test_clipping_advice_follows_what_the_kernel_is(kernel: list[list[int]],
     assert "negative" in notes[0] and advice in notes[0]
 
 
+def test_edge_clipping_advice_leaves_out_what_was_given() -> None:
+    """Sobel reaches about ±1020: offset 128 is not offered (it would not keep the sign),
+    and once given the note says so and offers rescale or a float output; abs is said to
+    keep magnitudes, never the sign.  A kernel reaching ±1 is offered the offset."""
+    img = np.random.default_rng(4).integers(0, 256, (40, 40), dtype=np.uint8)
+    sobel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float)
+    res = run_filters(img, [sobel])
+    lo, hi = float(res.values.min()), float(res.values.max())
+    notes: list[str] = []
+    finish(res.values, U8, in_dtype=np.uint8, notes=notes, gain=res.gain)
+    assert f"reach {lo:.6g}..{hi:.6g}:" in notes[0] and "offset" not in notes[0]
+    assert "abs=True keeps their magnitude, not their sign" in notes[0]
+    notes = []
+    finish(res.values, U8.replace(offset=128), in_dtype=np.uint8, notes=notes, gain=res.gain)
+    edge = [n for n in notes if "negative" in n][0]
+    assert f"reach {lo + 128:.6g}..{hi + 128:.6g} after offset=128:" in edge
+    assert "keeps the sign" not in edge and "rescale=True maps them onto 0..255" in edge
+    notes = []
+    finish(res.values, U8.replace(abs=True, offset=-128), in_dtype=np.uint8, notes=notes,
+           gain=res.gain)
+    assert "abs=True" not in [n for n in notes if "negative" in n][0]
+    ramp = np.tile(np.r_[np.arange(100), np.arange(100)[::-1]].astype(np.uint8), (10, 1))
+    res = run_filters(ramp, [np.array([[1, -1]], float)])
+    notes = []
+    finish(res.values, U8, in_dtype=np.uint8, notes=notes, gain=res.gain)
+    assert "reach -1..1:" in notes[0] and "offset=128 keeps the sign" in notes[0]
+
+
 def test_filters_that_are_no_filter_are_refused_by_name() -> None:
     from imgconv.errors import ImgconvError
 

@@ -254,3 +254,28 @@ def test_read_only_output_folder_is_blamed_on_it(batch_tree: Path, tmp_path: Pat
     assert err.startswith(f"imgconv: error: {tmp_path / 'ro' / 'new'}: cannot write in the "
                           f"folder {tmp_path}")
     assert "gray.png" not in err and not (tmp_path / "ro").exists()
+
+
+def test_summary_note_names_the_file_once(tmp_path: Path, cli: SimpleNamespace) -> None:
+    """A note that already starts with the file's name is not prefixed with it again; one
+    that does not is; its mentions are spelled as flags."""
+    src = tmp_path / "in"
+    src.mkdir()
+    pal = Image.new("P", (20, 10))
+    pal.putpalette([i % 256 for i in range(768)])
+    pal.save(src / "p.gif")
+    code, _, err = cli.run("batch", src, "-o", tmp_path / "out", "-f", "box3",
+                           "--format", ".png")
+    note = [line for line in err.splitlines() if "file(s) with notes" in line]
+    assert code == 0 and len(note) == 1
+    assert note[0].count("p.gif") == 1 and "a palette (colour map)" in note[0]
+
+
+def test_gray_over_the_memory_limit_says_what_to_do(tmp_path: Path,
+                                                    cli: SimpleNamespace) -> None:
+    np.save(tmp_path / "big.npy", np.zeros((1500, 1500, 3), np.uint8))
+    code, _, err = cli.run("apply", tmp_path / "big.npy", "-f", "box3", "--gray",
+                           "--memory-limit", "10MB", "-o", tmp_path / "g.npy")
+    assert code == 2 and err.strip().endswith(
+        "--gray is not available for images over --memory-limit: raise --memory-limit, or "
+        "drop --gray")

@@ -509,6 +509,43 @@ def test_more_channels_than_the_format_holds(tmp_path: Path, cli: SimpleNamespac
     assert code == 2 and "7 channels" in err and not out.exists()
 
 
+def test_alpha_into_a_format_without_it_names_formats_that_hold_it(
+        tmp_path: Path, cli: SimpleNamespace) -> None:
+    """RGBA (4 channels) and gray+alpha (--gray keeps alpha: 2) into a JPEG: the advice
+    names formats that hold that many channels, never --gray (which cannot drop alpha)."""
+    Image.fromarray(np.full((20, 30, 4), 90, np.uint8), "RGBA").save(tmp_path / "a.png")
+    out = tmp_path / "a.jpg"
+    code, _, err = cli.run("apply", tmp_path / "a.png", "-f", "box3", "-o", out)
+    assert code == 2 and "cannot hold 4 channels: write .png, .tif, .bmp, .webp" in err
+    assert "--gray" not in err and ".gif" not in err and not out.exists()
+    code, _, err = cli.run("apply", tmp_path / "a.png", "-f", "box3", "--gray", "-o", out)
+    assert code == 2 and "cannot hold 2 channels: write .png, .tif, .apng or .npy" in err
+    assert "--gray" not in err and ".webp" not in err and not out.exists()
+    code, _, err = cli.run("apply", tmp_path / "a.png", "-f", "box3", "--dtype", "float32",
+                           "-o", tmp_path / "a.pfm")
+    assert code == 2 and "cannot hold 4 channels: write .tif or .npy" in err
+
+
+def test_gif_output_notes_colours_it_reduces(tmp_path: Path, cli: SimpleNamespace) -> None:
+    """More colours than a GIF holds: a note says how many and what keeps them exactly;
+    256 colours or fewer are written exactly, without the note."""
+    rng = np.random.default_rng(5)
+    many = rng.integers(0, 256, (40, 50, 3), np.uint8)  # ~2000 colours
+    Image.fromarray(many).save(tmp_path / "many.png")
+    code, _, err = cli.run("apply", tmp_path / "many.png", "-f", "identity", "-o",
+                           tmp_path / "many.gif")
+    count = len(np.unique(many.reshape(-1, 3), axis=0))
+    assert code == 0 and f"the image's {count:,} were reduced to 256" in err
+    assert "write .png for exact pixels" in err
+    few = rng.integers(0, 256, (200, 3), np.uint8)[rng.integers(0, 200, (40, 50))]
+    Image.fromarray(few).save(tmp_path / "few.png")
+    code, _, err = cli.run("apply", tmp_path / "few.png", "-f", "identity", "-o",
+                           tmp_path / "few.gif")
+    assert code == 0 and "colours" not in err
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "few.gif").convert("RGB")),
+                                  few)
+
+
 def test_pickled_npy_kernel_is_never_loaded(tmp_path: Path, cli: SimpleNamespace) -> None:
     np.save(tmp_path / "evil.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     code, _, err = cli.run("show", tmp_path / "evil.npy")

@@ -175,6 +175,9 @@ def test_an_option_of_another_command_is_named_as_such(tmp_path: Path) -> None:
     (["--a", "boundary=reflect,cval=3"],
      ["note: --a cval=3 has no effect with boundary=reflect (it is the value beyond the edges "
       "for boundary=constant)"]),
+    (["--a", "cval=3"],  # the default boundary (reflect), as in the README's diff
+     ["note: --a cval=3 has no effect with boundary=reflect (it is the value beyond the edges "
+      "for boundary=constant)"]),
     (["--b", "cval=1.5"],
      ["note: --b cval=1.5 has no effect with boundary=reflect (it is the value beyond the "
       "edges for boundary=constant)"]),
@@ -195,6 +198,32 @@ def test_diff_notes_a_cval_its_boundary_does_not_use(tmp_path: Path, args: list[
         code, _, apply_err = run("apply", str(src), "-f", "box3", "--cval", "3", "-o",
                                  str(tmp_path / "o.npy"))
         assert code == 0 and said[0] in apply_err.splitlines()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--b", "mode=correlate"], "no filter given for variants A and B: add -f FILTER (see "
+                                "'imgconv filters'), or give each variant its own with "
+                                "filter=..."),
+    (["--b", "filter=box3"], "no filter given for variant A (variant B has its own): add -f "
+                             "FILTER (see 'imgconv filters'), or give A its own with "
+                             "filter=..."),
+])
+def test_diff_names_the_variant_without_a_filter(tmp_path: Path, args: list[str],
+                                                 said: str) -> None:
+    src = tmp_path / "x.npy"
+    np.save(src, np.zeros((9, 9), np.float32))
+    code, _, err = run("diff", str(src), *args)
+    assert code == 2 and err.strip() == f"imgconv: error: {said}"
+
+
+def test_diff_says_a_tolerance_without_fail_on_diff_does_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "x.npy"
+    np.save(src, np.zeros((9, 9), np.float32))
+    code, _, err = run("diff", str(src), "-f", "box3", "--tolerance", "3", "--quiet")
+    assert code == 0 and "note: --tolerance only matters with --fail-on-diff" in err
+    code, _, err = run("diff", str(src), "-f", "box3", "--tolerance", "3", "--fail-on-diff",
+                       "--quiet")
+    assert code == 0 and "tolerance" not in err
 
 
 # -- show: a kernel wider than the terminal ----------------------------------------------------

@@ -122,6 +122,39 @@ def test_bad_variant_specs(spec: str, needle: str) -> None:
         parse_variant(spec, BASE, "a")
 
 
+@pytest.mark.parametrize(("spec", "said"), [
+    ("methd=fft", "unknown key 'methd' (did you mean 'method'?): use mode, method, boundary, "
+                  "cval, precision, size, or filter=F+G (last)"),
+    ("filtr=box3", "(did you mean 'filter'?)"),
+    ("filter=box3,boundary=wrap", "filter= must come last (the filter chain after it may "
+                                  "hold commas), so boundary= was read as part of the filter: "
+                                  "write boundary=wrap,filter=box3"),
+    ("mode=correlate,filter=box3+sobel-x,cval=2", "write mode=correlate,cval=2,"
+                                                  "filter=box3+sobel-x"),
+    ("filter=gaussian:sigma=2,size=7,boundary=wrap", "write boundary=wrap,"
+                                                     "filter=gaussian:sigma=2,size=7"),
+])
+def test_variant_errors_say_what_to_write(spec: str, said: str) -> None:
+    with pytest.raises(ImgconvError) as info:
+        parse_variant(spec, BASE, "a")
+    assert str(info.value).startswith(f"a={spec!r}: ") and said in str(info.value)
+
+
+def test_a_filter_spec_with_its_own_size_still_parses() -> None:
+    """The generator's size= after filter= is the generator's, not the variant's."""
+    v = parse_variant("mode=correlate,filter=gaussian:sigma=2,size=7", BASE, "a")
+    assert v.filters == ("gaussian:sigma=2,size=7",) and v.size == "same"
+
+
+def test_a_cval_no_boundary_uses_is_said_in_the_reason() -> None:
+    pred, reason = predict(parse_variant("cval=3", BASE), BASE, [load_filter("box3")])
+    assert pred == "equal"
+    assert reason == ("the two variants are the same; cval differs (3 vs 0), but "
+                      "boundary=reflect does not use it")
+    pred, reason = predict(BASE, BASE, [load_filter("box3")])
+    assert reason == "the two variants are the same"
+
+
 def test_different_sizes_refused() -> None:
     with pytest.raises(ImgconvError, match="size"):
         predict(parse_variant("size=full", BASE), BASE, [load_filter("box3")])

@@ -30,7 +30,8 @@ app = typer.Typer(
         "with selectable boundary modes.\n\n"
         "convolve (the default) rotates the kernel by 180° before sliding it; correlate "
         "(what deep-learning libraries call 'convolution') does not. They agree only for "
-        "kernels equal to their own 180° rotation."
+        "kernels equal to their own 180° rotation whose anchor is the centre (the default "
+        "for odd sizes)."
     ),
     no_args_is_help=True,
     add_completion=True,  # Typer's shell completion: measured to cost --help nothing

@@ -264,8 +264,11 @@ def _summary(outcomes: Sequence[Outcome], counts: dict[str, int], in_dir: Path,
         _lines(broken, err=False)
     noted = [o for o in outcomes if o.notes]
     if noted:
-        common.note(f"{len(noted)} file(s) with notes, e.g. {noted[0].input}: "
-                    f"{noted[0].notes[0]} (--json lists them)")
+        first, said = noted[0], noted[0].notes[0]
+        named = any(said.startswith(f"{p}: ") for p in (first.input, first.output))
+        common.note(Message.concat(f"{len(noted)} file(s) with notes, e.g. ",
+                                   "" if named else f"{first.input}: ", said,
+                                   " (--json lists them)"))
     if exists:
         typer.echo(f"{len(exists)} output(s) already exist and were left as they are: "
                    "--skip-existing to resume, --overwrite to replace them (--json lists "

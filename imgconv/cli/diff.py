@@ -127,8 +127,12 @@ def _variants(filters: list[str], a: str | None, b: str | None,
     ka = diffing.variant_kernels(va, kernels, opts.normalize)
     kb = diffing.variant_kernels(vb, kernels, opts.normalize)
     if not ka or not kb:
-        raise ImgconvError(f"{common.NO_FILTER}, or give each variant its own with "
-                           "filter=...")
+        lack = " and ".join(n for n, ks in (("A", ka), ("B", kb)) if not ks)
+        which = f"variant {lack} (variant {'A' if ka else 'B'} has its own)" if ka or kb \
+            else "variants A and B"
+        raise ImgconvError(f"no filter given for {which}: add -f FILTER (see 'imgconv "
+                           f"filters'), or give {lack if ka or kb else 'each variant'} its own "
+                           "with filter=...")
     diffing.predict(va, vb, ka, kb)  # refuses incomparable variants before any work
     return kernels, va, vb, ka
 

@@ -46,6 +46,7 @@ from imgconv.formats.table import (
     input_format,
     output_format,
     page_count,
+    palette_note,
     probe,
     read_image,
     readable,
@@ -61,7 +62,7 @@ __all__ = [
     "Image", "Meta", "Options", "Reader", "Writer", "carried", "pages_of", "plain_tiff",
     "check_output_channels", "check_output_dtype", "check_quality", "file_meta", "guard",
     "input_format", "max_pixels", "npy_header", "orientation", "output_format", "page_count",
-    "probe", "read_image", "tiff_tags",
+    "palette_note", "probe", "read_image", "tiff_tags",
 ]
 
 # every page or frame filtered: the formats that hold them, the refusal of the others

@@ -81,6 +81,8 @@ class Format:
     #: the colour spaces it keeps (imgconv.formats.spaces.SPACES); others are converted
     spaces: tuple[str, ...] = ()
     writes: bool = True  # False: read only (a format Pillow or imageio reads)
+    #: a palette format: the colours one image (frame) holds; more are reduced to these
+    colours: int | None = None
 
 
 _CARRIES = ("icc_profile", "dpi", "exif")  # the kinds of imgconv.formats.metadata.METADATA
@@ -102,7 +104,7 @@ FORMATS: dict[str, Format] = {
     ".bmp": Format("BMP", _read_pillow, functools.partial(_write_pillow, fmt="BMP"),
                    _probe_pillow, INT8, (1, 3, 4), metadata=("dpi",)),
     ".gif": Format("GIF", _read_pillow, functools.partial(_write_pillow, fmt="GIF"),
-                   _probe_pillow, INT8, (1, 3, 4), frames=True),
+                   _probe_pillow, INT8, (1, 3, 4), frames=True, colours=256),
     # nothing lost: lossless WebP unless a quality is given
     ".webp": Format("WebP", _read_pillow, functools.partial(_write_pillow, fmt="WEBP"),
                     _probe_pillow, INT8, (1, 3, 4), frames=True, metadata=("icc_profile", "exif"),
@@ -306,14 +308,53 @@ def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
         )
 
 
-def check_output_channels(path: str | os.PathLike[str], channels: int) -> None:
-    """Refuse a channel count the output format cannot hold (7 channels into a PNG)."""
+def check_output_channels(path: str | os.PathLike[str], channels: int,
+                          dtype: str | None = None) -> None:
+    """Refuse a channel count the output format cannot hold (7 channels into a PNG), naming
+    the formats that hold it (and ``dtype``, when given) exactly: no palette format."""
     fmt = FORMATS.get(_ext(path))
     ok = fmt.channels if fmt is not None else None
     if ok is not None and channels not in ok:
-        hint = " (drop alpha with {gray}, or write .png)" if channels in (2, 4) else ""
-        raise OutputError(f"{{file}}: a {_ext(path)} file cannot hold {channels} channels: write "
-                          f".tif or .npy{hint}", values={"gray": True}, file=path)
+        first: dict[str, str] = {}  # each format by its first extension (.tif, not .tiff)
+        for ext, f in FORMATS.items():
+            if ((f.channels is None or channels in f.channels) and f.writes
+                    and f.colours is None and (dtype is None or dtype in f.dtypes)):
+                first.setdefault(f.name, ext)
+        holders = list(first.values())
+        where = ", ".join(holders[:-1]) + f" or {holders[-1]}" if len(holders) > 1 else \
+            "".join(holders)
+        raise OutputError(f"{{file}}: a {_ext(path)} file cannot hold {channels} channels: "
+                          f"write {where}", file=path)
+
+
+def _colours(rgb: Array) -> int:
+    """How many colours 8-bit RGB pixels have: in one pass, a flag for each of the 2**24
+    colours (16 MB), not a sort."""
+    packed = rgb[:, :, 0].astype(np.uint32) << np.uint32(16)
+    packed |= rgb[:, :, 1].astype(np.uint32) << np.uint32(8)
+    packed |= rgb[:, :, 2].astype(np.uint32)
+    seen = np.zeros(1 << 24, np.bool_)
+    seen[packed.ravel()] = True
+    return int(np.count_nonzero(seen))
+
+
+def palette_note(path: str | os.PathLike[str], frames: list[Array]) -> str | None:
+    """The note for pixels a palette format (``colours``: a GIF's 256) changes: ``None``
+    when every frame has no more colours than it holds (then they are written exactly).
+    Colours are counted on RGB (a GIF holds one transparent entry, not levels of alpha)."""
+    fmt = FORMATS.get(_ext(path))
+    if fmt is None or fmt.colours is None:
+        return None
+    most = 0
+    for a in frames:
+        if a.ndim == 3 and a.dtype == np.uint8 and a.shape[2] >= 3:  # one channel: ≤ 256
+            most = max(most, _colours(a[:, :, :3]))
+    if most <= fmt.colours:
+        return None
+    each = f" (the most in one {fmt.unit})" if len(frames) > 1 else ""
+    return (f"{os.fspath(path)}: a {fmt.name} file holds {fmt.colours} colours a {fmt.unit}: "
+            f"the image's {most:,}{each} were reduced to {fmt.colours}, so pixels changed "
+            "(write .png for exact pixels)")
 
 
 def frames_error(src: str | os.PathLike[str], count: int,
