@@ -307,8 +307,8 @@ def test_inline_matrix() -> None:
 
 BAD_TXT = [
     # (text, line or None, words that must be in the message)
-    ("1 2 3\n4 5 6\n7 8 9 10\n", 3, ["line 3 has 4 values, line 1 has 3"]),
-    ("# c\n\n1 2\n\n3\n", 5, ["line 5 has 1 value, line 3 has 2"]),
+    ("1 2 3\n4 5 6\n7 8 9 10\n", 3, ["line 3: 4 values, but line 1 has 3"]),
+    ("# c\n\n1 2\n\n3\n", 5, ["line 5: 1 value, but line 3 has 2"]),
     ("", None, ["no kernel values found"]),
     ("# only a comment\n   \n# another\n", None, ["no kernel values found"]),
     ("1 2\n3 nan\n", 2, ["'nan'", "finite"]),
@@ -424,7 +424,7 @@ BAD_YAML = [
     ("kernel: [[1]]\nkernel: [[2]]\n", 2, ["'kernel'", "twice"]),
     ("kernel:\n  - [1, 2, 3]\n  - [4, 5]\n", 3, ["row 2", "has 2 values", "row 1", "has 3"]),
     ("kernel: |\n  1 2\n  3 x\n", 3, ["'x'", "not a number"]),
-    ("name: a\nkernel: |\n  1 2\n\n  3 4 5\n", 5, ["line 5 has 3 values, line 3 has 2"]),
+    ("name: a\nkernel: |\n  1 2\n\n  3 4 5\n", 5, ["line 5: 3 values, but line 3 has 2"]),
     ("kernel:\n  - [1, .nan]\n", 2, ["finite"]),
     ("kernel:\n  - [1, .inf]\n", 2, ["finite"]),
     ("kernel:\n  - [1, '1/0']\n", 2, ["divides by zero"]),
@@ -1001,3 +1001,15 @@ def test_comma_groups_that_look_like_rows_get_a_note() -> None:
     assert "1 2 1; 2 4 2; 1 2 1" in str(k.meta["note"])
     assert "note" not in load_filter("1, 2, 1").meta
     assert "note" not in load_filter("1 2 1; 2 4 2; 1 2 1").meta
+
+
+def test_ragged_txt_names_its_line_once(tmp_path: Path) -> None:
+    """``ragged.txt, line 3: 2 values, but line 1 has 3``: the line is the error's, said
+    once (it was ``line 3: line 3 has 2 values, line 1 has 3``)."""
+    p = tmp_path / "ragged.txt"
+    p.write_text("1 2 1\n2 4 2\n1 2\n")
+    with pytest.raises(FilterError) as e:
+        load_filter(str(p))
+    assert e.value.line == 3 and e.value.source == str(p)
+    assert str(e.value) == (f"{p}, line 3: 2 values, but line 1 has 3: every row of a "
+                            "kernel needs the same number of values")
