@@ -786,6 +786,36 @@ def test_npy_bad_slices(tmp_path: Path, suffix: str, words: list[str]) -> None:
         assert w in msg, msg
 
 
+@pytest.mark.parametrize(("index", "suggested"), [
+    ("[0:2,0,:,:]", "[0,0,:,:]"),  # it appended ',0': too many indices (the trial's)
+    ("", "[0,0]"), ("[3]", "[3,0,:,:]"), ("[0:2]", "[0,0,:,:]"), ("[:,:]", "[0,0,:,:]"),
+    ("[::2,...]", "[0,0,:,:]"), ("[...,0]", "[0,:,:,0]"), ("[0,0,0]", "[0,0,:,:]"),
+    ("[0,0,0,0]", "[0,0,:,:]"), ("[2:,1:,:,:]", "[2,1,:,:]"), ("[-1:-3:-1,0]", "[3,0,:,:]"),
+    ("[1,1:,0,0]", "[1,1:,0,:]"), ("[0:0,0]", "[0,0,:,:]"),
+])
+def test_npy_not_2d_suggests_a_slice_that_loads(tmp_path: Path, index: str,
+                                                 suggested: str) -> None:
+    """The 2-D slice a message suggests, given back as it is spelled, loads: the file as
+    it was named, an index of that array that keeps two axes."""
+    w = RNG.standard_normal((4, 3, 5, 5))
+    p = tmp_path / "w.npy"
+    np.save(p, w)
+    with pytest.raises(FilterError, match="a kernel must be 2-D") as e:
+        load_filter(f"{p}{index}")
+    said = re.search(r"pick a 2-D slice, e\.g\. '(.*)'$", str(e.value))
+    assert said is not None and said[1] == f"{p}{suggested}", str(e.value)
+    k = load_filter(said[1])
+    assert k.weights.ndim == 2 and k.weights.size > 0
+
+
+def test_csv_row_suggests_the_whole_matrix(tmp_path: Path) -> None:
+    p = tmp_path / "k.csv"
+    p.write_text("1,2,3\n4,5,6\n")
+    with pytest.raises(FilterError, match=re.escape(f"e.g. '{p}[:,:]'")):
+        load_filter(f"{p}[0]")
+    np.testing.assert_array_equal(load_filter(f"{p}[:,:]").weights, [[1, 2, 3], [4, 5, 6]])
+
+
 def _save_npz(p: Path) -> None:
     buf = io.BytesIO()
     np.savez(buf, a=np.ones((2, 2)))
