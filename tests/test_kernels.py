@@ -452,11 +452,21 @@ BAD_YAML = [
     ("kernel: [[1, 2], [3, 4]]\nanchor: [-1, 0]\n", 2, ["anchor", "outside"]),
     ("- 1\n- 2\n", 1, ["flat list"]),
     ("just some text\n", 1, ["top level must be a mapping"]),
-    ("kernel: [[1, 2]\nname: x\n", 2, ["not valid YAML"]),
-    ("kernel:\n  - [1, 2]\n - [3, 4]\n", 3, ["not valid YAML"]),
-    ("a: b: c\n", 1, ["not valid YAML"]),
-    ("\tkernel: [[1]]\n", 1, ["not valid YAML"]),
-    ("kernel: [[1]]\n---\nkernel: [[2]]\n", 2, ["not valid YAML", "single document"]),
+    # a bracket never closed: the line it was opened on (PyYAML names the next one)
+    ("kernel: [[1, 2]\nname: x\n", 1, ["not valid YAML: the '[' at column 9 is never closed",
+                                        "add its ']'"]),
+    ("kernel:\n  - [1, 2]\n - [3, 4]\n", 3, ["not valid YAML", "indented", "'- '"]),
+    ("a: b: c\n", 1, ["not valid YAML", "':' at column 5", "quoted"]),
+    ("\tkernel: [[1]]\n", 1, ["not valid YAML: a tab at column 1", "spaces"]),
+    ("kernel: [[1]]\n---\nkernel: [[2]]\n", 2, ["not valid YAML", "second YAML document",
+                                                "one kernel"]),
+    ("kernel: [[1, 2] [3, 4]]\n", 1, ["expected ',' or ']' before '[' at column 17"]),
+    ("kernel: [[1, 2]]]\n", 1, ["']' at column 17 closes a bracket that is not open"]),
+    ("name: 'abc\nkernel: [[1]]\n", 1, ["the quote ' at column 7 is never closed"]),
+    ("kernel: [1, , 2]\n", 1, ["empty value before the ',' at column 13"]),
+    ("kernel: [[1, 2],\n  [3, 4]\n\nscale: 2\n", 1, ["never closed (line 4 goes on with a "
+                                                     "value): add its ']' before line 4"]),
+    ('description: "a \\q b"\nkernel: [[1]]\n', 1, ["not valid YAML", "escape"]),
     ("", None, ["empty"]),
     ("kernel: !!binary AAAA\n", 1, ["single value"]),
     ("kernel: 2001-13-45\n", 1, ["month"]),
@@ -1043,3 +1053,37 @@ def test_ragged_txt_names_its_line_once(tmp_path: Path) -> None:
     assert e.value.line == 3 and e.value.source == str(p)
     assert str(e.value) == (f"{p}, line 3: 2 values, but line 1 has 3: every row of a "
                             "kernel needs the same number of values")
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    # the new user's l3a.yaml: a ']' missing on line 3 (PyYAML: "line 4: while parsing a
+    # flow sequence, expected ',' or ']', but got '['")
+    ("name: t\nkernel:\n  - [1, 2, 1\n  - [2, 4, 2]\n  - [1, 2, 1]\n",
+     "line 3: not valid YAML: the '[' at column 5 is never closed (line 4 goes on with '['): "
+     "add its ']' at the end of the line"),
+    # l3e.yaml: a tab (PyYAML: "found character '\\t' that cannot start any token")
+    ("name: t\nkernel:\n\t- [1, 2, 1]\n",
+     "line 3: not valid YAML: a tab at column 1: YAML indents with spaces, never tabs: "
+     "replace the tab with spaces"),
+    # a ']' too many (PyYAML: "while parsing a block collection, expected <block end>, but
+    # found ']'")
+    ("name: t\nkernel:\n  - [1, 2, 1]]\n  - [2, 4, 2]\n",
+     "line 3: not valid YAML: ']' at column 14 closes a bracket that is not open: remove it, "
+     "or add the '[' it closes"),
+    # a row indented less than the others
+    ("name: t\nkernel:\n  - [1, 2, 1]\n - [2, 4, 2]\n",
+     "line 4: not valid YAML: '-' at column 2 is not indented like the lines above it: start "
+     "each row of a list with '- ' at the same column, and the keys (name:, kernel:, ...) at "
+     "column 1"),
+])
+def test_yaml_syntax_errors_say_the_line_and_the_fix(tmp_path: Path, text: str,
+                                                      said: str) -> None:
+    """A YAML syntax error is one line: the line of the mistake (an unclosed bracket's own
+    line) and what to do, none of PyYAML's parser words."""
+    p = tmp_path / "l3.yaml"
+    p.write_text(text)
+    with pytest.raises(FilterError) as e:
+        load_filter(str(p))
+    assert str(e.value) == f"{p}, {said}"
+    assert e.value.line == int(said.split(":")[0].removeprefix("line "))
+    assert "\n" not in str(e.value) and "while parsing" not in str(e.value)
