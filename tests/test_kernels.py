@@ -456,7 +456,7 @@ BAD_YAML = [
     ("kernel: [[1, 2]\nname: x\n", 1, ["not valid YAML: the '[' at column 9 is never closed",
                                         "add its ']'"]),
     ("kernel:\n  - [1, 2]\n - [3, 4]\n", 3, ["not valid YAML", "indented", "'- '"]),
-    ("a: b: c\n", 1, ["not valid YAML", "':' at column 5", "quoted"]),
+    ("a: b: c\n", 1, ["not valid YAML", "':' at column 5 cannot go there", "quoted"]),
     ("\tkernel: [[1]]\n", 1, ["not valid YAML: a tab at column 1", "spaces"]),
     ("kernel: [[1]]\n---\nkernel: [[2]]\n", 2, ["not valid YAML", "second YAML document",
                                                 "one kernel"]),

@@ -63,9 +63,9 @@ def plain_syntax(exc: Any) -> tuple[str, int] | None:
                 "start each row of a list with '- ' at the same column, and the keys "
                 "(name:, kernel:, ...) at column 1", line)
     if problem.startswith("mapping values are not allowed"):
-        return (f"unexpected ':' at column {col}: a key needs a space after its ':', a value "
-                "that holds ': ' must be quoted ('a: b'), and keys of one level start at the "
-                "same column", line)
+        return (f"':' at column {col} cannot go there: a key needs a space after its ':', a "
+                "value that holds ': ' must be quoted ('a: b'), and keys of one level start at "
+                "the same column", line)
     if problem.startswith("could not find expected ':'") and opened is not None:
         return ("this line is neither 'key: value' nor '- item': put a space after each "
                 "':' and '-'", opened.line + 1)
