@@ -286,7 +286,7 @@ def test_npy_kernels_are_checked_from_their_header(tmp_path: Path) -> None:
                                "larger than 1025 pixels a side: use a smaller kernel (at most "
                                "1025x1025)"]
     assert result["3-D"] == ["refused", f"{stack}: the array has shape (4, 20000, 20000), a "
-                             "kernel must be 2-D: pick a 2-D slice, e.g. 'stack.npy[0]'"]
+                             f"kernel must be 2-D: pick a 2-D slice, e.g. '{stack}[0]'"]
     assert result["row"][0] == "refused" and "shape (20000,)" in str(result["row"][1])
     assert result["small"] == ["ok", [5, 7], 0.0] and result["apart"] == ["ok", [4, 3], 0.0]
     assert result["text"][0] == "refused" and "over 64 MiB" in str(result["text"][1])

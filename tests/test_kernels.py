@@ -307,8 +307,8 @@ def test_inline_matrix() -> None:
 
 BAD_TXT = [
     # (text, line or None, words that must be in the message)
-    ("1 2 3\n4 5 6\n7 8 9 10\n", 3, ["line 3 has 4 values, line 1 has 3"]),
-    ("# c\n\n1 2\n\n3\n", 5, ["line 5 has 1 value, line 3 has 2"]),
+    ("1 2 3\n4 5 6\n7 8 9 10\n", 3, ["line 3: 4 values, but line 1 has 3"]),
+    ("# c\n\n1 2\n\n3\n", 5, ["line 5: 1 value, but line 3 has 2"]),
     ("", None, ["no kernel values found"]),
     ("# only a comment\n   \n# another\n", None, ["no kernel values found"]),
     ("1 2\n3 nan\n", 2, ["'nan'", "finite"]),
@@ -424,7 +424,7 @@ BAD_YAML = [
     ("kernel: [[1]]\nkernel: [[2]]\n", 2, ["'kernel'", "twice"]),
     ("kernel:\n  - [1, 2, 3]\n  - [4, 5]\n", 3, ["row 2", "has 2 values", "row 1", "has 3"]),
     ("kernel: |\n  1 2\n  3 x\n", 3, ["'x'", "not a number"]),
-    ("name: a\nkernel: |\n  1 2\n\n  3 4 5\n", 5, ["line 5 has 3 values, line 3 has 2"]),
+    ("name: a\nkernel: |\n  1 2\n\n  3 4 5\n", 5, ["line 5: 3 values, but line 3 has 2"]),
     ("kernel:\n  - [1, .nan]\n", 2, ["finite"]),
     ("kernel:\n  - [1, .inf]\n", 2, ["finite"]),
     ("kernel:\n  - [1, '1/0']\n", 2, ["divides by zero"]),
@@ -452,11 +452,21 @@ BAD_YAML = [
     ("kernel: [[1, 2], [3, 4]]\nanchor: [-1, 0]\n", 2, ["anchor", "outside"]),
     ("- 1\n- 2\n", 1, ["flat list"]),
     ("just some text\n", 1, ["top level must be a mapping"]),
-    ("kernel: [[1, 2]\nname: x\n", 2, ["not valid YAML"]),
-    ("kernel:\n  - [1, 2]\n - [3, 4]\n", 3, ["not valid YAML"]),
-    ("a: b: c\n", 1, ["not valid YAML"]),
-    ("\tkernel: [[1]]\n", 1, ["not valid YAML"]),
-    ("kernel: [[1]]\n---\nkernel: [[2]]\n", 2, ["not valid YAML", "single document"]),
+    # a bracket never closed: the line it was opened on (PyYAML names the next one)
+    ("kernel: [[1, 2]\nname: x\n", 1, ["not valid YAML: the '[' at column 9 is never closed",
+                                        "add its ']'"]),
+    ("kernel:\n  - [1, 2]\n - [3, 4]\n", 3, ["not valid YAML", "indented", "'- '"]),
+    ("a: b: c\n", 1, ["not valid YAML", "':' at column 5 cannot go there", "quoted"]),
+    ("\tkernel: [[1]]\n", 1, ["not valid YAML: a tab at column 1", "spaces"]),
+    ("kernel: [[1]]\n---\nkernel: [[2]]\n", 2, ["not valid YAML", "second YAML document",
+                                                "one kernel"]),
+    ("kernel: [[1, 2] [3, 4]]\n", 1, ["expected ',' or ']' before '[' at column 17"]),
+    ("kernel: [[1, 2]]]\n", 1, ["']' at column 17 closes a bracket that is not open"]),
+    ("name: 'abc\nkernel: [[1]]\n", 1, ["the quote ' at column 7 is never closed"]),
+    ("kernel: [1, , 2]\n", 1, ["empty value before the ',' at column 13"]),
+    ("kernel: [[1, 2],\n  [3, 4]\n\nscale: 2\n", 1, ["never closed (line 4 goes on with a "
+                                                     "value): add its ']' before line 4"]),
+    ('description: "a \\q b"\nkernel: [[1]]\n', 1, ["not valid YAML", "escape"]),
     ("", None, ["empty"]),
     ("kernel: !!binary AAAA\n", 1, ["single value"]),
     ("kernel: 2001-13-45\n", 1, ["month"]),
@@ -786,6 +796,36 @@ def test_npy_bad_slices(tmp_path: Path, suffix: str, words: list[str]) -> None:
         assert w in msg, msg
 
 
+@pytest.mark.parametrize(("index", "suggested"), [
+    ("[0:2,0,:,:]", "[0,0,:,:]"),  # it appended ',0': too many indices (the trial's)
+    ("", "[0,0]"), ("[3]", "[3,0,:,:]"), ("[0:2]", "[0,0,:,:]"), ("[:,:]", "[0,0,:,:]"),
+    ("[::2,...]", "[0,0,:,:]"), ("[...,0]", "[0,:,:,0]"), ("[0,0,0]", "[0,0,:,:]"),
+    ("[0,0,0,0]", "[0,0,:,:]"), ("[2:,1:,:,:]", "[2,1,:,:]"), ("[-1:-3:-1,0]", "[3,0,:,:]"),
+    ("[1,1:,0,0]", "[1,1:,0,:]"), ("[0:0,0]", "[0,0,:,:]"),
+])
+def test_npy_not_2d_suggests_a_slice_that_loads(tmp_path: Path, index: str,
+                                                 suggested: str) -> None:
+    """The 2-D slice a message suggests, given back as it is spelled, loads: the file as
+    it was named, an index of that array that keeps two axes."""
+    w = RNG.standard_normal((4, 3, 5, 5))
+    p = tmp_path / "w.npy"
+    np.save(p, w)
+    with pytest.raises(FilterError, match="a kernel must be 2-D") as e:
+        load_filter(f"{p}{index}")
+    said = re.search(r"pick a 2-D slice, e\.g\. '(.*)'$", str(e.value))
+    assert said is not None and said[1] == f"{p}{suggested}", str(e.value)
+    k = load_filter(said[1])
+    assert k.weights.ndim == 2 and k.weights.size > 0
+
+
+def test_csv_row_suggests_the_whole_matrix(tmp_path: Path) -> None:
+    p = tmp_path / "k.csv"
+    p.write_text("1,2,3\n4,5,6\n")
+    with pytest.raises(FilterError, match=re.escape(f"e.g. '{p}[:,:]'")):
+        load_filter(f"{p}[0]")
+    np.testing.assert_array_equal(load_filter(f"{p}[:,:]").weights, [[1, 2, 3], [4, 5, 6]])
+
+
 def _save_npz(p: Path) -> None:
     buf = io.BytesIO()
     np.savez(buf, a=np.ones((2, 2)))
@@ -1001,3 +1041,49 @@ def test_comma_groups_that_look_like_rows_get_a_note() -> None:
     assert "1 2 1; 2 4 2; 1 2 1" in str(k.meta["note"])
     assert "note" not in load_filter("1, 2, 1").meta
     assert "note" not in load_filter("1 2 1; 2 4 2; 1 2 1").meta
+
+
+def test_ragged_txt_names_its_line_once(tmp_path: Path) -> None:
+    """``ragged.txt, line 3: 2 values, but line 1 has 3``: the line is the error's, said
+    once (it was ``line 3: line 3 has 2 values, line 1 has 3``)."""
+    p = tmp_path / "ragged.txt"
+    p.write_text("1 2 1\n2 4 2\n1 2\n")
+    with pytest.raises(FilterError) as e:
+        load_filter(str(p))
+    assert e.value.line == 3 and e.value.source == str(p)
+    assert str(e.value) == (f"{p}, line 3: 2 values, but line 1 has 3: every row of a "
+                            "kernel needs the same number of values")
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    # the new user's l3a.yaml: a ']' missing on line 3 (PyYAML: "line 4: while parsing a
+    # flow sequence, expected ',' or ']', but got '['")
+    ("name: t\nkernel:\n  - [1, 2, 1\n  - [2, 4, 2]\n  - [1, 2, 1]\n",
+     "line 3: not valid YAML: the '[' at column 5 is never closed (line 4 goes on with '['): "
+     "add its ']' at the end of the line"),
+    # l3e.yaml: a tab (PyYAML: "found character '\\t' that cannot start any token")
+    ("name: t\nkernel:\n\t- [1, 2, 1]\n",
+     "line 3: not valid YAML: a tab at column 1: YAML indents with spaces, never tabs: "
+     "replace the tab with spaces"),
+    # a ']' too many (PyYAML: "while parsing a block collection, expected <block end>, but
+    # found ']'")
+    ("name: t\nkernel:\n  - [1, 2, 1]]\n  - [2, 4, 2]\n",
+     "line 3: not valid YAML: ']' at column 14 closes a bracket that is not open: remove it, "
+     "or add the '[' it closes"),
+    # a row indented less than the others
+    ("name: t\nkernel:\n  - [1, 2, 1]\n - [2, 4, 2]\n",
+     "line 4: not valid YAML: '-' at column 2 is not indented like the lines above it: start "
+     "each row of a list with '- ' at the same column, and the keys (name:, kernel:, ...) at "
+     "column 1"),
+])
+def test_yaml_syntax_errors_say_the_line_and_the_fix(tmp_path: Path, text: str,
+                                                      said: str) -> None:
+    """A YAML syntax error is one line: the line of the mistake (an unclosed bracket's own
+    line) and what to do, none of PyYAML's parser words."""
+    p = tmp_path / "l3.yaml"
+    p.write_text(text)
+    with pytest.raises(FilterError) as e:
+        load_filter(str(p))
+    assert str(e.value) == f"{p}, {said}"
+    assert e.value.line == int(said.split(":")[0].removeprefix("line "))
+    assert "\n" not in str(e.value) and "while parsing" not in str(e.value)

@@ -13,12 +13,13 @@ from imgconv.cli.common import (
     handle_errors,
     note,
     print_json,
+    shown,
     stdout,
 )
 from imgconv.errors import ImgconvError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from rich.console import Console
     from rich.table import Table
@@ -80,18 +81,51 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
-def _kernel_table(texts: list[list[str]], anchor: tuple[int, int], columns: range,
-                  title: str | None) -> Table:
-    """The kernel's ``columns`` (numbers as :func:`_fmt` writes them), the anchor shown."""
+_LABEL = 12  # "corr/conv   ": where the text of a property starts
+#: A kernel larger than this a side is shown as its properties and its centre
+#: (``show --full`` prints every weight).
+BIG = 31
+_WINDOW = 9  # the centre shown of a big kernel: at most this many rows and columns
+
+
+def _say(con: Console, label: str | None, text: str, style: str = "",
+         indent: int = _LABEL) -> None:
+    """``label`` (padded to ``indent``; ``None``: none, the text from the line's start)
+    and ``text``, both printed literally, ``text`` wrapped at spaces to the terminal's
+    width, its further lines ``indent`` in (a hanging indent); a word longer than a line
+    (a path) is cut, never left sticking out."""
+    import textwrap
+
+    from rich.text import Text
+
+    first = "" if label is None else label.ljust(indent)
+    lines = textwrap.wrap(shown(text), width=max(con.width, indent + 20),
+                          initial_indent=first, subsequent_indent=" " * indent,
+                          break_on_hyphens=False) or [first]
+    for i, line in enumerate(lines):
+        cut = len(first) if i == 0 else indent
+        out = Text(line[:cut])
+        out.append(line[cut:], style=style)
+        con.print(out)
+
+
+def _kernel_table(cell: Callable[[int, int], str], anchor: tuple[int, int], rows: range,
+                  columns: range, title: str | None, *, indexed: bool = False) -> Table:
+    """The kernel's ``rows`` and ``columns`` (``cell(i, j)``: a number as :func:`_fmt`
+    writes it), the anchor shown; ``indexed`` (an excerpt): each row headed by its index,
+    under a header of the columns' indices."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_header=False, box=None,
-                  padding=(0, 1))
-    for _ in columns:
-        table.add_column(justify="right", no_wrap=True)
-    for i, row in enumerate(texts):
-        table.add_row(*(f"[bold reverse]{row[j]}[/]" if (i, j) == anchor else row[j]
-                        for j in columns))
+    table = Table(title=title, title_justify="left", show_header=indexed, box=None,
+                  padding=(0, 1), header_style="dim")
+    if indexed:
+        table.add_column("", justify="right", style="dim", no_wrap=True)
+    for j in columns:
+        table.add_column(str(j), justify="right", no_wrap=True)
+    for i in rows:
+        cells = [f"[bold reverse]{cell(i, j)}[/]" if (i, j) == anchor else cell(i, j)
+                 for j in columns]
+        table.add_row(*([str(i)] if indexed else []), *cells)
     return table
 
 
@@ -114,15 +148,49 @@ def _print_kernel(con: Console, weights: Any, anchor: tuple[int, int], title: st
     matrix), never cut and never wrapped mid-row."""
     texts = [[_fmt(float(v)) for v in row] for row in weights]
     widths = [max(len(row[j]) for row in texts) for j in range(weights.shape[1])]
+    _say(con, None, title, style="italic", indent=2)  # as a table's title was
     runs = _blocks(widths, con.width)
+    rows = range(len(texts))
     if len(runs) == 1:
-        con.print(_kernel_table(texts, anchor, runs[0], title))
+        con.print(_kernel_table(lambda i, j: texts[i][j], anchor, rows, runs[0], None))
         return
-    con.print(title)
     for cols in runs:
         head = f"columns {cols[0]}-{cols[-1]}" if len(cols) > 1 else f"column {cols[0]}"
-        con.print(_kernel_table(texts, anchor, cols, f"[dim]{head} of {len(widths)} "
-                                "(0-based)[/]"))
+        con.print(_kernel_table(lambda i, j: texts[i][j], anchor, rows, cols,
+                                f"[dim]{head} of {len(widths)} (0-based)[/]"))
+
+
+def _centre(anchor: int, n: int, size: int = _WINDOW) -> range:
+    """``size`` indices of ``n`` around ``anchor`` (fewer at an edge: none past it)."""
+    start = min(max(anchor - size // 2, 0), max(n - size, 0))
+    return range(start, min(start + size, n))
+
+
+def _window(weights: Any, anchor: tuple[int, int], room: int) -> tuple[range, range]:
+    """The rows and columns of a big kernel's centre shown: at most :data:`_WINDOW` of
+    each around the anchor, the columns as many of those as fit ``room`` characters
+    (the row indices included)."""
+    kh, kw = weights.shape
+    rows = _centre(anchor[0], kh)
+    cols = _centre(anchor[1], kw)
+    while len(cols) > 1:
+        cells = [len(str(rows[-1]))] + [max(len(_fmt(float(weights[i, j]))) for i in rows)
+                                        for j in cols]
+        if sum(w + 2 for w in cells) <= room:
+            break
+        cols = _centre(anchor[1], kw, len(cols) - 1)
+    return rows, cols
+
+
+def _print_centre(con: Console, weights: Any, anchor: tuple[int, int], title: str,
+                  window: tuple[range, range]) -> None:
+    """A big kernel's centre (``window``: the rows and columns around its anchor), each
+    row and column headed by its index (``show`` then says how to see every weight)."""
+    rows, cols = window
+    _say(con, None, f"{title}: the centre, rows {rows[0]}-{rows[-1]}, columns "
+         f"{cols[0]}-{cols[-1]} (0-based)", style="italic", indent=2)
+    con.print(_kernel_table(lambda i, j: _fmt(float(weights[i, j])), anchor, rows, cols, None,
+                            indexed=True))
 
 
 def _display_factors(k: Kernel) -> tuple[list[float], list[float]]:
@@ -161,11 +229,17 @@ def show(
         "its frequency response in dB into this PNG.", show_default=False)] = None,
     overwrite: flags.Overwrite = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the properties as JSON.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help=f"Print every weight of a kernel larger than {BIG} a side (by default "
+        "its centre).")] = False,
     verbose: flags.Verbose = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing (with --png: "
                                         "only write the picture).")] = False,
 ) -> None:
-    """Show a kernel, its properties, and (with --mode convolve) the kernel as applied."""
+    """Show a kernel, its properties, and (with --mode convolve) the kernel as applied.
+
+    A kernel larger than 31 a side is shown as its properties and its centre; --full
+    prints every weight (--json holds them all too)."""
     from imgconv.kernels import load_filter
     from imgconv.options import MODES, choice
 
@@ -181,8 +255,14 @@ def show(
         print_json(_properties(k, mode))
         return
     con = stdout()
-    _print_properties(con, k)
-    _print_as_applied(con, k, mode)
+    big = not full and max(k.shape) > BIG
+    _print_properties(con, k, big)
+    _print_as_applied(con, k, mode, big)
+    if big:
+        con.print()
+        _say(con, None, f"{k.shape[0]}x{k.shape[1]} is larger than {BIG} a side: its centre "
+             "is shown; add --full to print every weight (--json holds them too, --png "
+             "draws the kernel)", style="dim", indent=2)
 
 
 def _write_png(png: Path, k: Kernel, mode: str, *, overwrite: bool, say: bool) -> None:
@@ -230,64 +310,106 @@ def _properties(k: Kernel, mode: str) -> dict[str, object]:
     return props
 
 
-def _print_properties(con: Console, k: Kernel) -> None:
-    """The kernel's table, then one line a property (names and texts printed literally)."""
-    from rich.markup import escape
-
+def _print_properties(con: Console, k: Kernel, big: bool = False) -> None:
+    """The kernel's table (``big``: its centre), then its properties, one a line (names
+    and texts printed literally, wrapped under their label to the terminal's width)."""
     kh, kw = k.shape
     scale = f", scale {_fmt(k.scale)}" if k.scale != 1 else ""
-    title = f"{escape(k.name)}  ({kh}x{kw}{scale})"
-    _print_kernel(con, k.weights, k.center, title)
-    if k.description:
-        con.print(f"[dim]{escape(k.description)}[/]")
-    con.print(f"source      {escape(str(k.source))}")
-    con.print(f"shape       {kh}x{kw}   anchor (row, col) {k.center}"
-              + ("" if k.anchor_is_centred else "  (not centred)"))
-    if k.scale != 1:
-        con.print(f"scale       {_fmt(k.scale)}  (the kernel applied is weights x scale)")
-    if k.offset:
-        con.print(f"offset      {_fmt(k.offset)}  (added after filtering)")
-    shown_sum = 0.0 if k.is_zero_sum else k.sum  # not -3e-17 for a zero-sum kernel
-    con.print(f"sum         {shown_sum:.6g}   min {float(k.array.min()):.6g}   "
-              f"max {float(k.array.max()):.6g}")
-    con.print("normalized  " + ("yes (sums to 1)" if _normalized(k) else
-                                 "zero-sum (an edge/detail kernel)" if k.is_zero_sum else "no"))
-    con.print("symmetric   " + ("yes: equals its 180° rotation" if k.symmetric else
-                                 "[yellow]no: differs from its 180° rotation[/]"))
-    if k.correlate_equals_convolve:
-        con.print("corr/conv   correlate == convolve for this kernel")
-    elif k.symmetric:
-        con.print("corr/conv   [yellow]correlate != convolve: symmetric, but the anchor is not "
-                  "centred, so the results are shifted by a pixel[/]")
+    title = f"{k.name}  ({kh}x{kw}{scale})"
+    window = _window(k.weights, k.center, con.width) if big else None
+    if window is None:
+        _print_kernel(con, k.weights, k.center, title)
     else:
-        con.print("corr/conv   [yellow]correlate != convolve: convolve applies the kernel "
-                  "rotated by 180°[/]")
-    con.print(f"rank        {k.rank}" + ("  (separable)" if k.rank == 1 else "  (not separable)"))
+        _print_centre(con, k.weights, k.center, title, window)
+    if k.description:
+        _say(con, None, k.description, style="dim", indent=2)
+    _say(con, "source", str(k.source))
+    _say(con, "shape", f"{kh}x{kw}   anchor (row, col) {k.center}"
+         + ("" if k.anchor_is_centred else "  (not centred)"))
+    if k.scale != 1:
+        _say(con, "scale", f"{_fmt(k.scale)}  (the kernel applied is weights x scale)")
+    if k.offset:
+        _say(con, "offset", f"{_fmt(k.offset)}  (added after filtering)")
+    shown_sum = 0.0 if k.is_zero_sum else k.sum  # not -3e-17 for a zero-sum kernel
+    _say(con, "sum", f"{shown_sum:.6g}   min {float(k.array.min()):.6g}   "
+         f"max {float(k.array.max()):.6g}")
+    _say(con, "normalized", "yes (sums to 1)" if _normalized(k) else
+         "zero-sum (an edge/detail kernel)" if k.is_zero_sum else "no")
+    if k.symmetric:
+        _say(con, "symmetric", "yes: equals its 180° rotation")
+    else:
+        _say(con, "symmetric", "no: differs from its 180° rotation", style="yellow")
+    if k.correlate_equals_convolve:
+        _say(con, "corr/conv", "correlate == convolve for this kernel")
+    elif k.symmetric:
+        _say(con, "corr/conv", "correlate != convolve: symmetric, but the anchor is not "
+             "centred, so the results are shifted by a pixel", style="yellow")
+    else:
+        _say(con, "corr/conv", "correlate != convolve: convolve applies the kernel rotated "
+             "by 180°", style="yellow")
+    _say(con, "rank", f"{k.rank}" + ("  (separable)" if k.rank == 1 else "  (not separable)"))
     single = k.rank_at("float32")
     if single != k.rank:
-        con.print(f"            rank {single} in single precision"
-                  + ("  (separable there: float32 round-off)" if single == 1 else ""))
+        _say(con, "", f"rank {single} in single precision"
+             + ("  (separable there: float32 round-off)" if single == 1 else ""))
     passes = _passes(k)
     if passes:
-        con.print(f"            rank {passes}: {passes} separable passes (method lowrank)")
+        _say(con, "", f"rank {passes}: {passes} separable passes (method lowrank)")
     if k.rank == 1:
         col, row = _display_factors(k)
-        _print_vector(con, "  column    ", col)
-        _print_vector(con, "  row       ", row, "   (kernel = column x row)")
+        rows, cols = window if window is not None else (None, None)
+        _print_vector(con, "  column", col, window=rows, axis="rows")
+        _print_vector(con, "  row", row, "(kernel = column x row)", window=cols,
+                      axis="columns")
 
 
-def _print_vector(con: Console, label: str, values: list[float], after: str = "") -> None:
-    """``label[v0 v1 ...]after``, wrapped between numbers to the terminal's width, the
-    continuation lines under the first number."""
-    import textwrap
+def _print_vector(con: Console, label: str, values: list[float], after: str = "", *,
+                  window: range | None = None, axis: str = "") -> None:
+    """``label [v0 v1 ...]   after`` (``window``: only those values, ``…`` for the others,
+    and which ``axis`` indices they are), wrapped between numbers to the terminal's width
+    in lines of even length, the further lines under the first number: the ``]`` and
+    ``after`` never on a line of their own."""
+    from rich.text import Text
 
-    text = f"[{' '.join(_fmt(v) for v in values)}]{after.replace(' ', chr(0))}"  # kept whole
-    indent = " " * (len(label) + 1)
-    lines = textwrap.wrap(text, width=max(con.width, len(label) + 20), initial_indent=label,
-                          subsequent_indent=indent, break_long_words=False,
-                          break_on_hyphens=False)
-    for line in lines:
-        con.print(line.replace(chr(0), " "))
+    shown_ = window if window is not None else range(len(values))
+    chunks = [_fmt(values[i]) for i in shown_]
+    if window is not None:
+        chunks = ["…"] * (window.start > 0) + chunks + ["…"] * (window.stop < len(values))
+        what = f"{axis} {window.start}-{window.stop - 1} of {len(values)}"
+        after = f"({what}; {after.strip('()')})" if after else f"({what})"
+    chunks[-1] += "]"
+    indent = _LABEL + 1  # the numbers start after "label      ["
+    room = max(con.width - indent, 20)
+    lines = _even_lines([*chunks[:-1], f"{chunks[-1]}   {after}"], room) if after else []
+    if lines and (len(chunks) == 1 or " " in lines[-1].partition("]")[0]):
+        after = ""  # with the last two numbers (or more): on their line
+    else:  # on a line of its own, not with a number alone
+        lines = _even_lines(chunks, room)
+    for i, line in enumerate(lines):
+        con.print(Text((label.ljust(_LABEL) + "[" if i == 0 else " " * indent) + line))
+    if after:
+        _say(con, "", after, indent=indent)
+
+
+def _even_lines(chunks: list[str], room: int) -> list[str]:
+    """``chunks`` joined by spaces in as few lines of at most ``room`` characters as can
+    be, and those as even as can be (the narrowest width that needs no more lines), the
+    last line never holding one chunk alone if another way does it: not three full lines
+    and a last one with a single number."""
+    def fill(width: int) -> list[list[str]]:
+        lines: list[list[str]] = []
+        for c in chunks:
+            if lines and len(" ".join([*lines[-1], c])) <= width:
+                lines[-1].append(c)
+            else:
+                lines.append([c])
+        return lines
+
+    fewest = len(fill(room))
+    fits = [ls for width in range(max(map(len, chunks)), room + 1)
+            if len(ls := fill(width)) == fewest]
+    best = next((ls for ls in fits if len(ls[-1]) > 1 or len(ls) == 1), fits[0])
+    return [" ".join(line) for line in best]
 
 
 def _passes(k: Kernel) -> int | None:
@@ -299,17 +421,23 @@ def _passes(k: Kernel) -> int | None:
     return r if lowrank_applies(r, k.shape) else None
 
 
-def _print_as_applied(con: Console, k: Kernel, mode: str) -> None:
-    """What the mode slides over the image: the kernel itself, or its 180° rotation."""
+def _print_as_applied(con: Console, k: Kernel, mode: str, big: bool = False) -> None:
+    """What the mode slides over the image: the kernel itself, or its 180° rotation
+    (``big``: its centre)."""
     if mode == "convolve" and k.correlate_equals_convolve:
-        con.print("as applied  convolve applies it unchanged (it equals its 180° rotation)")
+        _say(con, "as applied", "convolve applies it unchanged (it equals its 180° rotation)")
     elif mode == "convolve":
         fl = k.flipped()
         con.print()
-        _print_kernel(con, fl.weights, fl.center, f"as applied by convolve (rotated 180°, "
-                      f"anchor {fl.center}), slid over the image like a correlation")
+        title = (f"as applied by convolve (rotated 180°, anchor {fl.center}), slid over the "
+                 "image like a correlation")
+        if big:
+            _print_centre(con, fl.weights, fl.center, title,
+                          _window(fl.weights, fl.center, con.width))
+        else:
+            _print_kernel(con, fl.weights, fl.center, title)
     else:
-        con.print("as applied  correlate slides it as written")
+        _say(con, "as applied", "correlate slides it as written")
 
 
 # -- compose --------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def _npy_values(path: Path, source: str, index: _Index | None,
         empty = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape,
                                                 (0,) * len(shape), writeable=False)
         picked = empty if index is None else _indexed(empty, index, index_text, source)
-        _check_shape(picked.shape, path, source)
+        _check_shape(picked.shape, shape, index, source)
         # the byte offset of each value picked: an int drops its axis, a slice keeps it
         strides = (np.cumprod((1, *shape[:-1])) if fortran
                    else np.cumprod((1, *shape[:0:-1]))[::-1])
@@ -161,25 +161,64 @@ def _indexed(arr: npt.NDArray[Any], index: _Index, index_text: str,
                           f"{exc}", source) from None
 
 
-def _check_shape(shape: tuple[int, ...], path: Path, source: str) -> None:
-    """A kernel is 2-D and at most :data:`MAX_SIDE` a side (checked before values are read)."""
-    if len(shape) != 2:
-        hint = ""
-        if len(shape) > 2:
-            more = ",".join(["0"] * (len(shape) - 2))
-            example = (f"{source[:-1]},{more}]" if source.endswith("]")
-                       else f"{path.name}[{more}]")
-            hint = f": pick a 2-D slice, e.g. '{example}'"
-        raise FilterError(f"the array has shape {tuple(shape)}, a kernel must be 2-D{hint}",
+def _check_shape(picked: tuple[int, ...], shape: tuple[int, ...], index: _Index | None,
+                 source: str) -> None:
+    """A kernel is 2-D and at most :data:`MAX_SIDE` a side (checked before values are read):
+    ``picked`` is the shape ``index`` picks from the file's ``shape``."""
+    if len(picked) != 2:
+        example = _two_d(shape, index)
+        hint = "" if example is None else (
+            f": pick a 2-D slice, e.g. '{_base(source)}{example}'")
+        raise FilterError(f"the array has shape {tuple(picked)}, a kernel must be 2-D{hint}",
                           source)
-    check_size(shape, source)
+    check_size(picked, source)
+
+
+def _base(source: str) -> str:
+    """The file as the user named it: ``mat/w.npy`` of ``mat/w.npy[0:2,0]``."""
+    return source[:source.rindex("[")] if _SLICE_RE.fullmatch(source) else source
+
+
+def _two_d(shape: tuple[int, ...], index: _Index | None) -> str | None:
+    """An index that picks a 2-D array from one of ``shape``, as close to ``index`` as can
+    be: the last two axes it keeps kept, the ones before them taken at their first value
+    (``[0:2,0,:,:]`` -> ``[0,0,:,:]``); too few kept, the last ones it takes at one value
+    kept whole (``[0,0,0]`` -> ``[0,0,:,:]``).  Spelled like ``index`` (every axis) or, for
+    a whole file, without the axes kept whole at the end (``[0,0]``).  ``None`` for a file
+    of fewer than two axes."""
+    if len(shape) < 2 or 0 in shape:
+        return None
+    items = _per_axis(index or (), len(shape))
+    kept = [a for a, item in enumerate(items) if isinstance(item, slice)]
+    for a in kept[:-2]:
+        item = items[a]
+        first = range(*item.indices(shape[a])) if isinstance(item, slice) else range(0)
+        items[a] = first[0] if first else 0
+    taken = [a for a, item in enumerate(items) if not isinstance(item, slice)]
+    for a in taken[len(taken) - max(0, 2 - len(kept)):]:
+        items[a] = slice(None)
+    if any(isinstance(item, slice) and not range(*item.indices(n))
+           for item, n in zip(items, shape, strict=True)):  # [5:9] of 4: all of the axis
+        items = [item if isinstance(item, int) else slice(None) for item in items]
+    spelled = [_spell(item) for item in items]
+    while index is None and spelled and spelled[-1] == ":":
+        spelled.pop()
+    return f"[{','.join(spelled)}]"
+
+
+def _spell(item: int | slice) -> str:
+    """An index item as numpy writes it: ``0``, ``:``, ``0:2``, ``::2``."""
+    if not isinstance(item, slice):
+        return str(item)
+    text = ":".join("" if v is None else str(v) for v in (item.start, item.stop, item.step))
+    return text.removesuffix(":") if item.step is None else text
 
 
 def _csv_values(path: Path, source: str, index: _Index | None,
                 index_text: str = "") -> tuple[npt.NDArray[np.float64], tuple[int, ...]]:
     arr = txt_matrix(read_text(path, source), source)[0]
     picked = arr if index is None else _indexed(arr, index, index_text, source)
-    _check_shape(picked.shape, path, source)
+    _check_shape(picked.shape, arr.shape, index, source)
     return np.asarray(picked, dtype=np.float64), arr.shape
 
 

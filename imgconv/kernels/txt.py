@@ -41,8 +41,11 @@ def rows_to_matrix(
         if first is None:
             first = (no, len(numbers))
         elif len(numbers) != first[1]:
+            # the error names the line: not "line 3: line 3 has 2 values"
+            said = (f"{values(len(numbers))}, but" if with_line else
+                    f"{unit} {no} has {values(len(numbers))},")
             raise FilterError(
-                f"{unit} {no} has {values(len(numbers))}, {unit} {first[0]} has {first[1]}: "
+                f"{said} {unit} {first[0]} has {first[1]}: "
                 "every row of a kernel needs the same number of values",
                 source,
                 where,

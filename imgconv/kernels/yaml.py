@@ -40,6 +40,7 @@ from imgconv.kernels.kernel import Kernel
 from imgconv.kernels.numbers import BadNumber, number, row
 from imgconv.kernels.txt import inline_matrix, txt_matrix
 from imgconv.kernels.words import did_you_mean, stem, values
+from imgconv.kernels.yamlsyntax import plain_syntax
 
 #: The keys a YAML filter file may have.
 YAML_KEYS: tuple[str, ...] = (
@@ -70,6 +71,9 @@ def _kind(node: yaml.Node) -> str:
 
 def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> FilterError:
     if isinstance(exc, yaml.MarkedYAMLError):
+        said = plain_syntax(exc)
+        if said is not None:
+            return FilterError(f"not valid YAML: {said[0]}", source, said[1])
         mark = exc.problem_mark or exc.context_mark
         parts = [p for p in (exc.context, exc.problem) if p]
         msg = ", ".join(parts) or "syntax error"
