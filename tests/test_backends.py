@@ -22,6 +22,7 @@ from reference import CVAL, PRECISION, tolerance
 from imgconv import engine
 from imgconv.boundary import MODES, BoundaryMode
 from imgconv.engine import backends
+from imgconv.engine.backends import registry
 from imgconv.kernels import Kernel
 
 
@@ -219,7 +220,7 @@ class Recording:
 def recording(monkeypatch: pytest.MonkeyPatch) -> Any:
     def register(native: bool) -> Recording:
         b = Recording(native)
-        monkeypatch.setattr(backends, "BACKENDS", (b,) + backends.BACKENDS)
+        monkeypatch.setattr(registry, "BACKENDS", (b,) + registry.BACKENDS)
         return b
     return register
 
