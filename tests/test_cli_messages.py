@@ -138,12 +138,12 @@ def test_commands_list_the_common_options_with_the_library_defaults() -> None:
     import inspect
 
     import imgconv.cli as cli
-    from imgconv.cli import flags
+    from imgconv.cli import apply, batch, diff, flags
     from imgconv.options import FilterOptions
 
     defaults = {f.name: f.default for f in dataclasses.fields(FilterOptions)}
-    for command, omitted in ((cli._apply.apply, ()), (cli._batch.batch, ()),
-                             (cli._diff.diff, ("rescale", "memory_limit", "strip"))):
+    for command, omitted in ((apply.apply, ()), (batch.batch, ()),
+                             (diff.diff, ("rescale", "memory_limit", "strip"))):
         params = inspect.signature(command).parameters
         names = [n for n in params if n in flags.COMMON]
         assert names == [n for n in flags.COMMON if n not in omitted]
