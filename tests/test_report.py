@@ -73,7 +73,7 @@ def write(folder: Path, case: dict[str, Any], **kw: Any) -> list[Path]:
 def test_inferno_is_the_reference_table() -> None:
     import cv2
 
-    lut = viz.INFERNO
+    lut = viz.inferno()
     assert lut.shape == (256, 3) and lut.dtype == np.uint8
     ramp = np.arange(256, dtype=np.uint8).reshape(1, 256)
     ocv = cv2.applyColorMap(ramp, cv2.COLORMAP_INFERNO)[0, :, ::-1]
@@ -84,10 +84,10 @@ def test_inferno_is_the_reference_table() -> None:
 
 
 def test_inferno_lightness_increases_monotonically() -> None:
-    L = lightness(viz.INFERNO)
+    L = lightness(viz.inferno())
     assert np.all(np.diff(L) > 0)
     assert L[0] < 2 and L[-1] > 95
-    np.testing.assert_allclose(viz.srgb_to_lab(viz.INFERNO)[:, 0], L, atol=0.05)
+    np.testing.assert_allclose(viz.srgb_to_lab(viz.inferno())[:, 0], L, atol=0.05)
 
 
 def test_diverging_map_white_centre_opposite_ends() -> None:
@@ -111,11 +111,11 @@ def test_heatmap_ends_are_the_lut_ends_and_legend_below() -> None:
     out = report.heatmap(d)
     assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
     assert out.shape[0] > 20 and out.shape[1] >= viz.LEGEND_MIN_WIDTH
-    np.testing.assert_array_equal(out[0, 0], viz.INFERNO[0])
-    np.testing.assert_array_equal(out[10, 20], viz.INFERNO[255])
-    np.testing.assert_array_equal(out[5, 7], viz.INFERNO[128])
+    np.testing.assert_array_equal(out[0, 0], viz.inferno()[0])
+    np.testing.assert_array_equal(out[10, 20], viz.inferno()[255])
+    np.testing.assert_array_equal(out[5, 7], viz.inferno()[128])
     legend = out[20:].reshape(-1, 3)
-    mid = viz.INFERNO[128]
+    mid = viz.inferno()[128]
     assert np.any(np.all(legend == mid, axis=1))  # the colour bar is drawn
 
 
@@ -124,16 +124,16 @@ def test_heatmap_channels_use_the_maximum() -> None:
     d[2, 3, 1] = 4.0
     d[2, 3, 0] = -1.0
     out = viz.colorize_abs(d)
-    np.testing.assert_array_equal(out[2, 3], viz.INFERNO[255])
-    np.testing.assert_array_equal(out[0, 0], viz.INFERNO[0])
+    np.testing.assert_array_equal(out[2, 3], viz.inferno()[255])
+    np.testing.assert_array_equal(out[0, 0], viz.inferno()[0])
 
 
 def test_identical_heatmap_has_no_scale_bar() -> None:
     out = report.heatmap(np.zeros((30, 40)))
-    np.testing.assert_array_equal(out[:30, :40], np.broadcast_to(viz.INFERNO[0], (30, 40, 3)))
+    np.testing.assert_array_equal(out[:30, :40], np.broadcast_to(viz.inferno()[0], (30, 40, 3)))
     legend = out[30:].reshape(-1, 3)
     for i in (64, 128, 200, 255):  # no colour bar: none of the map's colours appear
-        assert not np.any(np.all(legend == viz.INFERNO[i], axis=1))
+        assert not np.any(np.all(legend == viz.inferno()[i], axis=1))
     sig = report.signed_image(np.zeros((30, 40)))
     np.testing.assert_array_equal(sig[0, 0], viz.DIVERGING[128])
 
@@ -159,7 +159,7 @@ def test_nan_differences_do_not_break_the_maps() -> None:
     d = np.array([[0.0, np.nan], [1.0, 2.0]])
     out = viz.colorize_abs(d)
     assert tuple(out[0, 1]) == viz.NAN_COLOUR
-    np.testing.assert_array_equal(out[1, 1], viz.INFERNO[255])
+    np.testing.assert_array_equal(out[1, 1], viz.inferno()[255])
     sig = report.signed_image(d)
     assert tuple(sig[0, 1]) == viz.NAN_COLOUR
     np.testing.assert_array_equal(sig[1, 1], viz.DIVERGING[256])

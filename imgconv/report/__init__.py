@@ -16,13 +16,11 @@ package only renders them:
 - :mod:`~imgconv.report.numbers`: the statistics as text, for the table and the page.
 
 Colour maps, legends and kernel pictures live in :mod:`imgconv.viz` (re-exported here:
-:data:`INFERNO`, :data:`DIVERGING`, :func:`colorize_abs`, :func:`colorize_signed`,
+:func:`~imgconv.viz.inferno`, :data:`DIVERGING`, :func:`colorize_abs`, :func:`colorize_signed`,
 :func:`srgb_to_lab`).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from imgconv.report.display import display_image, display_range
 from imgconv.report.folder import (
@@ -41,7 +39,6 @@ from imgconv.viz import DIVERGING, colorize_abs, colorize_signed, srgb_to_lab
 
 __all__ = [
     "DIVERGING",
-    "INFERNO",
     "REPORT_FILES",
     "ReportImages",
     "check_folder",
@@ -60,11 +57,3 @@ __all__ = [
     "write_report",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """:data:`INFERNO` from :mod:`imgconv.viz` on first use: OpenCV is imported then."""
-    if name == "INFERNO":
-        from imgconv import viz
-
-        return viz.inferno()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

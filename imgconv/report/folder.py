@@ -61,7 +61,7 @@ def heatmap(diff_abs: npt.ArrayLike) -> npt.NDArray[np.uint8]:
     ticks = [viz.tick_label(0.0), viz.tick_label(top / 2), viz.tick_label(top)]
     title = "|A-B| (pixel units)" + (f", thin lines widened to {width} px"
                                      if width > 1 else "")
-    return _with_scale(viz.colorize_abs(d, top), viz.INFERNO, title, top, ticks,
+    return _with_scale(viz.colorize_abs(d, top), viz.inferno(), title, top, ticks,
                        "identical: |A-B| = 0 everywhere")
 
 

@@ -3,8 +3,8 @@
 Serves the ``diff`` report (:mod:`imgconv.report`) and ``imgconv show --png``.  Imports
 only numpy (Pillow lazily, when drawing) and, for type hints, :class:`imgconv.kernels.Kernel`.
 
-- :mod:`~imgconv.viz.colormaps`: :data:`INFERNO` (``|A - B|``; OpenCV's, made at first
-  use: :func:`inferno`), :data:`DIVERGING` (``A - B``, kernel weights; :func:`sequential`
+- :mod:`~imgconv.viz.colormaps`: :func:`inferno` (``|A - B|``; OpenCV's, made at its
+  first use), :data:`DIVERGING` (``A - B``, kernel weights; :func:`sequential`
   its one-sided halves), :func:`colorize_abs`, :func:`colorize_signed`;
 - :mod:`~imgconv.viz.legends`: :func:`with_legend` (a colour bar and ticks below an image);
 - :mod:`~imgconv.viz.pictures`: :func:`kernel_picture` (weights, weights as convolve
@@ -13,8 +13,6 @@ only numpy (Pillow lazily, when drawing) and, for type hints, :class:`imgconv.ke
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from imgconv.viz.colormaps import (
     DIVERGING,
@@ -54,7 +52,6 @@ __all__ = [
     "DIVERGING",
     "FLOOR_DB",
     "FREQUENCY_TICKS",
-    "INFERNO",
     "INK",
     "LEGEND_MIN_WIDTH",
     "MUTED",
@@ -81,10 +78,3 @@ __all__ = [
     "with_legend",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """:data:`INFERNO` on first use (PEP 562): importing :mod:`imgconv.viz` does not
-    import OpenCV."""
-    if name == "INFERNO":
-        return inferno()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

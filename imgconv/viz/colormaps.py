@@ -1,6 +1,6 @@
 """Colour maps for differences and kernels (no matplotlib).
 
-- :data:`INFERNO` (:func:`inferno`), for ``|A - B|``: matplotlib's *inferno* (Smith &
+- :func:`inferno`, for ``|A - B|``: matplotlib's *inferno* (Smith &
   van der Walt, CC0), 256 sRGB entries rounded to 8 bits, black at 0 and pale yellow at
   the maximum, lightness increasing monotonically.  It is taken from OpenCV
   (``cv2.applyColorMap`` of a 0..255 ramp with ``COLORMAP_INFERNO``; checked equal to
@@ -110,14 +110,6 @@ def inferno() -> npt.NDArray[np.uint8]:
     return table
 
 
-def __getattr__(name: str) -> Any:
-    """:data:`INFERNO`, made on first use (PEP 562), so that importing this module does
-    not import OpenCV."""
-    if name == "INFERNO":
-        return inferno()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 #: A - B colour map: 257 x RGB uint8, index 0 = -max (blue), 128 = 0, 256 = +max (red).
 DIVERGING: npt.NDArray[np.uint8] = _diverging_table()
 
@@ -211,8 +203,8 @@ def widen_sparse(d: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], i
 def colorize_abs(diff_abs: npt.ArrayLike, vmax: float | None = None) -> npt.NDArray[np.uint8]:
     """``|diff_abs|`` (H x W or H x W x C, max over channels) through :func:`inferno`.
 
-    ``0`` maps to ``INFERNO[0]`` and ``vmax`` (default: the largest finite value) to
-    ``INFERNO[255]``; NaN to :data:`NAN_COLOUR`.  Returns H x W x 3 uint8.
+    ``0`` maps to ``inferno()[0]`` and ``vmax`` (default: the largest finite value) to
+    ``inferno()[255]``; NaN to :data:`NAN_COLOUR`.  Returns H x W x 3 uint8.
     """
     d = collapse_abs(diff_abs)
     top = finite_max(d) if vmax is None else float(vmax)
