@@ -363,14 +363,16 @@ def _best_offset(region: Array, at: tuple[int, int], tpl: npt.NDArray[Any],
     h, w = tpl.shape[:2]
     coef = ndi.spline_filter1d(ndi.spline_filter1d(region, 3, axis=0, mode="mirror"), 3,
                                axis=1, mode="mirror")
+    lo, hi = region.min(axis=(0, 1)), region.max(axis=(0, 1))
     sign = -1.0 if canonical_method(how[0]) in SMALLER_IS_BETTER else 1.0
     grid = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
 
-    def goodness(zs: list[Array]) -> Array:  # the windows stacked, one score map
-        stack = np.concatenate([_shifted(coef, at[0] + z[0], at[1] + z[1], (h, w))
-                                for z in zs])
-        scores = match_template(stack, tpl, method=how[0], mask=how[1], memory_limit=None)
-        return sign * scores[::h, 0]
+    def goodness(zs: list[Array]) -> Array:  # the windows side by side, one score map
+        row = np.concatenate([_shifted(coef, at[0] + z[0], at[1] + z[1], (h, w))
+                              for z in zs], axis=1)
+        np.clip(row, lo, hi, out=row)  # no overshoot: a flat region stays exactly flat
+        scores = match_template(row, tpl, method=how[0], mask=how[1], memory_limit=None)
+        return sign * scores[0, ::w]
 
     z = np.clip(np.array(start, dtype=np.float64), -1.0, 1.0)
     first = goodness([np.zeros(2), z])
@@ -381,10 +383,15 @@ def _best_offset(region: Array, at: tuple[int, int], tpl: npt.NDArray[Any],
             zs = [np.clip(z + step * np.array(g), -1.0, 1.0) for g in grid]
             p = goodness(zs).reshape(3, 3)
             move = _vertex3(p) if np.isfinite(p).all() else None
-            z = zs[int(np.argmax(p))] if move is None else np.clip(z + step * move, -1, 1)
-            if move is not None and np.abs(move).max() < 1:
+            if move is None:  # no curvature: to the best of the grid, if it is better
+                if not np.nanmax(p) > p[1, 1]:
+                    break
+                z = zs[int(np.nanargmax(p))]
+                continue
+            z = np.clip(z + step * move, -1.0, 1.0)
+            if np.abs(move).max() < 1:
                 break
-    if not goodness([z])[0] >= first.max():
+    if not goodness([z])[0] > first.max():
         z = np.array(start) if first[1] >= first[0] else np.zeros(2)
     return float(z[0]), float(z[1])
 
