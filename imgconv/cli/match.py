@@ -247,7 +247,7 @@ def _mask_file(path: Path, s: Settings) -> Any:
 def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
          boxes_to: Path | None, quiet: bool) -> Found:
     """Match one image: its peaks, its map and annotation when asked."""
-    from imgconv.matching import prepare
+    from imgconv.matching import prepare, refine
     from imgconv.peaks import PeakFinder
 
     rows, array = _open(image, template, s, quiet)
@@ -274,7 +274,8 @@ def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
             pass
     else:
         _write_map(map_to, bands, (ho, wo), s, image)
-    found = Found(image, finder.finish())
+    found = Found(image, refine(rows, template.array, finder.finish(), method=s.method,
+                                mask=template.mask))  # sub-pixel: on the image itself
     if boxes_to is not None:
         _annotate(boxes_to, image, array, template, found.matches, s)
     return found
