@@ -328,6 +328,27 @@ def test_refine_locates_a_peak_far_sharper_across_than_along_within_a_tenth_of_a
     assert abs(best.x_subpixel - (40 + dx)) <= 0.1
 
 
+
+def test_the_command_line_reports_the_refined_position(tmp_path):
+    """``imgconv match --json`` on the same case: x_subpixel, y_subpixel within 0.1 px."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from imgconv.cli import app
+
+    image = cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2GRAY).astype(np.float64)
+    y0, x0, dy, dx = 187, 68, 0.41, -0.263
+    np.save(tmp_path / "t.npy", image[y0:y0 + 64, x0:x0 + 64])
+    np.save(tmp_path / "i.npy", _fourier_shift(image, dy, dx)[y0 - 40:y0 + 104,
+                                                               x0 - 40:x0 + 104])
+    r = CliRunner().invoke(app, ["match", str(tmp_path / "i.npy"), str(tmp_path / "t.npy"),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    best = json.loads(r.stdout)["matches"][0]
+    assert abs(best["y_subpixel"] - (40 + dy)) <= 0.1
+    assert abs(best["x_subpixel"] - (40 + dx)) <= 0.1
+
 @pytest.mark.parametrize("method", ["sqdiff", "ccorr_normed", "ccoeff_normed"])
 def test_refine_follows_every_method_with_a_mask_and_colour(colour, method):
     from imgconv.matching import refine
