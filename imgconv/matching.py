@@ -315,6 +315,7 @@ def match_template(image: npt.ArrayLike, template: npt.ArrayLike, *,
 REFINE_MARGIN = 3  # image pixels a window needs around it: an offset up to 1, the spline's 2
 REFINE_CONTEXT = 8  # pixels read around it where the image has them (the spline's edge)
 REFINE_STEPS = (0.25, 0.06, 0.015)  # the search's grid spacings, in pixels
+REFINE_BYTES = 64 * 2**20  # about the most a score map of shifted windows may take
 
 
 def refine(image: npt.ArrayLike | Rows, template: npt.ArrayLike, matches: Sequence[Match], *,
@@ -367,15 +368,20 @@ def _best_offset(region: Array, at: tuple[int, int], tpl: npt.NDArray[Any],
     sign = -1.0 if canonical_method(how[0]) in SMALLER_IS_BETTER else 1.0
     grid = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
 
-    def goodness(zs: list[Array]) -> Array:  # the windows side by side, one score map
-        row = np.concatenate([_shifted(coef, at[0] + z[0], at[1] + z[1], (h, w))
-                              for z in zs], axis=1)
-        np.clip(row, lo, hi, out=row)  # no overshoot: a flat region stays exactly flat
-        scores = match_template(row, tpl, method=how[0], mask=how[1], memory_limit=None)
-        return sign * scores[0, ::w]
+    per = max(1, REFINE_BYTES // (64 * region[0].size * h))  # windows in one score map
 
-    z = np.clip(np.array(start, dtype=np.float64), -1.0, 1.0)
-    first = goodness([np.zeros(2), z])
+    def goodness(zs: list[Array]) -> Array:  # the windows side by side, score maps
+        out = []
+        for i in range(0, len(zs), per):
+            row = np.concatenate([_shifted(coef, at[0] + z[0], at[1] + z[1], (h, w))
+                                  for z in zs[i:i + per]], axis=1)
+            np.clip(row, lo, hi, out=row)  # no overshoot: a flat region stays exactly flat
+            scores = match_template(row, tpl, method=how[0], mask=how[1], memory_limit=None)
+            out.append(sign * scores[0, ::w])
+        return np.concatenate(out)
+
+    z0 = z = np.clip(np.array(start, dtype=np.float64), -1.0, 1.0)
+    first = goodness([np.zeros(2), z0])
     if not np.isfinite(first).all():
         return float(start[0]), float(start[1])
     for step in REFINE_STEPS:
@@ -392,7 +398,7 @@ def _best_offset(region: Array, at: tuple[int, int], tpl: npt.NDArray[Any],
             if np.abs(move).max() < 1:
                 break
     if not goodness([z])[0] > first.max():
-        z = np.array(start) if first[1] >= first[0] else np.zeros(2)
+        z = z0 if first[1] >= first[0] else np.zeros(2)
     return float(z[0]), float(z[1])
 
 
