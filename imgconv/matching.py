@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -36,9 +36,6 @@ import numpy.typing as npt
 from imgconv.errors import ImgconvError
 from imgconv.kernels.words import did_you_mean
 from imgconv.scoring import Setup, Tiling, band_scores, choose_fft, plan_tiles, tile_input
-
-if TYPE_CHECKING:
-    from imgconv.peaks import Match
 
 Array = npt.NDArray[np.float64]
 
@@ -312,24 +309,40 @@ def match_template(image: npt.ArrayLike, template: npt.ArrayLike, *,
     return out
 
 
+class _Peak(Protocol):
+    """What :func:`refine` reads of a match (:class:`imgconv.peaks.Match`): a dataclass."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def y(self) -> int: ...
+    @property
+    def x(self) -> int: ...
+    @property
+    def y_subpixel(self) -> float: ...
+    @property
+    def x_subpixel(self) -> float: ...
+
+
+MatchT = TypeVar("MatchT", bound=_Peak)
 REFINE_MARGIN = 3  # image pixels a window needs around it: an offset up to 1, the spline's 2
 REFINE_CONTEXT = 8  # pixels read around it where the image has them (the spline's edge)
 REFINE_STEPS = (0.25, 0.06, 0.015)  # the search's grid spacings, in pixels
 REFINE_BYTES = 64 * 2**20  # about the most a score map of shifted windows may take
 
 
-def refine(image: npt.ArrayLike | Rows, template: npt.ArrayLike, matches: Sequence[Match], *,
+def refine(image: npt.ArrayLike | Rows, template: npt.ArrayLike, matches: Sequence[MatchT], *,
            method: str = "ccoeff_normed", mask: npt.ArrayLike | None = None,
-           pad_input: bool = False) -> list[Match]:
+           pad_input: bool = False) -> list[MatchT]:
     """``matches`` (:func:`imgconv.find_peaks`' on ``match_template(image, template,
     method=method, mask=mask, pad_input=pad_input)``) with their sub-pixel positions
     refined on the image itself (docs/semantics.md §8): the method's own score of the
     window interpolated (cubic spline) at sub-pixel offsets, maximised — the vertex of
-    the quadratic through a 3×3 grid of offsets, three times on finer grids
+    the quadratic through a 3×3 grid of offsets, on finer and finer grids
     (:data:`REFINE_STEPS`), started at the map's estimate, within ±1 of the integer
-    position.
+    position.  ``y``, ``x`` and ``score`` stay the map's.
 
-    A match keeps its position where :data:`REFINE_MARGIN` pixels around its window
+    A match keeps its sub-pixel position where :data:`REFINE_MARGIN` pixels around its window
     are not in the image or the search finds no better score.  ``image`` may also be a
     :class:`Rows` source: only the rows around each match are read.
     """
