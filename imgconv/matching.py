@@ -26,9 +26,9 @@ are clipped into [-1, 1]; ``sqdiff`` and ``sqdiff_normed`` are >= 0 and never ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +53,9 @@ from imgconv.scoring import (
 Array = npt.NDArray[np.float64]
 
 DEFAULT_LIMIT = 256 * 10**6  # bytes of working memory (docs/semantics.md §7)
+
+
+@runtime_checkable
 class Rows(Protocol):
     """Where the image's rows come from (:class:`imgconv.bands.ArraySource`, a TIFF)."""
 
@@ -245,5 +248,142 @@ def match_template(image: npt.ArrayLike, template: npt.ArrayLike, *,
     return out
 
 
+class _Peak(Protocol):
+    """What :func:`refine` reads of a match (:class:`imgconv.peaks.Match`): a dataclass."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def y(self) -> int: ...
+    @property
+    def x(self) -> int: ...
+    @property
+    def y_subpixel(self) -> float: ...
+    @property
+    def x_subpixel(self) -> float: ...
+
+
+MatchT = TypeVar("MatchT", bound=_Peak)
+REFINE_MARGIN = 3  # image pixels a window needs around it: an offset up to 1, the spline's 2
+REFINE_CONTEXT = 8  # pixels read around it where the image has them (the spline's edge)
+REFINE_STEPS = (0.25, 0.06, 0.015)  # the search's grid spacings, in pixels
+REFINE_BYTES = 64 * 2**20  # about the most a score map of shifted windows may take
+
+
+def refine(image: npt.ArrayLike | Rows, template: npt.ArrayLike, matches: Sequence[MatchT], *,
+           method: str = "ccoeff_normed", mask: npt.ArrayLike | None = None,
+           pad_input: bool = False) -> list[MatchT]:
+    """``matches`` (:func:`imgconv.find_peaks`' on ``match_template(image, template,
+    method=method, mask=mask, pad_input=pad_input)``) with their sub-pixel positions
+    refined on the image itself (docs/semantics.md §8): the method's own score of the
+    window interpolated (cubic spline) at sub-pixel offsets, maximised — the vertex of
+    the quadratic through a 3×3 grid of offsets, on finer and finer grids
+    (:data:`REFINE_STEPS`), started at the map's estimate, within ±1 of the integer
+    position.  ``y``, ``x`` and ``score`` stay the map's.
+
+    A match keeps its sub-pixel position where :data:`REFINE_MARGIN` pixels around its window
+    are not in the image or the search finds no better score.  ``image`` may also be a
+    :class:`Rows` source: only the rows around each match are read.
+    """
+    from imgconv.bands import ArraySource
+
+    tpl = _as_hwc(template, "template")
+    source: Rows = image if isinstance(image, Rows) else ArraySource(_as_hwc(image, "image"))
+    shape = tuple(source.shape)
+    h, w, k = tpl.shape[0], tpl.shape[1], REFINE_CONTEXT
+    out = []
+    for m in matches:
+        y0, x0 = m.y - (h // 2 if pad_input else 0), m.x - (w // 2 if pad_input else 0)
+        if min(y0, x0, shape[0] - y0 - h, shape[1] - x0 - w) < REFINE_MARGIN:
+            out.append(m)
+            continue
+        ya, yb = max(y0 - k, 0), min(y0 + h + k, shape[0])
+        xa, xb = max(x0 - k, 0), min(x0 + w + k, shape[1])
+        region = _as_hwc(source.read(ya, yb), "image")[:, xa:xb].astype(np.float64)
+        dy, dx = _best_offset(region, (y0 - ya, x0 - xa), tpl,
+                              (m.y_subpixel - m.y, m.x_subpixel - m.x), (method, mask))
+        out.append(replace(m, y_subpixel=m.y + dy, x_subpixel=m.x + dx))
+    return out
+
+
+def _best_offset(region: Array, at: tuple[int, int], tpl: npt.NDArray[Any],
+                 start: tuple[float, float],
+                 how: tuple[str, npt.ArrayLike | None]) -> tuple[float, float]:
+    """The offset within ±1 of the window at ``at`` in ``region`` that maximises the
+    template's score (``how``: method and mask) against the window shifted by it."""
+    from scipy import ndimage as ndi
+
+    h, w = tpl.shape[:2]
+    coef = ndi.spline_filter1d(ndi.spline_filter1d(region, 3, axis=0, mode="mirror"), 3,
+                               axis=1, mode="mirror")
+    lo, hi = region.min(axis=(0, 1)), region.max(axis=(0, 1))
+    sign = -1.0 if canonical_method(how[0]) in SMALLER_IS_BETTER else 1.0
+    grid = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
+
+    per = max(1, REFINE_BYTES // (64 * region[0].size * h))  # windows in one score map
+
+    def goodness(zs: list[Array]) -> Array:  # the windows side by side, score maps
+        out = []
+        for i in range(0, len(zs), per):
+            row = np.concatenate([_shifted(coef, at[0] + z[0], at[1] + z[1], (h, w))
+                                  for z in zs[i:i + per]], axis=1)
+            np.clip(row, lo, hi, out=row)  # no overshoot: a flat region stays exactly flat
+            scores = match_template(row, tpl, method=how[0], mask=how[1], memory_limit=None)
+            out.append(sign * scores[0, ::w])
+        return np.concatenate(out)
+
+    z0 = z = np.clip(np.array(start, dtype=np.float64), -1.0, 1.0)
+    first = goodness([np.zeros(2), z0])
+    if not np.isfinite(first).all():
+        return float(start[0]), float(start[1])
+    for step in REFINE_STEPS:
+        for _ in range(4):  # on, while the vertex is at the grid's edge
+            zs = [np.clip(z + step * np.array(g), -1.0, 1.0) for g in grid]
+            p = goodness(zs).reshape(3, 3)
+            move = _vertex3(p) if np.isfinite(p).all() else None
+            if move is None:  # no curvature: to the best of the grid, if it is better
+                if not np.nanmax(p) > p[1, 1]:
+                    break
+                z = zs[int(np.nanargmax(p))]
+                continue
+            z = np.clip(z + step * move, -1.0, 1.0)
+            if np.abs(move).max() < 1:
+                break
+    if not goodness([z])[0] > first.max():
+        z = z0 if first[1] >= first[0] else np.zeros(2)
+    return float(z[0]), float(z[1])
+
+
+def _shifted(coef: Array, y: float, x: float, size: tuple[int, int]) -> Array:
+    """The ``size`` window of the image whose cubic-spline coefficients are ``coef``,
+    starting at the fractional position ``(y, x)``."""
+    out = coef
+    for axis, pos, n in ((0, y, size[0]), (1, x, size[1])):
+        base = int(np.floor(pos))
+        t = pos - base
+        weights = ((1 - t) ** 3 / 6, (4 - 6 * t * t + 3 * t**3) / 6,
+                   (1 + 3 * t + 3 * t * t - 3 * t**3) / 6, t**3 / 6)
+        idx = [slice(None)] * 3
+        acc = np.zeros(1)
+        for j, wt in enumerate(weights):
+            idx[axis] = slice(base - 1 + j, base - 1 + j + n)
+            acc = acc + wt * out[tuple(idx)]
+        out = acc
+    return out
+
+
+def _vertex3(p: Array) -> Array | None:
+    """The vertex (in grid steps, within ±1) of the quadratic through a 3×3 grid of
+    values (central differences, the cross term from the diagonals); None where it does
+    not curve down."""
+    gy, gx = (p[2, 1] - p[0, 1]) / 2, (p[1, 2] - p[1, 0]) / 2
+    hyy, hxx = p[2, 1] + p[0, 1] - 2 * p[1, 1], p[1, 2] + p[1, 0] - 2 * p[1, 1]
+    hxy = (p[2, 2] + p[0, 0] - p[0, 2] - p[2, 0]) / 4
+    det = hxx * hyy - hxy * hxy
+    if not (hxx < 0 and det > 0):
+        return None
+    move: Array = np.clip(np.array([hxy * gx - hxx * gy, hxy * gy - hyy * gx]) / det, -1, 1)
+    return move
+
 __all__ = ["ALIASES", "DEFAULT_LIMIT", "FLAT", "METHODS", "SMALLER_IS_BETTER", "MatchPlan",
-           "Rows", "canonical_method", "match_template", "prepare"]
+           "Rows", "canonical_method", "match_template", "prepare", "refine"]

@@ -12,7 +12,9 @@ a peak that is a ridge at an angle (an edge at an angle in the image) is not pul
 the axes; where that surface does not curve down in every direction, or at the map's
 border, a parabola through the peak and its two neighbours along each axis (clamped to
 ±0.5), and the integer position along an axis at the border or where even that does not
-curve down.
+curve down.  :func:`imgconv.matching.refine` refines that position on the image itself
+(the command line always does): a 3×3 quadratic misplaces a peak far sharper across one
+direction than along the other by up to half a pixel.
 
 The rule only looks ``min_distance`` rows around a position, so :class:`PeakFinder`
 takes a map band by band (the command line streams maps larger than memory) and gives

@@ -305,6 +305,101 @@ def test_subpixel_of_a_tilted_quadratic_peak_is_its_vertex():
     assert best.y_subpixel == pytest.approx(5.3) and best.x_subpixel == pytest.approx(6.4)
 
 
+
+# -- refine: the sub-pixel position from the image itself -----------------------------------
+def _fourier_shift(image: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    return np.real(np.fft.ifft2(ndi.fourier_shift(np.fft.fft2(image), (dy, dx))))
+
+
+def test_refine_locates_a_peak_far_sharper_across_than_along_within_a_tenth_of_a_pixel():
+    """Chelsea's whiskers (accept_match.py item 3b's worst case): the score peak is so much
+    sharper in one direction that a quadratic through the 3×3 scores is off by ~0.5 px;
+    the score maximised over sub-pixel offsets of the image is within 0.1 px."""
+    from imgconv.matching import refine
+
+    image = cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2GRAY).astype(np.float64)
+    y0, x0, dy, dx = 187, 68, 0.41, -0.263
+    template = image[y0:y0 + 64, x0:x0 + 64].copy()
+    window = _fourier_shift(image, dy, dx)[y0 - 40:y0 + 104, x0 - 40:x0 + 104]
+    found = imgconv.find_peaks(imgconv.match_template(window, template))
+    best = refine(window, template, found)[0]
+    assert (best.y, best.x, best.score) == (found[0].y, found[0].x, found[0].score)
+    assert abs(best.y_subpixel - (40 + dy)) <= 0.1
+    assert abs(best.x_subpixel - (40 + dx)) <= 0.1
+
+
+
+def test_the_command_line_reports_the_refined_position(tmp_path):
+    """``imgconv match --json`` on the same case: x_subpixel, y_subpixel within 0.1 px."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from imgconv.cli import app
+
+    image = cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2GRAY).astype(np.float64)
+    y0, x0, dy, dx = 187, 68, 0.41, -0.263
+    np.save(tmp_path / "t.npy", image[y0:y0 + 64, x0:x0 + 64])
+    np.save(tmp_path / "i.npy", _fourier_shift(image, dy, dx)[y0 - 40:y0 + 104,
+                                                               x0 - 40:x0 + 104])
+    r = CliRunner().invoke(app, ["match", str(tmp_path / "i.npy"), str(tmp_path / "t.npy"),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    best = json.loads(r.stdout)["matches"][0]
+    assert abs(best["y_subpixel"] - (40 + dy)) <= 0.1
+    assert abs(best["x_subpixel"] - (40 + dx)) <= 0.1
+
+@pytest.mark.parametrize("method", ["sqdiff", "ccorr_normed", "ccoeff_normed"])
+def test_refine_follows_every_method_with_a_mask_and_colour(colour, method):
+    from imgconv.matching import refine
+
+    image = colour.astype(np.float64)
+    y, x, dy, dx = 190, 200, -0.32, 0.27  # the astronaut's badge
+    template = image[y:y + 48, x:x + 48].copy()
+    mask = np.ones((48, 48))
+    mask[:12] = 0.5
+    shifted = np.stack([ndi.shift(image[:, :, c], (dy, dx), order=3, mode="nearest")
+                        for c in range(3)], axis=2)
+    scores = imgconv.match_template(shifted, template, method=method, mask=mask)
+    found = imgconv.find_peaks(scores, method=method)
+    assert (found[0].y, found[0].x) == (y, x)
+    best = refine(shifted, template, found, method=method, mask=mask)[0]
+    assert abs(best.y_subpixel - (y + dy)) <= 0.05
+    assert abs(best.x_subpixel - (x + dx)) <= 0.05
+
+
+def test_refine_reads_rows_and_takes_centred_positions(grey):
+    from imgconv.bands import ArraySource
+    from imgconv.matching import refine
+
+    image = grey.astype(np.float64)
+    y, x, dy, dx = 300, 300, 0.2, -0.4
+    template = image[y:y + 48, x:x + 48].copy()
+    shifted = ndi.shift(image, (dy, dx), order=3, mode="nearest")
+    corner = refine(ArraySource(shifted), template,
+                    imgconv.find_peaks(imgconv.match_template(shifted, template)))[0]
+    centre = refine(shifted, template, imgconv.find_peaks(
+        imgconv.match_template(shifted, template, pad_input=True)), pad_input=True)[0]
+    assert abs(corner.y_subpixel - (y + dy)) <= 0.05
+    assert abs(corner.x_subpixel - (x + dx)) <= 0.05
+    assert centre.y_subpixel == pytest.approx(corner.y_subpixel + 24, abs=1e-9)
+    assert centre.x_subpixel == pytest.approx(corner.x_subpixel + 24, abs=1e-9)
+
+
+def test_refine_keeps_a_match_at_the_border_or_on_a_flat_image():
+    from imgconv.matching import REFINE_MARGIN, refine
+    from imgconv.peaks import Match
+
+    rng = np.random.default_rng(3)
+    image = rng.normal(0, 1, (40, 50))
+    template = image[:16, 10:26].copy()
+    near = [Match(REFINE_MARGIN - 1, 10, 1.0, REFINE_MARGIN - 1.2, 10.3),
+            Match(5, 50 - 16 - REFINE_MARGIN + 1, 1.0, 5.4, 31.6)]
+    assert refine(image, template, near) == near
+    flat = Match(10, 10, 0.0, 10.25, 9.8)
+    assert refine(np.full((40, 50), 7.0), template, [flat]) == [flat]
+
+
 def test_five_planted_copies_are_found_apart(grey):
     rng = np.random.default_rng(11)
     image = rng.normal(128, 30, (300, 360))

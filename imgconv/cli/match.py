@@ -359,7 +359,7 @@ def _mask_file(path: Path, s: Settings) -> Any:
 def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
          boxes_to: Path | None) -> Found:
     """Match one image: its peaks and notes, its map and annotation when asked."""
-    from imgconv.matching import prepare
+    from imgconv.matching import prepare, refine
     from imgconv.peaks import PeakFinder
 
     notes: list[str] = []
@@ -391,7 +391,8 @@ def _one(image: Path, template: Template, s: Settings, map_to: Path | None,
     else:
         _make_folder(map_to.parent, "map")
         _write_map(map_to, bands, (ho, wo), s, image)
-    found = Found(image, finder.finish(), notes)
+    found = Found(image, refine(rows, template.array, finder.finish(), method=s.method,
+                                mask=template.mask), notes)  # sub-pixel: on the image itself
     if boxes_to is not None:
         _make_folder(boxes_to.parent, "annotate")
         _annotate(boxes_to, image, array, template, found.matches, s)
