@@ -35,7 +35,6 @@ from imgconv.formats import (
     orientation,
     output_format,
     palette_note,
-    plain_tiff,
     ragged,
     read_image,
     stack_pages,
@@ -303,12 +302,11 @@ def _banded(src: Path, dst: Path, options: FilterOptions, files: FileOptions, *,
     set); under the default limit such a file is read whole.
 
     ``force`` (bands on a Dask cluster) bands any streamable image."""
-    from imgconv.bands import header_shape, needs_tiling
+    from imgconv.bands import header_shape, needs_tiling, streamable
 
     page, gray, strict = files.page, files.gray, files.strict_limit
 
-    if not _format_of(src).streams or (_format_of(src).name == "TIFF"
-                                         and not plain_tiff(src, page)):
+    if not streamable(src, page):
         if force:
             raise ImageError("{file}: only TIFF and .npy images can be split across a "
                              "cluster ({scheduler!s}); convert it, or send whole files to the "

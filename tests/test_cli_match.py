@@ -510,3 +510,21 @@ def test_a_min_score_in_range_or_unbounded_is_taken(files, method, score):
     code, _, err = run("match", files["photo"], files["patch"], "-m", method, "--min-score",
                        score)
     assert code in (0, 1) and "error" not in err
+
+
+def test_a_palette_tiff_over_the_limit_is_matched_in_colour_not_as_indices(tmp_path):
+    """A palette (or CMYK, Lab…) TIFF is not streamed as stored values: under a memory
+    limit it is read whole as apply reads it (it was streamed as palette indices: a
+    colour template was refused as 'against a grey image')."""
+    rng = np.random.default_rng(4)
+    rgb = (rng.random((900, 700, 3)) * 255).astype(np.uint8)
+    pal = Image.fromarray(rgb).quantize(64)
+    pal.save(tmp_path / "pal.tif")
+    colour = np.asarray(Image.open(tmp_path / "pal.tif").convert("RGB"))
+    Image.fromarray(colour[500:548, 300:340]).save(tmp_path / "t.png")
+    for limit in ("none", "10MB"):
+        code, out, err = run("match", tmp_path / "pal.tif", tmp_path / "t.png", "--json",
+                             "--memory-limit", limit)
+        best = json.loads(out)["matches"][0]
+        assert code == 0, err
+        assert (best["x"], best["y"], round(best["score"], 9)) == (300, 500, 1.0)

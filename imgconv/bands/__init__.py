@@ -13,8 +13,15 @@ from imgconv.bands.memory import (
     whole_image_bytes,
 )
 from imgconv.bands.run import process_file_tiled
-from imgconv.bands.sources import ArraySource, NpySource, TiffSource, header_shape, open_source
+from imgconv.bands.sources import (
+    ArraySource,
+    NpySource,
+    TiffSource,
+    header_shape,
+    open_source,
+    streamable,
+)
 
 __all__ = ["ArraySource", "NpySource", "TiffSource", "band_rows",
            "bytes_per_row", "DEFAULT_LIMIT", "header_shape", "needs_tiling", "open_source",
-           "parse_size", "process_file_tiled", "whole_image_bytes"]
+           "parse_size", "process_file_tiled", "streamable", "whole_image_bytes"]

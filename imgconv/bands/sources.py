@@ -175,6 +175,18 @@ class TiffSource:
         return self.path, self.page_index
 
 
+def streamable(path: Path, page: int | None) -> bool:
+    """Whether the rows of ``path`` (``page`` of it) can be read band by band by
+    :func:`open_source`: a ``.npy`` file, or a TIFF page stored plainly (its samples as
+    they read: not a palette, CMYK, Lab, min-is-white or compressed page)."""
+    from imgconv.formats import FORMATS, plain_tiff
+
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None or not fmt.streams:
+        return False
+    return fmt.name != "TIFF" or plain_tiff(path, page)
+
+
 def open_source(path: Path, page: int | None) -> RowSource:
     """The rows of a ``.npy`` or TIFF file (a regular file: checked before any open)."""
     input_format(path)

@@ -482,11 +482,10 @@ def _open(image: Path, template: Template, s: Settings,
 
 def _stream(image: Path, s: Settings) -> Rows | None:
     """The rows of ``image`` read band by band, when it must and can be (else None)."""
-    from imgconv.bands import header_shape, needs_tiling, open_source
-    from imgconv.formats import FORMATS, file_meta, orientation
+    from imgconv.bands import header_shape, needs_tiling, open_source, streamable
+    from imgconv.formats import file_meta, orientation
 
-    fmt = FORMATS.get(image.suffix.lower())
-    if s.limit is None or fmt is None or not fmt.streams:
+    if s.limit is None or not streamable(image, s.page):  # e.g. a palette TIFF: whole
         return None
     try:
         shape, dtype, pages = header_shape(image, s.page)
