@@ -584,3 +584,32 @@ def test_batch_over_the_corpus(files: dict[str, Path], tmp_path: Path) -> None:
     assert "Traceback" not in err, err[-3000:]
     missing = [n for n in GOOD if n in files and not (out / Path(n).with_suffix(".tif")).is_file()]
     assert not missing, f"not written: {missing}\n{err[-3000:]}"
+
+
+def test_overlapping_quiet_opencv_blocks_restore_the_level_once() -> None:
+    """Two threads' overlapping quiet_opencv blocks: OpenCV stays silent until the last
+    one leaves, then has its own level again (each block once restored what the other
+    had set: silent for ever)."""
+    import threading
+
+    import cv2
+
+    from imgconv.formats.libs import quiet_opencv
+
+    log = cv2.utils.logging
+    before = log.getLogLevel()
+    entered, leave_first = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with quiet_opencv():
+            entered.set()
+            leave_first.wait(10)
+
+    t = threading.Thread(target=first)
+    t.start()
+    entered.wait(10)
+    with quiet_opencv():
+        leave_first.set()
+        t.join(10)
+        assert log.getLogLevel() == log.LOG_LEVEL_SILENT  # the other left first
+    assert log.getLogLevel() == before != log.LOG_LEVEL_SILENT

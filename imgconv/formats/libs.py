@@ -72,24 +72,31 @@ def using_tifffile() -> Iterator[Any]:
                 log.removeFilter(_SILENCE)
 
 
+_cv: list[Any] = [0, None]  # blocks inside quiet_opencv() now, and the level before the first
+
+
 @contextlib.contextmanager
 def quiet_opencv() -> Iterator[None]:
     """OpenCV's own log lines (``[ERROR:0@0.03] ... can't read header``) kept off standard
     error inside the block (imageio's OpenCV plugin probes files with it), and the
     DeprecationWarnings of imageio's legacy plugins as it tries them (DICOM's: nothing a
-    user of imgconv can act on); the log level it had is restored on the way out."""
-    import warnings
-
+    user of imgconv can act on).  The first block in any thread silences OpenCV, the last
+    puts back the level it had (overlapping blocks in two threads once restored each
+    other's silence)."""
     import cv2
 
     log = cv2.utils.logging
     with _lock:
-        before = log.getLogLevel()
-        log.setLogLevel(log.LOG_LEVEL_SILENT)
+        if not _cv[0]:
+            _cv[1] = log.getLogLevel()
+            log.setLogLevel(log.LOG_LEVEL_SILENT)
+        _cv[0] += 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             yield
     finally:
         with _lock:
-            log.setLogLevel(before)
+            _cv[0] -= 1
+            if not _cv[0]:
+                log.setLogLevel(_cv[1])
