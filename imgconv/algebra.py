@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imgconv.engine import convolve, correlate
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, verbatim
 from imgconv.kernels import Kernel
 
 Array = npt.NDArray[np.float64]
@@ -62,7 +62,8 @@ def compose(kernels: Sequence[Kernel], name: str | None = None) -> Kernel:
     for k in kernels:
         if k.offset:
             raise ImgconvError(
-                f"{k.source or k.name}: the filter has an offset ({k.offset:g}); offsets are "
+                f"{verbatim(k.source or k.name)}: the filter has an offset ({k.offset:g}); "
+                "offsets are "
                 "added after each filter and do not compose into one kernel: remove the "
                 "offset to compose, and add it with {offset!s} when applying", values={"offset": ""}
             )

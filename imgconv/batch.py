@@ -26,7 +26,7 @@ from typing import Any
 
 import imgconv.interrupts as interrupts
 from imgconv.bands.cluster import connect
-from imgconv.errors import ImgconvError, Message
+from imgconv.errors import ImgconvError, Message, verbatim
 from imgconv.files import process_file
 from imgconv.formats import readable, written_as
 from imgconv.kernels import Kernel
@@ -191,7 +191,7 @@ def settled(job: Job, existing: str) -> Outcome | None:
     if existing == "skip":
         return Outcome(str(src), str(dst), "skipped", "exists", why="exists")
     return Outcome(str(src), str(dst), "failed",
-                   Message(f"{dst}: already exists (use {{skip_existing}} to keep it or "
+                   Message(f"{verbatim(dst)}: already exists (use {{skip_existing}} to keep it or "
                            "{overwrite} to replace it)",
                            {"skip_existing": True, "overwrite": True}),
                    params=("skip_existing", "overwrite"),

@@ -22,7 +22,7 @@ from imgconv.boundary import boundary_mode
 from imgconv.dtypes import dtype_max, quantize
 from imgconv.engine import all_finite, as_working, filter_array
 from imgconv.engine.backends import quantized
-from imgconv.errors import ImgconvError, Message
+from imgconv.errors import ImgconvError, Message, verbatim
 from imgconv.kernels import Kernel, as_kernel, load_filter
 from imgconv.options import FilterOptions
 
@@ -48,7 +48,7 @@ def normalized(kernel: Kernel, notes: list[str] | None = None) -> Kernel:
     if kernel.is_zero_sum:
         if notes is not None:
             notes.append(Message(
-                f"{{normalize}} left {kernel.name!r} as it is: its weights sum to 0 "
+                f"{{normalize}} left {verbatim(repr(kernel.name))} as it is: its weights sum to 0 "
                 "(an edge or Laplacian kernel), so there is nothing to divide by",
                 {"normalize": True}))
         return kernel
@@ -104,7 +104,7 @@ def apply_kernel(
             else:
                 colour = colour + add
         if int(np.count_nonzero(np.isfinite(colour))) < before:
-            raise ImgconvError(f"the offset {kernel.offset:g} of kernel {kernel.called} "
+            raise ImgconvError(f"the offset {kernel.offset:g} of kernel {verbatim(kernel.called)} "
                                "overflowed to inf in the working precision: use "
                                "{precision} or a smaller offset", values={"precision": "double"})
     return colour, alpha, used

@@ -28,7 +28,7 @@ from imgconv.chain import Result, finish, float_stage, normalized, run_filters
 from imgconv.compare import compare
 from imgconv.dtypes import dtype_max
 from imgconv.engine.geometry import pads
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, verbatim
 from imgconv.files import Frame, read_step
 from imgconv.kernels import Kernel, load_filter
 from imgconv.options import CHOICES, VARIANT_KEYS, FileOptions, FilterOptions, choice, finite
@@ -100,7 +100,7 @@ def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
             continue
         if "=" not in part:
             raise ImgconvError(
-                f"{{{which}}}: {part!r} is not key=value "
+                f"{{{which}}}: {verbatim(repr(part))} is not key=value "
                 f"(keys: {', '.join(VARIANT_KEYS)}; e.g. mode=correlate,method=fft)",
                 values={which: text}
             )
@@ -109,10 +109,12 @@ def parse_variant(text: str, base: Variant, which: str = "a") -> Variant:
         if key not in VARIANT_KEYS:
             hint = did_you_mean(key, (*VARIANT_KEYS, "filter"))
             raise ImgconvError(
-                f"{{{which}}}: unknown key {key!r}{hint}: use {', '.join(VARIANT_KEYS)}, "
+                f"{{{which}}}: unknown key {verbatim(repr(key))}{hint}: use "
+                f"{', '.join(VARIANT_KEYS)}, "
                 "or filter=F+G (last) for the variant's own filters", values={which: text})
         if key in changes:
-            raise ImgconvError(f"{{{which}}}: {key!r} is given twice", values={which: text})
+            raise ImgconvError(f"{{{which}}}: {verbatim(repr(key))} is given twice",
+                               values={which: text})
         changes[key] = _value(key, value, which, text)
     filters = changes.pop("filters", base.filters)
     return Variant(base.options.replace(**changes), filters)
@@ -130,8 +132,8 @@ def _check_last(chain: str, before: str, which: str, text: str) -> None:
     keys_first = ",".join(p for p in (before.strip(" ,"), rest) if p)
     raise ImgconvError(
         f"{{{which}}}: filter= must come last (the filter chain after it may hold commas), "
-        f"so {cut.group(1)}= was read as part of the filter: write "
-        f"{keys_first},filter={spec}", values={which: text})
+        f"so {verbatim(cut.group(1))}= was read as part of the filter: write "
+        f"{verbatim(keys_first)},filter={verbatim(spec)}", values={which: text})
 
 
 def _loads(chain: str) -> bool:
@@ -153,7 +155,7 @@ def _value(key: str, value: str, which: str, text: str) -> Any:
             return canonical_boundary(value)
         return finite(key, value)
     except ImgconvError as exc:
-        raise ImgconvError(f"{{{which}}}: {exc}", values={which: text}) from None
+        raise ImgconvError(f"{{{which}}}: {verbatim(exc)}", values={which: text}) from None
 
 
 def variant_kernels(v: Variant, kernels: Sequence[Kernel],

@@ -44,6 +44,22 @@ class Mention(NamedTuple):
 
 Part = str | Mention
 
+# braces of interpolated text (:func:`verbatim`), until the template is read
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def verbatim(text: object) -> str:
+    """``text`` — a file name, a kernel's name, a spec or an error the user's input made —
+    for an f-string template: its braces are never read as fields (a file named
+    ``x{fmt}.png`` stays ``x{fmt}.png``, even in a message that mentions ``{fmt}``)."""
+    return str(text).replace("{", _OPEN).replace("}", _CLOSE)
+
+
+def _restored(part: Part) -> Part:
+    if isinstance(part, str):
+        return part.replace(_OPEN, "{").replace(_CLOSE, "}")
+    return part
+
 # ``{name}``, ``{name!s}``, ``{name:g}``, ``{name[1]}``: a field of the template
 _FIELD = re.compile(r"\{(\w+)(?:\[(\d+)\])?(?:!([rs]))?(?::([^{}]*))?\}")
 
@@ -105,7 +121,7 @@ class Message(str):
     @classmethod
     def of(cls, parts: Iterable[Part]) -> Message:
         """The message of these parts (text and mentions)."""
-        parts = tuple(parts)
+        parts = tuple(_restored(p) for p in parts)
         self = str.__new__(cls, "".join(str(p) for p in parts))
         self.parts = parts
         return self

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgconv.errors import ImgconvError, Message, OutputError, WorkError
+from imgconv.errors import ImgconvError, Message, OutputError, WorkError, verbatim
 from imgconv.formats import (
     FORMATS,
     check_output_channels,
@@ -185,8 +185,8 @@ def _output_folder(output: Path | None, n_inputs: int) -> Path | None:
         return None
     if not output.is_dir():
         raise OutputError(f"{{file}}: with several images, {{output!s}} must be an existing "
-                          f"folder: create it first (mkdir {output})", values={"output": ...},
-                          file=output)
+                          f"folder: create it first (mkdir {verbatim(output)})",
+                          values={"output": ...}, file=output)
     return output
 
 
@@ -270,7 +270,8 @@ class InputTree:
 
     def refusal(self, target: Path) -> Message:
         """Why ``target`` is not written."""
-        return Message(f"{target}: is a file of the input folder {self.root} (or an input): "
+        return Message(f"{verbatim(target)}: is a file of the input folder {verbatim(self.root)} "
+                       "(or an input): "
                        "refusing to replace it, even with {overwrite}; write into an {output!s} "
                        "folder outside the input folder", {"overwrite": True, "output": ...})
 
@@ -297,8 +298,8 @@ def check_folder(folder: Path) -> None:
     while not near.is_dir() and near.parent != near:
         near = near.parent
     if not os.access(near, os.W_OK | os.X_OK):
-        raise OutputError(f"{{file}}: cannot write in the folder {near} (read-only or not "
-                          "permitted): choose another output folder with {output!s}",
+        raise OutputError(f"{{file}}: cannot write in the folder {verbatim(near)} (read-only or "
+                          "not permitted): choose another output folder with {output!s}",
                           values={"output": ...}, file=folder)
 
 

@@ -286,3 +286,22 @@ def test_filters_wraps_descriptions_instead_of_cutting_them() -> None:
             described[name] = described.get(name, "") + "".join(cells[-1].split())
         # every character of every description, in order (the breaks are the table's)
         assert described == {n: "".join(d.split()) for n, d in rows.items()}
+
+
+def test_braces_in_names_the_user_chose_are_never_read_as_flags(tmp_path: Path) -> None:
+    """A file or filter named with a parameter in braces (``x{fmt}.png``, ``k{offset}.yaml``)
+    is printed as it is named, in messages that mention that very parameter."""
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "s.png")
+    (tmp_path / "k{offset}.yaml").write_text("kernel: [[1]]\noffset: 5\n")
+    runner = CliRunner()
+    r = runner.invoke(app, ["apply", str(tmp_path / "s.png"), "-f", "box3", "-o",
+                            str(tmp_path / "x{fmt}.png"), "--format", "jpg"])
+    assert r.exit_code == 2 and "or name the output x{fmt}.jpg" in r.output
+    r = runner.invoke(app, ["compose", str(tmp_path / "k{offset}.yaml"), "box3"])
+    assert r.exit_code == 2 and f"{tmp_path / 'k{offset}.yaml'}: the filter has an offset" \
+        in r.output and "--offset" in r.output  # the real mention is still a flag
+    r = runner.invoke(app, ["diff", str(tmp_path / "s.png"), "-f", "box3", "--a", "x{a}"])
+    assert r.exit_code == 2 and "'x{a}' is not key=value" in r.output

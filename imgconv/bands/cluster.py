@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, verbatim
 
 
 def check_scheduler(address: str) -> None:
@@ -33,7 +33,7 @@ def connect(address: str) -> Iterator[Any]:
     try:
         client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ImgconvError(f"{{scheduler}}: cannot connect ({exc})",
+        raise ImgconvError(f"{{scheduler}}: cannot connect ({verbatim(exc)})",
                            values={"scheduler": address}) from None
     try:
         yield client

@@ -12,7 +12,7 @@ import imgconv.cli.common as common
 import imgconv.cli.flags as flags
 from imgconv.cli.flags import DEFAULTS
 from imgconv.cli.pipes import standard_streams
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, verbatim
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -176,7 +176,7 @@ def _format(ext: str | None, output: Path | None) -> None:
     if ext is not None and output is not None and output.suffix and not output.is_dir() and \
             FORMATS.get(output.suffix.lower()) is not FORMATS["." + ext]:
         raise ImgconvError(f"{{output!s}} is not a .{ext} file, but {{fmt}}: drop one, "
-                           f"or name the output {output.stem}.{ext}",
+                           f"or name the output {verbatim(output.stem)}.{ext}",
                            values={"output": output, "fmt": ext})
 
 

@@ -19,7 +19,7 @@ import typer
 
 import imgconv.cli.common as common
 import imgconv.cli.flags as flags
-from imgconv.errors import ImgconvError, Mention, Message, WorkError
+from imgconv.errors import ImgconvError, Mention, Message, WorkError, verbatim
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -425,9 +425,9 @@ def _make_folder(folder: Path, kind: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WorkError(f"{{file}}: cannot create the folder ({exc.strerror or exc}): choose "
-                        f"another folder for {{{kind}!s}}", values={kind: ""},
-                        file=folder) from None
+        raise WorkError(f"{{file}}: cannot create the folder "
+                        f"({verbatim(exc.strerror or exc)}): choose another folder for "
+                        f"{{{kind}!s}}", values={kind: ""}, file=folder) from None
 
 
 def _feeding(bands: Iterator[tuple[int, Any]], finder: Any) -> Iterator[Any]:

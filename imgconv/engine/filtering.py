@@ -23,7 +23,7 @@ import numpy.typing as npt
 from imgconv.boundary import BoundaryMode, boundary_mode
 from imgconv.engine.backends import total
 from imgconv.engine.plans import execute, plan_band, plan_image
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, verbatim
 from imgconv.kernels import Kernel
 from imgconv.kernels.resolve import KernelLike, kernel_argument
 from imgconv.options import METHODS, MODES, PRECISIONS, SIZES, choice
@@ -261,7 +261,7 @@ def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False,
     if cval is not None:
         what += f" (with cval={cval:g} beyond the edges)"
     if np.dtype(dtype) == np.float64:
-        return ImgconvError(f"the {what} of kernel {k.called} overflowed to inf or NaN even in "
-                            "double precision: scale the kernel down")
-    return ImgconvError(f"the {what} of kernel {k.called} overflowed to inf or NaN in single "
-                        "precision: use {precision}", values={"precision": "double"})
+        return ImgconvError(f"the {what} of kernel {verbatim(k.called)} overflowed to inf or "
+                            "NaN even in double precision: scale the kernel down")
+    return ImgconvError(f"the {what} of kernel {verbatim(k.called)} overflowed to inf or NaN "
+                        "in single precision: use {precision}", values={"precision": "double"})

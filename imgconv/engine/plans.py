@@ -21,7 +21,7 @@ from imgconv.engine.backends import Backend, backend_named, pick_backend
 from imgconv.engine.choose import MAX_TERMS, Problem, Route, lowrank_applies, pick
 from imgconv.engine.geometry import Pads, output_geometry
 from imgconv.engine.geometry import pads as size_pads
-from imgconv.errors import ImgconvError
+from imgconv.errors import ImgconvError, verbatim
 from imgconv.kernels import Kernel
 from imgconv.options import METHODS, SIZES, choice
 
@@ -128,13 +128,14 @@ def _resolve(method: str, kernel: Kernel, dtype: type[np.floating]) -> str:
         rank = kernel.rank_at(dtype)
         if method == "separable" and rank != 1:
             raise ImgconvError(
-                f"{{method[0]}} needs a rank-1 kernel; {kernel.name!r} has rank {rank} "
+                f"{{method[0]}} needs a rank-1 kernel; {verbatim(repr(kernel.name))} has rank "
+                f"{rank} "
                 f"in {_precision(dtype)} precision (use {{method[1]}}, {{method[2]}} or "
                 "{method[3]})", values={"method": ("separable", "auto", "direct", "fft")})
         if method == "lowrank" and not lowrank_applies(rank, kernel.shape):
             raise ImgconvError(
                 f"{{method[0]}} needs a kernel of rank 2 to {MAX_TERMS} with "
-                f"rank·(kh + kw) < kh·kw; {kernel.name!r} ({kernel.shape[0]}x"
+                f"rank·(kh + kw) < kh·kw; {verbatim(repr(kernel.name))} ({kernel.shape[0]}x"
                 f"{kernel.shape[1]}) has rank {rank} in {_precision(dtype)} precision (use "
                 "{method[1]}, {method[2]} or {method[3]})",
                 values={"method": ("lowrank", "auto", "direct", "fft")})

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from imgconv.errors import Message
+from imgconv.errors import Message, verbatim
 from imgconv.formats.guard import Meta
 
 #: each kind of metadata carried, as notes name it
@@ -150,7 +150,7 @@ def carried(meta: Meta, holds: tuple[str, ...], target: str, fmt: str, *,
     notes = [f"{target}: the input's {meta[DAMAGED]} is damaged and could not be read: not "
              "carried"] if DAMAGED in meta else []
     if lost:
-        notes.append(Message(f"{target}: a {fmt} file cannot hold the input's "
+        notes.append(Message(f"{verbatim(target)}: a {fmt} file cannot hold the input's "
                              f"{' and '.join(lost)}: not carried ({{strip}} drops all metadata "
                              "without this note)",
                              {"strip": True}))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgconv.errors import ImageError, ImgconvError, OutputError
+from imgconv.errors import ImageError, ImgconvError, OutputError, verbatim
 from imgconv.formats.fallback import probe_imageio, read_imageio
 from imgconv.formats.guard import (
     MAX_PIXELS_VAR,
@@ -302,7 +302,7 @@ def check_output_dtype(path: str | os.PathLike[str], dtype: str) -> None:
         fmts = sorted({e for e, f in FORMATS.items() if dtype in f.dtypes})
         elsewhere = f", or write to {' / '.join(fmts)}" if fmts else ""
         raise OutputError(
-            f"{{file}}: a {ext} file cannot hold {dtype} pixels: use "
+            f"{{file}}: a {verbatim(ext)} file cannot hold {dtype} pixels: use "
             f"{' or '.join(f'{{dtype[{i}]!s}}' for i in range(len(ok)))}{elsewhere}",
             values={"dtype": tuple(ok)}, file=path
         )

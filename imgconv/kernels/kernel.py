@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from imgconv.errors import FilterError
+from imgconv.errors import FilterError, verbatim
 
 SVD = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
@@ -309,7 +309,8 @@ class Kernel:
         """For a rank-1 kernel, ``(col, row)`` with ``np.outer(col, row) == array``."""
         if self.rank != 1:
             raise FilterError(
-                f"kernel {self.name!r} has rank {self.rank}, not 1: it is not separable "
+                f"kernel {verbatim(repr(self.name))} has rank {self.rank}, not 1: it is not "
+                "separable "
                 "(use {method[0]}, {method[1]} or {method[2]})",
                 self.source,
                 values={"method": ("direct", "fft", "auto")},
