@@ -160,6 +160,10 @@ class FileOptions:
         if self.fmt is not None:
             object.__setattr__(self, "fmt", format_extension(self.fmt))
         object.__setattr__(self, "existing", choice("existing", self.existing, EXISTING))
+        if self.page is not None and (isinstance(self.page, bool) or not isinstance(
+                self.page, int) or self.page < 0):
+            raise ImgconvError("{page}: pages and frames are counted from 0: use 0 or more",
+                               values={"page": self.page})
         for name in ("gray", "auto_orient", "strip", "strict_limit"):
             object.__setattr__(self, name, bool(getattr(self, name)))
         object.__setattr__(self, "protect", tuple(self.protect))

@@ -188,3 +188,24 @@ def test_run_many_interrupted_says_which_outputs_are_complete(tmp_path: Path) ->
     assert [o["output"] for o in info.value.details["outputs"]] == [  # type: ignore[attr-defined]
         str(pairs[0][1]), str(pairs[1][1])]
     assert not pairs[2][1].exists()
+
+
+@pytest.mark.parametrize("page", [-1, 1.5, True])
+def test_a_page_is_a_count_from_0(page: object) -> None:
+    """``--page -1`` was taken, refused only later (as 'already exists', or out of range)."""
+    with pytest.raises(ImgconvError, match="pages and frames are counted from 0") as info:
+        FileOptions(page=page)  # type: ignore[arg-type]
+    assert info.value.param == "page"
+
+
+def test_an_overflow_names_cval_as_a_parameter() -> None:
+    """The cval an overflow summed is a mention (``--cval`` on the command line), and the
+    parameter to change is still the precision."""
+    import numpy as np
+
+    from imgconv import filter_image
+
+    with pytest.raises(ImgconvError) as info:
+        filter_image(np.full((4, 4), 3e38, np.float32), np.ones((3, 3)), boundary="constant",
+                     cval=1e38, precision="single")
+    assert info.value.params[:2] == ("precision", "cval") and "cval=1e+38" in str(info.value)

@@ -254,7 +254,7 @@ def _summary(outcomes: Sequence[Outcome], counts: dict[str, int], in_dir: Path,
                   "sub-folders, or --glob PATTERN)")
         return
     failed = [o for o in outcomes if o.status == "failed"]
-    exists = [o for o in failed if o.error and "already exists" in o.error]
+    exists = [o for o in failed if o.why == "exists"]
     broken = [o for o in failed if o not in exists]
     if con.is_terminal and common.stderr().is_terminal:
         _tables(counts, broken, f"batch {in_dir} -> {output}")

@@ -258,10 +258,14 @@ def _overflow(k: Kernel, dtype: np.dtype[Any], *, weights: bool = False,
     """The result (or the weights) of ``k`` do not fit in ``dtype``: say which kernel (and
     the cval it summed, when there was one), and what to do."""
     what = "weights" if weights else "result"
+    values: dict[str, object] = {}
     if cval is not None:
-        what += f" (with cval={cval:g} beyond the edges)"
+        what += " (with {cval:g} beyond the edges)"  # a mention: --cval on the command line
+        values["cval"] = cval
     if np.dtype(dtype) == np.float64:
         return ImgconvError(f"the {what} of kernel {verbatim(k.called)} overflowed to inf or "
-                            "NaN even in double precision: scale the kernel down")
+                            "NaN even in double precision: scale the kernel down",
+                            values=values)
     return ImgconvError(f"the {what} of kernel {verbatim(k.called)} overflowed to inf or NaN "
-                        "in single precision: use {precision}", values={"precision": "double"})
+                        "in single precision: use {precision}",
+                        values={"precision": "double", **values})  # the one to change
