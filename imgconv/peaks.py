@@ -46,9 +46,28 @@ class Match:
 
 
 def _smaller_is_better(method: str) -> bool:
-    from imgconv.matching import SMALLER_IS_BETTER, canonical_method
+    from imgconv.scoring import SMALLER_IS_BETTER, canonical_method
 
     return canonical_method(method) in SMALLER_IS_BETTER
+
+
+def _check_reachable(min_score: float, method: str) -> None:
+    """Refuse a ``min_score`` outside ``method``'s range (:data:`~imgconv.scoring.SCORE_RANGE`:
+    -1..1 for ``ccoeff_normed`` and ``ccorr_normed``, >= 0 for ``sqdiff*``)."""
+    from imgconv.scoring import SCORE_RANGE, canonical_method
+
+    method = canonical_method(method)
+    lo, hi = SCORE_RANGE.get(method, (-np.inf, np.inf))
+    values = {"min_score": min_score, "method": method}
+    if hi < np.inf and not lo <= min_score <= hi:
+        what = ("no window can reach it" if min_score > hi else
+                "every window passes it (leave it out to keep them all)")
+        raise ImgconvError(f"{{min_score:g}} is outside {lo:g}..{hi:g}, the range of "
+                           f"{{method!s}} scores: {what}", values=values)
+    if min_score < lo:
+        raise ImgconvError(f"{{min_score:g}} is below {lo:g}, and {{method!s}} scores are at "
+                           "least 0 (0: identical; for sqdiff* --min-score is a maximum): no "
+                           "window can reach it", values=values)
 
 
 class PeakFinder:
@@ -72,6 +91,8 @@ class PeakFinder:
         if min_score is not None and not np.isfinite(float(min_score)):
             raise ImgconvError("{min_score} must be a finite number",
                                values={"min_score": min_score})
+        if min_score is not None:
+            _check_reachable(float(min_score), method)
         self.sign = -1.0 if _smaller_is_better(method) else 1.0
         self.width, self.top, self.r = int(width), None if top is None else int(top), int(dist)
         self.floor = -np.inf if min_score is None else self.sign * float(min_score)

@@ -47,6 +47,10 @@ ALIASES: dict[str, str] = {"ncc": "ccoeff_normed", "zncc": "ccoeff_normed",
                            "normxcorr2": "ccoeff_normed"}
 #: the methods whose best score is the smallest
 SMALLER_IS_BETTER: frozenset[str] = frozenset({"sqdiff", "sqdiff_normed"})
+#: the range of each method's scores (the others are unbounded)
+SCORE_RANGE: dict[str, tuple[float, float]] = {
+    "ccoeff_normed": (-1.0, 1.0), "ccorr_normed": (-1.0, 1.0),
+    "sqdiff": (0.0, math.inf), "sqdiff_normed": (0.0, math.inf)}
 FLAT = 1e-12  # a denominator at most FLAT * n * scale**2 is zero (see the module's text)
 EPS = float(np.finfo(np.float64).eps)
 
@@ -422,6 +426,7 @@ __all__ = [
     "PER_CHANNEL",
     "PER_TILE",
     "PER_TILE_MASKED",
+    "SCORE_RANGE",
     "SMALLER_IS_BETTER",
     "Setup",
     "Tiling",

@@ -566,3 +566,13 @@ def test_bad_peak_options_are_refused():
         with pytest.raises(ImgconvError) as e:
             imgconv.find_peaks(np.zeros((3, 3)), **kw)
         assert e.value.param == param
+
+
+def test_find_peaks_refuses_a_min_score_the_method_cannot_reach() -> None:
+    """The library checks what the CLI checks (a table beside the methods' formulas)."""
+    scores = np.zeros((5, 5))
+    with pytest.raises(imgconv.ImgconvError, match="outside -1..1"):
+        imgconv.find_peaks(scores, min_score=2)
+    with pytest.raises(imgconv.ImgconvError, match="below 0"):
+        imgconv.find_peaks(scores, min_score=-0.5, method="sqdiff_normed")
+    assert imgconv.find_peaks(scores, min_score=5.0, method="ccorr") == []  # unbounded

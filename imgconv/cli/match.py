@@ -168,25 +168,8 @@ def _settings(method: str, top: int, min_score: float | None, min_distance: int 
 
     name = canonical_method(method)
     PeakFinder(1, top=top, min_score=min_score, min_distance=min_distance, method=name)
-    if min_score is not None:
-        _check_reachable(float(min_score), name)
     return Settings(name, top, min_score, min_distance, page,
                     common.memory_bytes(memory_limit), auto_orient, overwrite)
-
-
-def _check_reachable(min_score: float, method: str) -> None:
-    """Refuse a ``--min-score`` outside ``method``'s range: -1..1 for ``ccoeff_normed``
-    and ``ccorr_normed``, >= 0 for ``sqdiff*``; ``ccorr`` and ``ccoeff`` are unbounded."""
-    values = {"min_score": min_score, "method": method}
-    if method in ("ccoeff_normed", "ccorr_normed") and not -1 <= min_score <= 1:
-        what = ("no window can reach it" if min_score > 1 else
-                "every window passes it (leave it out to keep them all)")
-        raise ImgconvError(f"{{min_score:g}} is outside -1..1, the range of {{method!s}} "
-                           f"scores: {what}", values=values)
-    if method.startswith("sqdiff") and min_score < 0:
-        raise ImgconvError("{min_score:g} is below 0, and {method!s} scores are at least 0 "
-                           "(0: identical; for sqdiff* --min-score is a maximum): no window "
-                           "can reach it", values=values)
 
 
 def _inputs(paths: list[Path]) -> tuple[list[Path], Path]:
