@@ -194,10 +194,17 @@ class ImgconvError(ValueError):
 
     def prefixed(self, text: str) -> ImgconvError:
         """A copy of this error whose message starts with ``text`` (its mentions kept)."""
+        return self.saying(Message.concat(text, self.message))
+
+    def saying(self, message: Message, params: tuple[str, ...] | None = None) -> ImgconvError:
+        """A copy of this error (same type, file, exit code) with ``message`` instead, and
+        ``params`` when given."""
         named = type(self).__new__(type(self))  # not copy.copy: tblib (Dask) makes that
         named.__dict__.update(self.__dict__)  # share the original's __dict__
-        named.message = Message.concat(text, self.message)
-        named.args = (named.message,)
+        named.message = message
+        named.args = (message,)
+        if params is not None:
+            named.params, named.param = params, params[0] if params else None
         return named
 
 

@@ -277,14 +277,9 @@ def _as_option(exc: ImgconvError, kind: str) -> ImgconvError:
     mentions of ``kind`` (``--map``, ``--annotate``): match has no ``-o``."""
     if "output" not in exc.params:
         return exc
-    named = type(exc).__new__(type(exc))
-    named.__dict__.update(exc.__dict__)
-    named.message = Message.of(Mention(kind, p.text) if isinstance(p, Mention) and
-                               p.param == "output" else p for p in exc.message.parts)
-    named.args = (named.message,)
-    named.params = tuple(dict.fromkeys(kind if p == "output" else p for p in exc.params))
-    named.param = named.params[0]
-    return named
+    return exc.saying(Message.of(Mention(kind, p.text) if isinstance(p, Mention) and
+                                 p.param == "output" else p for p in exc.message.parts),
+                      tuple(dict.fromkeys(kind if p == "output" else p for p in exc.params)))
 
 
 def _template(path: Path, mask: Path | None, no_mask: bool, s: Settings) -> Template:
