@@ -284,15 +284,22 @@ def interior_mask(shape: tuple[int, int], in_shape: tuple[int, int],
     return mask
 
 
-def tolerance(kernels: Sequence[Kernel], image: npt.NDArray[Any], variants: Sequence[Variant],
-              image_dtype: np.dtype[Any]) -> float:
-    """docs/semantics.md §1's T for the chain: eps × Π sum|F| × max(max|I|, |cval|)."""
+def tolerance(kernels: Sequence[Kernel], image: npt.NDArray[Any] | float,
+              variants: Sequence[Variant], image_dtype: np.dtype[Any]) -> float:
+    """docs/semantics.md §1's T for the chain: eps × Π sum|F| × max(max|I|, |cval|)
+    (``image``: the image, or its max|I| already found)."""
     single = any(v.precision == "single" or (v.precision == "auto" and image_dtype != np.float64)
                  for v in variants)
     eps = EPS["single" if single else "double"]
     scale = float(np.prod([k.abs_sum for k in kernels])) if kernels else 1.0
-    top = max([float(np.abs(image).max())] + [abs(float(v.cval)) for v in variants])
+    peak = image if isinstance(image, float) else _peak(image)
+    top = max([peak] + [abs(float(v.cval)) for v in variants])
     return eps * scale * top
+
+
+def _peak(image: npt.NDArray[Any]) -> float:
+    """max|I| without a full-size temporary."""
+    return max(abs(float(image.min())), abs(float(image.max()))) if image.size else 0.0
 
 
 @dataclass(frozen=True)
@@ -411,8 +418,8 @@ def run_diff(
     va, vb = ra.values, rb.values
     if va.shape != vb.shape:
         raise ImgconvError(f"the variants give different shapes {va.shape} and {vb.shape}")
-    tol = max(tolerance(ka, image, (a, b), image.dtype),
-              tolerance(kb, image, (a, b), image.dtype))
+    top = _peak(image)  # one pass over the image for both chains
+    tol = max(tolerance(ka, top, (a, b), image.dtype), tolerance(kb, top, (a, b), image.dtype))
     mask = (interior_mask(va.shape[:2], image.shape[:2], ka, (a,))
             & interior_mask(va.shape[:2], image.shape[:2], kb, (b,)))
     peak = None
