@@ -12,7 +12,7 @@ many outputs are complete, naming them.  ``batch`` runs its files in parallel in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import imgconv.files as files_mod
@@ -21,7 +21,7 @@ from imgconv.files import NO_HOOKS, RunHooks
 from imgconv.interrupts import Interrupted
 from imgconv.kernels import Kernel
 from imgconv.options import FileOptions, FilterOptions
-from imgconv.outputs import FileRecord
+from imgconv.outputs import FileRecord, FileSet
 
 
 def run_many(
@@ -39,18 +39,24 @@ def run_many(
     ``hooks.each(input)`` is entered around each file (its ``progress`` and ``stage``
     follow it), ``hooks.written(record)`` called once its output is written and
     ``hooks.reported(record)`` once its report is.  Returns the records, in order.
+
+    The inputs (and ``files.protect``) are known by their identity, taken once: each
+    output is checked against them all in one ``stat`` (:class:`~imgconv.outputs.FileSet`).
     """
-    files = files.replace(protect=(*files.protect, *(src for src, _ in pairs)))
+    guard = FileSet((*files.protect, *(src for src, _ in pairs)))
     reports = reports or {}
     records: list[FileRecord] = []
     try:
         for src, dst in pairs:
-            with (hooks.each or _unfollowed)(src):
-                records.append(_one(src, dst, kernels, options, files, hooks, records))
+            with (hooks.each or _unfollowed)(src), _after(records):
+                records.append(files_mod.process_file(src, dst, kernels, options, files,
+                                                      hooks, inputs=guard))
             if hooks.written is not None:
                 hooks.written(records[-1])
             if src in reports:
-                records[-1].report = str(_report(src, reports[src], kernels, options, files))
+                with _after(records):
+                    report = _report(src, reports[src], kernels, options, files)
+                records[-1].report = str(report)
                 if hooks.reported is not None:
                     hooks.reported(records[-1])
     except KeyboardInterrupt as exc:
@@ -66,11 +72,12 @@ def _unfollowed(path: Path) -> contextlib.AbstractContextManager[object]:
     return contextlib.nullcontext()
 
 
-def _one(src: Path, dst: Path, kernels: Sequence[Kernel], options: FilterOptions,
-         files: FileOptions, hooks: RunHooks, records: list[FileRecord]) -> FileRecord:
-    """One input into its output; an error once outputs exist is work that failed."""
+@contextlib.contextmanager
+def _after(records: list[FileRecord]) -> Iterator[None]:
+    """One step of the run (a file into its output, or its report): an error once
+    ``records`` has outputs is work that failed, naming them."""
     try:
-        return files_mod.process_file(src, dst, kernels, options, files, hooks)
+        yield
     except ImgconvError as exc:
         if not records:
             raise

@@ -41,7 +41,7 @@ from imgconv.formats import (
 )
 from imgconv.kernels import Kernel
 from imgconv.options import FileOptions, FilterOptions
-from imgconv.outputs import FileRecord, same_file, write_image
+from imgconv.outputs import FileRecord, FileSet, same_file, write_image
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,14 @@ def process_file(
     options: FilterOptions,
     files: FileOptions = NO_FILE_OPTIONS,
     hooks: RunHooks = NO_HOOKS,
+    *,
+    inputs: FileSet | None = None,
 ) -> FileRecord:
     """Read ``src``, filter it, write ``dst`` atomically: one file of ``apply`` or ``batch``.
+
+    ``dst`` is never ``src`` nor a file of ``files.protect`` (under any spelling or link),
+    checked first and again as it is written; a run of many files passes them all, with
+    its other inputs, as ``inputs``, built once (then ``files.protect`` is not asked).
 
     With ``files.memory_limit`` (bytes), an image whose working set would exceed it is
     filtered in bands with its output streamed (:mod:`imgconv.bands`), when its
@@ -98,7 +104,8 @@ def process_file(
     (docs/semantics.md §7).  Returns its :class:`FileRecord`.  Every error names the file.
     """
     try:
-        rec = _process(src, dst, kernels, options, files, hooks)
+        guard = FileSet((src, *files.protect)) if inputs is None else inputs
+        rec = _process(src, dst, kernels, options, files, hooks, guard)
     except ImgconvError as exc:
         raise _naming(exc, src, dst) from exc.__cause__
     if files.quality is not None and not output_format(dst).quality:
@@ -118,11 +125,10 @@ def _naming(exc: ImgconvError, src: str | os.PathLike[str],
 
 def _process(src: str | os.PathLike[str], dst: str | os.PathLike[str],
              kernels: Sequence[Kernel], options: FilterOptions, files: FileOptions,
-             hooks: RunHooks) -> FileRecord:
-    for inp in (src, *files.protect):
-        if same_file(inp, dst):
-            raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
-                              "output)", file=dst)
+             hooks: RunHooks, guard: FileSet) -> FileRecord:
+    if guard.holds(dst) or same_file(src, dst):
+        raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
+                          "output)", file=dst)
     scheduler, memory_limit = hooks.scheduler, files.memory_limit
     if scheduler is not None or memory_limit is not None:
         limit = memory_limit if memory_limit is not None else 2**62
@@ -147,7 +153,7 @@ def _process(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                                          "whole)",
                                          {"memory_limit": (f"{limit / 1e6:.0f}MB", "none")}))
             return rec
-    return _whole(src, dst, kernels, options, files, hooks.stage or _quiet)
+    return _whole(src, dst, kernels, options, files, hooks.stage or _quiet, guard)
 
 
 def _quiet(name: str) -> None:
@@ -191,8 +197,8 @@ def read_step(src: str | os.PathLike[str], files: FileOptions,
 
 
 def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Sequence[Kernel],
-           options: FilterOptions, files: FileOptions,
-           stage: Callable[[str], None]) -> FileRecord:
+           options: FilterOptions, files: FileOptions, stage: Callable[[str], None],
+           guard: FileSet) -> FileRecord:
     """The image read whole, every page through the chain, written at once."""
     t0 = time.perf_counter()
     stage("read")
@@ -232,7 +238,7 @@ def _whole(src: str | os.PathLike[str], dst: str | os.PathLike[str], kernels: Se
     if reduced is not None:
         notes.append(reduced)
     stage("write")
-    write_image(dst, final, overwrite=files.overwrite, protect=(src, *files.protect),
+    write_image(dst, final, overwrite=files.overwrite, protect=guard,
                 meta=meta, pages=pages,
                 options=_writer_options(img.timing, files.quality, img.space))
     shape = list(final.shape) if not ragged(final) else [pages, *finals[0].shape]

@@ -9,7 +9,9 @@ temporary files.
   output, several pages into a format that holds one, an unwritable folder, a name over
   the file system's limit and a dtype the format cannot hold;
 - :func:`check_target`: the checks on one output, for callers with their own names;
-  :class:`InputTree`: the files a batch must never replace (docs/semantics.md §5);
+  :class:`FileSet`: files under any spelling or link, asked in one ``stat`` whatever
+  their number (the inputs of a run, its outputs so far); :class:`InputTree`: the files
+  a batch must never replace (docs/semantics.md §5);
 - :func:`atomic_write` through a :class:`~imgconv.temporaries.Temporary` (named and
   locked by :mod:`imgconv.temporaries`, which also removes what a killed run left);
   :func:`write_error`, the one message of a write that failed (disk full, a read-only
@@ -22,7 +24,6 @@ them as its flags.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -60,7 +61,10 @@ __all__ = [
     "check_target",
     "check_writable",
     "default_name",
+    "file_id",
+    "FileSet",
     "format_extension",
+    "page_counts",
     "plan_targets",
     "safe_name",
     "same_file",
@@ -130,6 +134,7 @@ def plan_targets(
     *,
     output: Path | None = None,
     in_cwd: Collection[Path] = (),
+    pages: Mapping[Path, int] | None = None,
 ) -> list[Path]:
     """The output of each input, every output checked (:func:`check_target`) before any work.
 
@@ -152,11 +157,14 @@ def plan_targets(
         Several inputs: an existing folder.  None: default names beside each input.
     in_cwd : collection of Path
         Inputs whose default output goes to the current folder, not beside them.
+    pages : mapping of Path to int, optional
+        The page count of each input (:func:`page_counts`), when the caller has it.
     """
     mode, dtype, page, fmt = options.mode, options.dtype, files.page, files.fmt
     if output is not None:
         check_name(output)
-    pages = {p: page_count(p) if page is None else 1 for p in inputs}
+    if pages is None:
+        pages = page_counts(inputs, page)
     folder = _output_folder(output, len(inputs))
     targets: list[Path] = []
     for p in inputs:
@@ -173,10 +181,18 @@ def plan_targets(
         else:
             t = (Path.cwd() if p in in_cwd else p.parent) / default
         targets.append(t)
-    for i, (p, t) in enumerate(zip(inputs, targets, strict=True)):
-        check_target(t, inputs, overwrite=files.overwrite, dtype=dtype, pages=(p, pages[p]),
-                     earlier=targets[:i])
+    protected, earlier = FileSet(inputs), FileSet()
+    for p, t in zip(inputs, targets, strict=True):
+        check_target(t, protected, overwrite=files.overwrite, dtype=dtype, pages=(p, pages[p]),
+                     earlier=earlier)
+        earlier.add(t)
     return targets
+
+
+def page_counts(inputs: Iterable[Path], page: int | None) -> dict[Path, int]:
+    """The pages of each input as a run reads them: its page count (:func:`page_count`,
+    from the header) when ``page`` is None, else 1."""
+    return {p: page_count(p) if page is None else 1 for p in inputs}
 
 
 def _output_folder(output: Path | None, n_inputs: int) -> Path | None:
@@ -192,28 +208,29 @@ def _output_folder(output: Path | None, n_inputs: int) -> Path | None:
 
 def check_target(
     target: Path,
-    inputs: Sequence[Path],
+    inputs: Sequence[Path] | FileSet,
     *,
     overwrite: bool = False,
     dtype: str | None = None,
     pages: tuple[Path, int] | None = None,
-    earlier: Sequence[Path] = (),
+    earlier: Sequence[Path] | FileSet = (),
 ) -> None:
     """Refuse, before any work, an output that cannot or must not be written.
 
     ``pages`` is the input written there and its page count; ``earlier`` the outputs
-    of the same run before this one (two inputs must not share an output).
+    of the same run before this one (two inputs must not share an output).  A run of
+    many files passes ``inputs`` and ``earlier`` as :class:`FileSet` s, built once.
     """
     check_name(target)
     if pages is not None and pages[1] > 1 and not _holds_pages(target):
         raise frames_error(*pages)
-    if any(same_file(q, target) for q in inputs):
+    if _as_set(inputs).holds(target):
         raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
                           "output with {output!s})", values={"output": ...}, file=target)
     if target.exists() and not overwrite:
         raise OutputError("{file}: already exists (use {overwrite} to replace it)",
                           values={"overwrite": True}, file=target)
-    if any(same_file(target, s) for s in earlier):
+    if _as_set(earlier).holds(target):
         raise OutputError("{file}: two inputs would be written to the same output (they "
                           "have the same name): run them separately, or use 'imgconv batch', "
                           "which mirrors their folders", file=target)
@@ -251,20 +268,14 @@ class InputTree:
     def __init__(self, root: Path, inputs: Iterable[Path]) -> None:
         self.root = root
         self.real = Path(os.path.realpath(root))
-        self.ids: set[tuple[int, int]] = set()
-        for p in inputs:
-            with contextlib.suppress(OSError):
-                st = os.stat(p)
-                self.ids.add((st.st_dev, st.st_ino))
+        self.ids = {i for i in map(file_id, inputs) if i is not None}
 
     def holds(self, target: Path) -> bool:
         """Would writing ``target`` replace a file of the input tree?"""
         if not os.path.lexists(target):
             return False
-        with contextlib.suppress(OSError):
-            st = os.stat(target)
-            if (st.st_dev, st.st_ino) in self.ids:
-                return True
+        if file_id(target) in self.ids:
+            return True
         real = Path(os.path.realpath(target))
         return real == self.real or self.real in real.parents
 
@@ -314,12 +325,52 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     return os.path.realpath(pa) == os.path.realpath(pb)
 
 
+def file_id(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """The identity of the file ``path`` names, through links: ``(st_dev, st_ino)``;
+    None when there is none (or it cannot be asked)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+class FileSet:
+    """Files under any spelling or link, as :func:`same_file` tells them apart, asked in
+    one ``stat`` and one ``realpath`` whatever their number: a member's identity
+    (:func:`file_id`) is taken when it is added; a path is held when it names the same
+    file (its identity, also through a link made since) or resolves to the same place
+    (a member that does not exist, or exists only since)."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]] = ()) -> None:
+        self.ids: set[tuple[int, int]] = set()
+        self.reals: set[str] = set()
+        for p in paths:
+            self.add(p)
+
+    def add(self, path: str | os.PathLike[str]) -> None:
+        """``path`` joins the set."""
+        ident = file_id(path)
+        if ident is not None:
+            self.ids.add(ident)
+        self.reals.add(os.path.realpath(path))
+
+    def holds(self, path: str | os.PathLike[str]) -> bool:
+        """Does ``path`` name a file of the set?"""
+        ident = file_id(path)
+        return (ident is not None and ident in self.ids) or os.path.realpath(path) in self.reals
+
+
+def _as_set(paths: Sequence[str | os.PathLike[str]] | FileSet) -> FileSet:
+    return paths if isinstance(paths, FileSet) else FileSet(paths)
+
+
 def write_image(
     path: str | os.PathLike[str],
     array: npt.NDArray[np.generic],
     *,
     overwrite: bool = False,
-    protect: tuple[str | os.PathLike[str], ...] = (),
+    protect: tuple[str | os.PathLike[str], ...] | FileSet = (),
     meta: dict[str, object] | None = None,
     pages: int = 1,
     options: Mapping[str, object] | None = None,
@@ -330,8 +381,9 @@ def write_image(
     ``dpi`` for Pillow formats); ``pages > 1`` marks a stack to write as a multi-page TIFF;
     ``options`` go to the format's writer (``quality`` for JPEG and WebP).
     ``protect`` lists inputs that must never be replaced (also through another
-    spelling or a link).  Without ``overwrite`` an existing file is never replaced,
-    even by a file that appears while this one is being written.
+    spelling or a link), or holds them as a :class:`FileSet` built once for a run.
+    Without ``overwrite`` an existing file is never replaced, even by a file that appears
+    while this one is being written.
     """
     target = Path(path)
     fmt = output_format(target)
@@ -340,10 +392,9 @@ def write_image(
         check_output_dtype(target, dt)
     core = every[0].shape
     check_output_channels(target, core[2] if len(core) == 3 else 1)
-    for inp in protect:
-        if same_file(inp, target):
-            raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
-                              "output)", file=target)
+    if _as_set(protect).holds(target):
+        raise OutputError("{file}: is an input; refusing to overwrite it (choose another "
+                          "output)", file=target)
     if pages > 1 and not fmt.frames:
         raise frames_error(target, pages, error=OutputError)
 

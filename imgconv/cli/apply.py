@@ -121,7 +121,7 @@ def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions, files: Fi
           report_dir: Path | None) -> Plan:
     """Every check before any work: filters load, inputs exist, outputs are new and not inputs."""
     from imgconv.kernels import load_filter
-    from imgconv.outputs import chain_name, plan_targets
+    from imgconv.outputs import chain_name, page_counts, plan_targets
 
     if scheduler is not None:
         from imgconv.bands.cluster import check_scheduler
@@ -130,9 +130,10 @@ def _plan(inputs: list[Path], filters: list[str], opts: FilterOptions, files: Fi
     kernels = [load_filter(f) for f in filters]
     for p in inputs:
         _existing_input(p)
+    pages = page_counts(inputs, files.page)
     targets = plan_targets(inputs, chain_name(kernels), opts, files, output=output,
-                           in_cwd=(sample_path(),) if sample else ())
-    reports = _report_folders(report_dir, inputs, files.overwrite)
+                           in_cwd=(sample_path(),) if sample else (), pages=pages)
+    reports = _report_folders(report_dir, inputs, files.overwrite, pages)
     return Plan(inputs, targets, kernels, opts, files, scheduler=scheduler, reports=reports)
 
 
@@ -321,11 +322,17 @@ def _braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def _report_folders(report_dir: Path | None, inputs: list[Path],
-                    overwrite: bool) -> dict[Path, Path]:
-    """Where ``apply --report`` writes each input's report; refused before any work."""
+def _report_folders(report_dir: Path | None, inputs: list[Path], overwrite: bool,
+                    pages: dict[Path, int]) -> dict[Path, Path]:
+    """Where ``apply --report`` writes each input's report; refused before any work, as is
+    an input of several pages (``pages``) without ``--page``: a report compares one."""
     if report_dir is None:
         return {}
+    for p in inputs:
+        if pages[p] > 1:
+            raise ImgconvError(f"{{file}}: has {pages[p]} pages or frames: {{report!s}} "
+                               "compares one: pick it with {page!s}",
+                               values={"report": ..., "page": "N"}, file=p)
     from imgconv import report
     from imgconv.outputs import check_name, safe_name
 
