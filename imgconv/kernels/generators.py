@@ -19,7 +19,7 @@ import numpy.typing as npt
 from imgconv.errors import FilterError
 from imgconv.kernels.kernel import MAX_SIDE, Kernel, spell_number
 from imgconv.kernels.numbers import BadNumber, number
-from imgconv.kernels.words import did_you_mean
+from imgconv.spelling import did_you_mean
 
 _Value = float | str | None
 _Build = Callable[[Mapping[str, _Value]], tuple[npt.NDArray[np.float64], str]]

@@ -12,7 +12,7 @@ from pathlib import Path
 from imgconv.errors import FilterError
 from imgconv.kernels.files import load_file
 from imgconv.kernels.kernel import Kernel
-from imgconv.kernels.words import did_you_mean
+from imgconv.spelling import did_you_mean
 
 #: Extensions of the files in the shipped library.
 SHIPPED_EXTENSIONS: tuple[str, ...] = (".yaml", ".yml", ".txt")

@@ -25,8 +25,8 @@ from imgconv.kernels.library import load_shipped, shipped_index, shipped_key
 from imgconv.kernels.numbers import NUMBER_RE
 from imgconv.kernels.paths import not_regular
 from imgconv.kernels.txt import looks_inline, parse_inline
-from imgconv.kernels.words import closest
 from imgconv.regular import kind
+from imgconv.spelling import closest
 
 #: what the library's filtering functions take for a kernel (:func:`kernel_argument`)
 KernelLike: TypeAlias = Kernel | npt.ArrayLike | str | os.PathLike[str]

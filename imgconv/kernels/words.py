@@ -1,13 +1,11 @@
-"""Wording shared by the kernel parsers: did-you-mean hints (the rule is in
-imgconv.spelling), counts, names from files."""
+"""Wording shared by the kernel parsers: counts, names from files (did-you-mean hints are
+:mod:`imgconv.spelling`'s)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from imgconv.spelling import closest, did_you_mean
-
-__all__ = ["closest", "did_you_mean", "stem", "values"]
+__all__ = ["stem", "values"]
 
 
 def values(n: int) -> str:

@@ -39,8 +39,9 @@ from imgconv.kernels.generators import (
 from imgconv.kernels.kernel import Kernel
 from imgconv.kernels.numbers import BadNumber, number, row
 from imgconv.kernels.txt import inline_matrix, txt_matrix
-from imgconv.kernels.words import did_you_mean, stem, values
+from imgconv.kernels.words import stem, values
 from imgconv.kernels.yamlsyntax import plain_syntax
+from imgconv.spelling import did_you_mean
 
 #: The keys a YAML filter file may have.
 YAML_KEYS: tuple[str, ...] = (
