@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from imgconv.threads import each
+
 Array = npt.NDArray[np.float64]
 
 CACHE_SIDE = 768  # transforms larger than CACHE_SIDE² values leave the cache
@@ -112,15 +114,7 @@ class Correlator:
         def one(spot: tuple[int, int]) -> None:
             self._block(x, spot, jobs, spectra, into, fresh)
 
-        if self.threads > 1 and len(spots) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(min(self.threads, len(spots))) as pool:
-                for _ in pool.map(one, spots):
-                    pass
-        else:
-            for spot in spots:
-                one(spot)
+        each(one, spots, self.threads)
         return into
 
     def _block(self, x: Array, spot: tuple[int, int], jobs: Sequence[Job], spectra: list[Any],

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from imgconv.correlator import Correlator, Job, by_fft, fft_blocks
 from imgconv.errors import ImgconvError
 from imgconv.spelling import did_you_mean
+from imgconv.threads import each
 
 Array = npt.NDArray[np.float64]
 
@@ -261,11 +262,7 @@ def box_sums(a: Array, tshape: tuple[int, int], threads: int = 1) -> tuple[Array
         _corners(part[0], h, w, s1[y0:y1])
         _corners(part[1], h, w, s2[y0:y1])
 
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(parts) as pool:
-        for _ in pool.map(one, range(0, ho, step)):
-            pass
+    each(one, range(0, ho, step), parts)
     return s1, s2
 
 
@@ -306,15 +303,7 @@ def band_scores(band: npt.NDArray[Any], st: Setup, tiling: Tiling,
         out[y0:y1, x0:x1] = tile_scores(band[y0:y1 + h - 1, x0:x1 + w - 1], st, tiling,
                                         cache, 1 if parts > 1 else threads)
 
-    if parts > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(parts) as pool:
-            for _ in pool.map(one, pieces):
-                pass
-    else:
-        for piece in pieces:
-            one(piece)
+    each(one, pieces, parts)
     return out
 
 

@@ -34,7 +34,6 @@ calibration moves speed only.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
 import os
@@ -446,19 +445,12 @@ def fit(seconds: dict[str, float], dtype: np.dtype[Any]) -> Costs:
 # -- the tiles of OpenCV's DFT filter -------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)
 def optimal_dft_size(n: int) -> int:
     """The smallest 5-smooth number (2**a * 3**b * 5**c) from ``n`` on: OpenCV's
-    ``getOptimalDFTSize`` (and scipy's ``next_fast_len`` for real transforms)."""
-    m = max(int(n), 1)
-    while True:
-        r = m
-        for p in (2, 3, 5):
-            while r % p == 0:
-                r //= p
-        if r == 1:
-            return m
-        m += 1
+    ``getOptimalDFTSize``, which is scipy's ``next_fast_len`` for real transforms."""
+    from scipy.fft import next_fast_len
+
+    return int(next_fast_len(max(int(n), 1), real=True))
 
 
 def dft_tiles(corr: tuple[int, int], kshape: tuple[int, int]) -> tuple[int, int, float]:
